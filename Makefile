@@ -1,0 +1,139 @@
+# dbops — one non-recursive build.
+#
+#   make              build/dbops and build/plugins/dbops_<name>.so
+#   make check        install what is missing, build, run every test
+#   make check-unit   the unit tests only (no server)
+#   make demo         sandbox cluster + example spec repository: plan, apply, plan
+#   make lint         clang-format and contrib/checkstyle.sh
+#   make install      honours PREFIX and DESTDIR
+#   make bench        tests/bench (hyperfine ratios)
+#
+# V=1 prints full commands. CI=true adds -Werror.
+
+PREFIX    ?= /usr/local
+BINDIR    ?= $(PREFIX)/bin
+LIBDIR    ?= $(PREFIX)/lib
+PLUGINDIR ?= $(LIBDIR)/dbops/plugins
+DESTDIR   ?=
+
+CC        ?= cc
+PKGS      := libpq yaml-0.1 libgit2 libcurl json-c
+PLUGINS   := parameters
+
+ifeq ($(V),1)
+Q :=
+else
+Q := @
+endif
+
+WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+	-Wformat=2 -Wvla -Wcast-qual -Wnull-dereference
+ifeq ($(CI),true)
+WARN += -Werror
+endif
+
+CFLAGS   ?= -O2 -g
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+ALL_CFLAGS = -std=c17 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE \
+	$(WARN) $(CFLAGS) -Iinclude -Icontroller $(PKG_CFLAGS) -MMD -MP \
+	-DDBOPS_PLUGINDIR='"$(PLUGINDIR)"' -DDBOPS_VERSION='"$(VERSION)"'
+PLUGIN_CFLAGS = $(ALL_CFLAGS) -fPIC -fvisibility=hidden
+
+VERSION := 0.1.0
+
+B := build
+
+CTRL_SRCS := $(filter-out controller/main.c,$(wildcard controller/*.c))
+CTRL_OBJS := $(CTRL_SRCS:%.c=$(B)/%.o)
+MAIN_OBJ  := $(B)/controller/main.o
+
+# plugins/<name>/<name>.c holds the descriptor and entry point; the other
+# files of a plugin are also linked into the unit-test runner.
+plugin_srcs = $(wildcard plugins/$(1)/*.c)
+plugin_lib_srcs = $(filter-out plugins/$(1)/$(1).c,$(call plugin_srcs,$(1)))
+PLUGIN_SOS := $(PLUGINS:%=$(B)/plugins/dbops_%.so)
+PLUGIN_LIB_OBJS := $(patsubst %.c,$(B)/%.pic.o,$(foreach p,$(PLUGINS),$(call plugin_lib_srcs,$(p))))
+
+UNIT_SRCS := $(wildcard tests/unit/*.c)
+UNIT_OBJS := $(UNIT_SRCS:%.c=$(B)/%.o)
+FIXTURE_SRCS := $(wildcard tests/fixtures/plugins/*.c)
+FIXTURE_SOS := $(FIXTURE_SRCS:tests/fixtures/plugins/%.c=$(B)/tests/plugins/%.so)
+
+.PHONY: all check check-unit check-integration demo lint install uninstall \
+	bench clean deps
+
+all: $(B)/dbops $(PLUGIN_SOS)
+
+$(B)/libdbops.a: $(CTRL_OBJS)
+	$(Q)rm -f $@
+	$(Q)ar rcs $@ $^
+
+$(B)/dbops: $(MAIN_OBJ) $(B)/libdbops.a
+	@echo "  LD      $@"
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -ldl -lm
+
+$(B)/%.o: %.c
+	@mkdir -p $(dir $@)
+	@echo "  CC      $<"
+	$(Q)$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(B)/%.pic.o: %.c
+	@mkdir -p $(dir $@)
+	@echo "  CC      $<"
+	$(Q)$(CC) $(PLUGIN_CFLAGS) -c -o $@ $<
+
+define plugin_rule
+$(B)/plugins/dbops_$(1).so: $(patsubst %.c,$(B)/%.pic.o,$(call plugin_srcs,$(1)))
+	@mkdir -p $$(dir $$@)
+	@echo "  LD      $$@"
+	$(Q)$$(CC) -shared $$(LDFLAGS) -o $$@ $$^ $$(PKG_LIBS) -lm
+endef
+$(foreach p,$(PLUGINS),$(eval $(call plugin_rule,$(p))))
+
+$(B)/tests/plugins/%.so: tests/fixtures/plugins/%.c
+	@mkdir -p $(dir $@)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(PLUGIN_CFLAGS) -shared -o $@ $<
+
+$(B)/tests/unit-runner: $(UNIT_OBJS) $(PLUGIN_LIB_OBJS) $(B)/libdbops.a
+	@echo "  LD      $@"
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -ldl -lm
+
+deps:
+	$(Q)contrib/install-deps.sh
+
+check-unit: all $(B)/tests/unit-runner $(FIXTURE_SOS)
+	$(Q)tests/run --unit-only
+
+check-integration: all $(FIXTURE_SOS)
+	$(Q)tests/run --integration-only
+
+check: deps
+	$(Q)$(MAKE) --no-print-directory all $(B)/tests/unit-runner $(FIXTURE_SOS)
+	$(Q)tests/run
+
+demo: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)contrib/demo.sh
+
+lint:
+	$(Q)clang-format --dry-run --Werror $$(git ls-files '*.c' '*.h')
+	$(Q)contrib/checkstyle.sh
+
+bench: all
+	$(Q)tests/bench/run.sh
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(PLUGINDIR)
+	install -m 0755 $(B)/dbops $(DESTDIR)$(BINDIR)/dbops
+	install -m 0755 $(PLUGIN_SOS) $(DESTDIR)$(PLUGINDIR)/
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/dbops
+	rm -f $(PLUGINS:%=$(DESTDIR)$(PLUGINDIR)/dbops_%.so)
+
+clean:
+	rm -rf $(B)
+
+-include $(shell find $(B) -name '*.d' 2>/dev/null)

@@ -1,0 +1,152 @@
+/* SPDX-License-Identifier: PostgreSQL */
+/*
+ * host.h — the table of functions the controller hands to plugins.
+ *
+ * Plugins call the controller only through this table, reached with
+ * dbops_host(ctx). Unit tests hand a plugin a fake table (tests/unit/
+ * fake_host.c). The table starts with the frozen ABI header; functions are
+ * only ever appended.
+ *
+ * Ownership: every pointer a host function returns lives in the pass arena
+ * of `ctx` and stays valid until the pass ends; plugins never free it.
+ * Strings passed in are copied when the host keeps them.
+ */
+#ifndef DBOPS_HOST_H
+#define DBOPS_HOST_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "abi.h"
+#include "diag.h"
+#include "plugin.h"
+#include "spec.h"
+
+enum dbops_log_level {
+	DBOPS_LOG_ERROR = 0,
+	DBOPS_LOG_WARNING,
+	DBOPS_LOG_NOTICE,
+	DBOPS_LOG_INFO,
+	DBOPS_LOG_DEBUG,
+};
+
+/*
+ * Rows of a query result, copied into the pass arena. values[row * ncols +
+ * col] is the text of a field, or NULL for SQL NULL.
+ */
+struct dbops_rows {
+	int nrows;
+	int ncols;
+	const char *const *colnames;
+	const char *const *values;
+};
+
+struct dbops_host {
+	struct dbops_abi_header header; /* DBOPS_ABI_HEADER_INIT(...) */
+
+	/* ---- ABI 1.0: memory (the pass arena; zeroed; aborts when out) */
+	void *(*alloc)(struct dbops_ctx *ctx, size_t size);
+	char *(*strdup)(struct dbops_ctx *ctx, const char *s);
+	char *(*printf)(struct dbops_ctx *ctx, const char *fmt, ...)
+	    DBOPS_PRINTF(2, 3);
+
+	/* ---- diagnostics. diag() appends one to the pass and returns it so
+	 * that detail and hint can be added; loc may be NULL. A callback that
+	 * fails must have raised an error diagnostic. */
+	struct dbops_diag *(*diag)(struct dbops_ctx *ctx,
+				   enum dbops_severity sev, int code,
+				   const struct dbops_loc *loc,
+				   const char *fmt, ...) DBOPS_PRINTF(5, 6);
+	void (*diag_detail)(struct dbops_ctx *ctx, struct dbops_diag *d,
+			    const char *fmt, ...) DBOPS_PRINTF(3, 4);
+	void (*diag_hint)(struct dbops_ctx *ctx, struct dbops_diag *d,
+			  const char *fmt, ...) DBOPS_PRINTF(3, 4);
+
+	/* ---- logging: one line on stderr; the host adds the plugin name */
+	void (*log)(struct dbops_ctx *ctx, enum dbops_log_level level,
+		    const char *fmt, ...) DBOPS_PRINTF(3, 4);
+
+	/* ---- spec tree */
+	/* The value under `key` in a map node, or NULL. */
+	const struct dbops_node *(*spec_get)(const struct dbops_node *map,
+					     const char *key);
+	/* Report every key of `map` not in `allowed` (NULL-terminated) with a
+	 * "did you mean" hint; `what` names the map in the message ("the
+	 * connection section"). Also reports `map` not being a map.
+	 * Returns 0 or DBOPS_ERR_INVALID. */
+	int (*spec_check_keys)(struct dbops_ctx *ctx,
+			       const struct dbops_node *map, const char *what,
+			       const char *const *allowed);
+	/* Typed reads of a scalar node, with a located error when the text
+	 * does not fit; `what` names the value in messages. */
+	int (*spec_string)(const char **out, struct dbops_ctx *ctx,
+			   const struct dbops_node *node, const char *what);
+	int (*spec_bool)(bool *out, struct dbops_ctx *ctx,
+			 const struct dbops_node *node, const char *what);
+	int (*spec_int)(int64_t *out, struct dbops_ctx *ctx,
+			const struct dbops_node *node, const char *what,
+			int64_t min, int64_t max);
+	/* A secret reference {env: NAME} or {file: PATH}; a plain scalar is
+	 * refused with a hint, so literal secrets never sit in a spec. */
+	int (*spec_secret)(struct dbops_secret_ref *out, struct dbops_ctx *ctx,
+			   const struct dbops_node *node, const char *what);
+	/* Read a secret's value. Only during apply; the value must never be
+	 * logged, rendered or put in a diagnostic. */
+	int (*secret_read)(const char **out, struct dbops_ctx *ctx,
+			   const struct dbops_secret_ref *ref);
+	/* Read a file of the spec source (same revision as the spec), path
+	 * relative to the cluster directory. */
+	int (*source_read)(const char **data_out, size_t *len_out,
+			   struct dbops_ctx *ctx, const char *path);
+
+	/* ---- planning (diff only) */
+	/* A new change appended to the plan, address copied. */
+	struct dbops_change *(*change_new)(struct dbops_ctx *ctx,
+					   enum dbops_action action,
+					   const char *address);
+	/* Append an attribute to a change; before/after copied, NULL absent. */
+	void (*change_attr)(struct dbops_ctx *ctx, struct dbops_change *change,
+			    const char *name, const char *before,
+			    const char *after, bool sensitive);
+
+	/* ---- PostgreSQL on the target cluster's connection */
+	/* Run one statement with text parameters ($1…); rows copied to the
+	 * arena (out may be NULL). Errors become diagnostics with SQLSTATE,
+	 * detail and hint from the server. */
+	int (*query)(struct dbops_rows **out, struct dbops_ctx *ctx,
+		     const char *sql, int nparams, const char *const *params);
+	/* The field `col` of row `row`, or NULL (absent column or SQL NULL). */
+	const char *(*rows_get)(const struct dbops_rows *rows, int row,
+				const char *col);
+	/* Quoted with libpq's escaping, in the pass arena. */
+	char *(*quote_ident)(struct dbops_ctx *ctx, const char *ident);
+	char *(*quote_literal)(struct dbops_ctx *ctx, const char *literal);
+	/* server_version_num of the target, e.g. 150018 */
+	int (*server_version)(struct dbops_ctx *ctx);
+	/* The raw PGconn, an escape hatch; NULL when not connected. */
+	void *(*pgconn)(struct dbops_ctx *ctx);
+
+	/* ---- control */
+	bool (*cancelled)(struct dbops_ctx *ctx);
+	/* Plugin-instance state kept across passes (init to fini). */
+	void *(*state)(struct dbops_ctx *ctx);
+	void (*set_state)(struct dbops_ctx *ctx, void *state);
+};
+
+/*
+ * The host table of a context. Defined in the controller (and in fake
+ * hosts) as the first member of every context, so a plugin can find it
+ * without linking against anything.
+ */
+struct dbops_ctx_head {
+	const struct dbops_host *host;
+};
+
+static inline const struct dbops_host *dbops_host(struct dbops_ctx *ctx)
+{
+	return ((const struct dbops_ctx_head *)(const void *)ctx)->host;
+}
+
+#endif
