@@ -1,0 +1,1123 @@
+/* SPDX-License-Identifier: PostgreSQL */
+/*
+ * source.c — reading spec files from a git revision or a directory; see
+ * source.h. Git files come straight from the commit's tree objects, never
+ * from a checkout, so a work tree's uncommitted edits are invisible and any
+ * revision can be read side by side. Remote repositories are mirrored
+ * (bare, every branch and tag) into a cache directory, cloned on first use
+ * and fetched on later ones under a lock file. Directory mode reads plain
+ * files with POSIX I/O and fingerprints what it read. This file does not
+ * parse anything: it hands out bytes by path. libgit2 errors become
+ * diagnostics in source_git_diag() and errno values in source_errno_diag();
+ * secrets (URL passwords, tokens) are scrubbed from both.
+ */
+#include "source.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <git2.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "diag.h"
+#include "strbuf.h"
+
+#define SOURCE_MAX_SECRETS	 4
+#define SOURCE_MAX_AUTH_ATTEMPTS 3
+
+struct source {
+	struct arena *a;
+	struct source_revision rev;
+	const char *secrets[SOURCE_MAX_SECRETS]; /* scrubbed from messages */
+	int nsecrets;
+	/* git mode */
+	git_repository *repo;
+	git_tree *tree;
+	char short_id[8];
+	/* dir mode */
+	int dirfd;
+	struct strbuf fp; /* (path, NUL, length, NUL, blob id) per read */
+};
+
+/* What the credentials callback needs; lives for one clone or fetch. */
+struct source_auth {
+	int attempts;
+	const char *token;
+	const char *user;
+	const char *ssh_key;
+	const char *ssh_passphrase;
+};
+
+static pthread_once_t source_git_once = PTHREAD_ONCE_INIT;
+
+static void source_git_init_once(void)
+{
+	git_libgit2_init();
+}
+
+static void source_git_init(void)
+{
+	pthread_once(&source_git_once, source_git_init_once);
+}
+
+static void source_free_repository(void *p)
+{
+	git_repository_free(p);
+}
+
+static void source_free_object(void *p)
+{
+	git_object_free(p);
+}
+
+static void source_free_fp(void *p)
+{
+	strbuf_dispose(p);
+}
+
+static void source_close_dirfd(void *p)
+{
+	struct source *s = p;
+
+	if (s->dirfd >= 0)
+		close(s->dirfd);
+	s->dirfd = -1;
+}
+
+static void source_add_secret(struct source *s, const char *secret)
+{
+	if (secret == NULL || secret[0] == '\0' ||
+	    s->nsecrets >= SOURCE_MAX_SECRETS)
+		return;
+	s->secrets[s->nsecrets++] = secret;
+}
+
+/*
+ * Replace every secret in text with "***" and make the text a sentence
+ * (capital first letter, final period), as a DETAIL must be.
+ */
+static char *source_scrub(struct source *s, const char *text)
+{
+	struct strbuf sb;
+	size_t n;
+
+	strbuf_init(&sb);
+	for (const char *p = text; *p != '\0';) {
+		size_t hit = 0;
+
+		for (int i = 0; i < s->nsecrets && hit == 0; i++) {
+			size_t len = strlen(s->secrets[i]);
+
+			if (strncmp(p, s->secrets[i], len) == 0)
+				hit = len;
+		}
+		if (hit > 0) {
+			strbuf_puts(&sb, "***");
+			p += hit;
+		} else {
+			strbuf_putc(&sb, *p++);
+		}
+	}
+	while (sb.len > 0 &&
+	       (sb.buf[sb.len - 1] == '\n' || sb.buf[sb.len - 1] == ' '))
+		sb.buf[--sb.len] = '\0';
+	if (sb.len == 0) {
+		strbuf_dispose(&sb);
+		return NULL;
+	}
+	if (sb.buf[0] >= 'a' && sb.buf[0] <= 'z')
+		sb.buf[0] = (char)(sb.buf[0] - 'a' + 'A');
+	n = sb.len;
+	if (sb.buf[n - 1] != '.')
+		strbuf_putc(&sb, '.');
+	return strbuf_finish(&sb, s->a);
+}
+
+/*
+ * The one place libgit2 errors become diagnostics. git_error_last() is
+ * read before anything else can reset it; its text (secrets scrubbed)
+ * becomes the DETAIL.
+ */
+static struct dbops_diag *source_git_diag(struct source *s,
+					  struct dbops_diag_list *diags,
+					  int code, const char *fmt, ...)
+    DBOPS_PRINTF(4, 5);
+
+static struct dbops_diag *source_git_diag(struct source *s,
+					  struct dbops_diag_list *diags,
+					  int code, const char *fmt, ...)
+{
+	const git_error *e = git_error_last();
+	char *raw = NULL;
+	struct dbops_diag *d;
+	va_list ap;
+
+	if (e != NULL && e->message != NULL)
+		raw = arena_strdup(s->a, e->message);
+	git_error_clear();
+	va_start(ap, fmt);
+	d = diag_vadd(diags, s->a, DBOPS_SEV_ERROR, code, NULL, fmt, ap);
+	va_end(ap);
+	if (raw != NULL)
+		d->detail = source_scrub(s, raw);
+	return d;
+}
+
+/* The one place errno values become diagnostics: "...: reason". */
+static int source_errno_diag(struct source *s, struct dbops_diag_list *diags,
+			     int code, int err, const char *fmt, ...)
+    DBOPS_PRINTF(5, 6);
+
+static int source_errno_diag(struct source *s, struct dbops_diag_list *diags,
+			     int code, int err, const char *fmt, ...)
+{
+	va_list ap;
+	char *what;
+
+	va_start(ap, fmt);
+	what = arena_vprintf(s->a, fmt, ap);
+	va_end(ap);
+	diag_add(diags, s->a, DBOPS_SEV_ERROR, code, NULL, "%s: %s", what,
+		 strerror(err));
+	return code;
+}
+
+/*
+ * A URL as it may be shown: "scheme://user:password@host" loses the
+ * password ("user:***@host"), and an http(s) user name alone, which is
+ * often a token, is hidden as a whole ("***@host"). When secret_out is
+ * not NULL it receives what was hidden (or NULL). Other forms are kept.
+ */
+static char *source_redact_url(struct arena *a, const char *url,
+			       const char **secret_out)
+{
+	const char *scheme_end = strstr(url, "://");
+	const char *auth, *auth_end, *at = NULL, *colon;
+	bool http;
+
+	if (secret_out != NULL)
+		*secret_out = NULL;
+	if (scheme_end == NULL)
+		return arena_strdup(a, url);
+	auth = scheme_end + 3;
+	auth_end = auth + strcspn(auth, "/?#");
+	for (const char *p = auth; p < auth_end; p++)
+		if (*p == '@')
+			at = p;
+	if (at == NULL)
+		return arena_strdup(a, url);
+	colon = memchr(auth, ':', (size_t)(at - auth));
+	if (colon != NULL) {
+		if (secret_out != NULL)
+			*secret_out = arena_strndup(a, colon + 1,
+						    (size_t)(at - colon - 1));
+		return arena_printf(a, "%.*s:***%s", (int)(colon - url), url,
+				    at);
+	}
+	http =
+	    strncmp(url, "http://", 7) == 0 || strncmp(url, "https://", 8) == 0;
+	if (!http)
+		return arena_strdup(a, url);
+	if (secret_out != NULL)
+		*secret_out = arena_strndup(a, auth, (size_t)(at - auth));
+	return arena_printf(a, "%.*s***%s", (int)(auth - url), url, at);
+}
+
+/* A remote URL, as opposed to a local path. */
+static bool source_is_url(const char *repo)
+{
+	static const char *const schemes[] = {"https://", "http://", "ssh://",
+					      "git://", "file://"};
+	size_t colon, slash;
+
+	for (size_t i = 0; i < sizeof(schemes) / sizeof(schemes[0]); i++)
+		if (strncmp(repo, schemes[i], strlen(schemes[i])) == 0)
+			return true;
+	/* scp-like user@host:path: a colon before any slash, after a '@' */
+	colon = strcspn(repo, ":");
+	slash = strcspn(repo, "/");
+	return repo[colon] == ':' && colon < slash &&
+	       memchr(repo, '@', colon) != NULL;
+}
+
+static int source_invalid_path(struct source *s, struct dbops_diag_list *diags,
+			       const char *path)
+{
+	struct dbops_diag *d;
+
+	d = diag_add(diags, s->a, DBOPS_SEV_ERROR, DBOPS_ERR_INVALID, NULL,
+		     "invalid path \"%s\"", path != NULL ? path : "");
+	diag_detail(
+	    d, s->a,
+	    "Paths are relative to the root of the source and may not contain \"..\" components.");
+	return DBOPS_ERR_INVALID;
+}
+
+/*
+ * Normalise a relative path: drop empty and "." components; refuse
+ * absolute paths and "..". The root is "". Returns false when refused.
+ */
+static bool source_clean_path(struct arena *a, const char *path,
+			      const char **out)
+{
+	struct strbuf sb;
+
+	if (path == NULL || path[0] == '/')
+		return false;
+	strbuf_init(&sb);
+	strbuf_puts(&sb, "");
+	for (const char *p = path; *p != '\0';) {
+		size_t n = strcspn(p, "/");
+
+		if (n == 2 && p[0] == '.' && p[1] == '.') {
+			strbuf_dispose(&sb);
+			return false;
+		}
+		if (n > 0 && !(n == 1 && p[0] == '.')) {
+			if (sb.len > 0)
+				strbuf_putc(&sb, '/');
+			strbuf_add(&sb, p, n);
+		}
+		p += n;
+		if (*p == '/')
+			p++;
+	}
+	*out = strbuf_finish(&sb, a);
+	return true;
+}
+
+/* ---- cache directory ------------------------------------------------- */
+
+static bool source_env_set(const char *name, const char **out)
+{
+	const char *v = getenv(name);
+
+	if (v == NULL || v[0] == '\0')
+		return false;
+	*out = v;
+	return true;
+}
+
+static int source_cache_root(struct source *s, struct dbops_diag_list *diags,
+			     const char *given, const char **out)
+{
+	const char *v;
+	struct dbops_diag *d;
+
+	if (given != NULL && given[0] != '\0')
+		*out = given;
+	else if (source_env_set("DBOPS_CACHE_DIR", &v))
+		*out = v;
+	else if (source_env_set("XDG_CACHE_HOME", &v))
+		*out = arena_printf(s->a, "%s/dbops", v);
+	else if (source_env_set("HOME", &v))
+		*out = arena_printf(s->a, "%s/.cache/dbops", v);
+	else {
+		d = diag_add(diags, s->a, DBOPS_SEV_ERROR, DBOPS_ERR_GENERIC,
+			     NULL, "could not determine the cache directory");
+		diag_detail(
+		    d, s->a,
+		    "None of DBOPS_CACHE_DIR, XDG_CACHE_HOME and HOME is set.");
+		diag_hint(d, s->a,
+			  "Set DBOPS_CACHE_DIR to a writable directory.");
+		return DBOPS_ERR_GENERIC;
+	}
+	return 0;
+}
+
+/* mkdir -p with mode 0700 for what it creates; errno on failure. */
+static int source_mkdir_p(struct arena *a, const char *path)
+{
+	char *p = arena_strdup(a, path);
+	struct stat st;
+
+	for (char *q = p + 1;; q++) {
+		bool last = *q == '\0';
+
+		if (*q != '/' && !last)
+			continue;
+		*q = '\0';
+		if (mkdir(p, 0700) != 0 && errno != EEXIST)
+			return errno;
+		if (stat(p, &st) != 0)
+			return errno;
+		if (!S_ISDIR(st.st_mode))
+			return ENOTDIR;
+		if (last)
+			return 0;
+		*q = '/';
+	}
+}
+
+/* rm -rf below an open directory; for the temporary clone only. */
+static void source_rm_at(int parent, const char *name)
+{
+	struct dirent *de;
+	DIR *d;
+	int fd;
+
+	if (unlinkat(parent, name, 0) == 0 || errno == ENOENT)
+		return;
+	fd = openat(parent, name,
+		    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	d = fdopendir(fd);
+	if (d == NULL) {
+		close(fd);
+		return;
+	}
+	while ((de = readdir(d)) != NULL)
+		if (strcmp(de->d_name, ".") != 0 &&
+		    strcmp(de->d_name, "..") != 0)
+			source_rm_at(fd, de->d_name);
+	closedir(d);
+	(void)unlinkat(parent, name, AT_REMOVEDIR);
+}
+
+static void source_rm_rf(const char *path)
+{
+	source_rm_at(AT_FDCWD, path);
+}
+
+/* ---- remotes --------------------------------------------------------- */
+
+static int source_credentials(git_credential **out, const char *url,
+			      const char *username_from_url,
+			      unsigned int allowed_types, void *payload)
+{
+	struct source_auth *auth = payload;
+	const char *user;
+
+	(void)url;
+	if (++auth->attempts > SOURCE_MAX_AUTH_ATTEMPTS) {
+		git_error_set_str(GIT_ERROR_NET,
+				  "authentication failed after 3 attempts");
+		return GIT_EAUTH;
+	}
+	user = username_from_url != NULL ? username_from_url : "git";
+	if (allowed_types & GIT_CREDENTIAL_USERPASS_PLAINTEXT) {
+		if (auth->token == NULL)
+			return GIT_PASSTHROUGH;
+		if (auth->user != NULL)
+			user = auth->user;
+		return git_credential_userpass_plaintext_new(out, user,
+							     auth->token);
+	}
+	if (allowed_types & GIT_CREDENTIAL_USERNAME)
+		return git_credential_username_new(out, user);
+	if (allowed_types & GIT_CREDENTIAL_SSH_KEY) {
+		if (auth->ssh_key != NULL)
+			return git_credential_ssh_key_new(out, user, NULL,
+							  auth->ssh_key,
+							  auth->ssh_passphrase);
+		return git_credential_ssh_key_from_agent(out, user);
+	}
+	return GIT_PASSTHROUGH;
+}
+
+static void source_auth_init(struct source_auth *auth)
+{
+	const char *v;
+
+	memset(auth, 0, sizeof(*auth));
+	auth->token = source_env_set("DBOPS_GIT_TOKEN", &v) ? v : NULL;
+	auth->user = source_env_set("DBOPS_GIT_USER", &v) ? v : NULL;
+	auth->ssh_key = source_env_set("DBOPS_GIT_SSH_KEY", &v) ? v : NULL;
+	auth->ssh_passphrase =
+	    source_env_set("DBOPS_GIT_SSH_KEY_PASSPHRASE", &v) ? v : NULL;
+}
+
+static void source_auth_hint(struct source *s, struct dbops_diag *d, int gerr)
+{
+	if (gerr == GIT_EAUTH)
+		diag_hint(
+		    d, s->a,
+		    "Set DBOPS_GIT_TOKEN for https, or DBOPS_GIT_SSH_KEY or an ssh agent for ssh.");
+}
+
+/*
+ * Bring the mirror up to date: every branch onto the branch of the same
+ * name, every tag, deleted ones pruned, and HEAD onto the remote's default
+ * branch. The URL given now is used rather than one stored in the mirror,
+ * so that a rotated token in the URL works and none is written to disk.
+ */
+static int source_fetch(struct source *s, struct dbops_diag_list *diags,
+			git_repository *repo, const char *url,
+			const char *shown, const char *what)
+{
+	static char heads[] = "+refs/heads/*:refs/heads/*";
+	static char tags[] = "+refs/tags/*:refs/tags/*";
+	char *specs[] = {heads, tags};
+	git_strarray refspecs = {specs, 2};
+	git_fetch_options opts;
+	git_remote_create_options ropts;
+	struct source_auth auth;
+	git_remote *remote = NULL;
+	git_buf head = {0};
+	struct dbops_diag *d;
+	int gerr, rc = 0;
+
+	git_fetch_options_init(&opts, GIT_FETCH_OPTIONS_VERSION);
+	source_auth_init(&auth);
+	opts.prune = GIT_FETCH_PRUNE;
+	opts.update_fetchhead = 0;
+	opts.download_tags = GIT_REMOTE_DOWNLOAD_TAGS_NONE;
+	opts.callbacks.credentials = source_credentials;
+	opts.callbacks.payload = &auth;
+	/*
+	 * An anonymous remote that skips url.*.insteadOf: libgit2 1.5 leaks
+	 * PCRE2 match data on every config entry its insteadOf lookup does
+	 * not match, which a daemon fetching every pass cannot afford.
+	 */
+	git_remote_create_options_init(&ropts,
+				       GIT_REMOTE_CREATE_OPTIONS_VERSION);
+	ropts.repository = repo;
+	ropts.flags = GIT_REMOTE_CREATE_SKIP_INSTEADOF |
+		      GIT_REMOTE_CREATE_SKIP_DEFAULT_FETCHSPEC;
+	gerr = git_remote_create_with_opts(&remote, url, &ropts);
+	if (gerr >= 0)
+		gerr =
+		    git_remote_fetch(remote, &refspecs, &opts, "dbops fetch");
+	if (gerr >= 0) {
+		/* no default branch (an empty remote) leaves HEAD alone */
+		if (git_remote_default_branch(&head, remote) >= 0)
+			gerr = git_repository_set_head(repo, head.ptr);
+		else
+			git_error_clear();
+	}
+	if (gerr < 0) {
+		d = source_git_diag(s, diags,
+				    gerr == GIT_ENOTFOUND ? DBOPS_ERR_NOTFOUND
+							  : DBOPS_ERR_GENERIC,
+				    "could not %s repository \"%s\"", what,
+				    shown);
+		source_auth_hint(s, d, gerr);
+		rc = d->code;
+	}
+	git_buf_dispose(&head);
+	git_remote_free(remote);
+	return rc;
+}
+
+/*
+ * A new mirror is made in a temporary directory and renamed into place,
+ * so that a clone that fails or is killed never looks like a mirror. (Not
+ * git_clone(): with a branches-onto-branches refspec it leaves HEAD on
+ * an unborn "master".)
+ */
+static int source_clone(struct source *s, struct dbops_diag_list *diags,
+			const char *url, const char *shown, const char *path,
+			const char *tmp)
+{
+	git_repository *repo = NULL;
+	int gerr, rc;
+
+	source_rm_rf(tmp); /* left by a clone that was killed */
+	gerr = git_repository_init(&repo, tmp, 1);
+	if (gerr < 0)
+		return source_git_diag(s, diags, DBOPS_ERR_GENERIC,
+				       "could not clone repository \"%s\"",
+				       shown)
+		    ->code;
+	rc = source_fetch(s, diags, repo, url, shown, "clone");
+	git_repository_free(repo);
+	if (rc == 0 && rename(tmp, path) != 0) {
+		int err = errno;
+
+		rc = source_errno_diag(s, diags, DBOPS_ERR_GENERIC, err,
+				       "could not rename \"%s\" to \"%s\"", tmp,
+				       path);
+	}
+	if (rc < 0)
+		source_rm_rf(tmp);
+	return rc;
+}
+
+/*
+ * Open (cloning first if needed) and fetch the cached mirror of url. A
+ * lock file serialises processes and threads working on the same mirror.
+ */
+static int source_open_remote(struct source *s, struct dbops_diag_list *diags,
+			      const char *url, const char *shown,
+			      const char *cache_dir)
+{
+	const char *root, *path, *lock, *tmp;
+	git_oid key;
+	char hex[GIT_OID_HEXSZ + 1];
+	struct stat st;
+	bool fresh = false;
+	int fd, err, rc, gerr;
+
+	rc = source_cache_root(s, diags, cache_dir, &root);
+	if (rc < 0)
+		return rc;
+	/* keyed by the shown URL so that a new token keeps the same mirror */
+	git_odb_hash(&key, shown, strlen(shown), GIT_OBJECT_BLOB);
+	git_oid_tostr(hex, sizeof(hex), &key);
+	path = arena_printf(s->a, "%s/repos", root);
+	err = source_mkdir_p(s->a, path);
+	if (err != 0)
+		return source_errno_diag(
+		    s, diags, DBOPS_ERR_GENERIC, err,
+		    "could not create cache directory \"%s\"", path);
+	lock = arena_printf(s->a, "%s/%s.lock", path, hex);
+	tmp = arena_printf(s->a, "%s/%s.tmp", path, hex);
+	path = arena_printf(s->a, "%s/%s", path, hex);
+	fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0 || flock(fd, LOCK_EX) != 0) {
+		err = errno;
+		if (fd >= 0)
+			close(fd);
+		return source_errno_diag(s, diags, DBOPS_ERR_GENERIC, err,
+					 "could not lock \"%s\"", lock);
+	}
+	if (stat(path, &st) != 0) {
+		rc = source_clone(s, diags, url, shown, path, tmp);
+		fresh = true;
+	}
+	if (rc == 0) {
+		gerr = git_repository_open_ext(&s->repo, path,
+					       GIT_REPOSITORY_OPEN_NO_SEARCH |
+						   GIT_REPOSITORY_OPEN_BARE,
+					       NULL);
+		if (gerr < 0) {
+			struct dbops_diag *d = source_git_diag(
+			    s, diags, DBOPS_ERR_GENERIC,
+			    "could not open repository \"%s\"", path);
+
+			diag_hint(
+			    d, s->a,
+			    "Remove the directory; it is a cache and will be cloned again.");
+			rc = d->code;
+		} else {
+			arena_defer(s->a, source_free_repository, s->repo);
+		}
+	}
+	if (rc == 0 && !fresh)
+		rc = source_fetch(s, diags, s->repo, url, shown, "fetch");
+	close(fd); /* releases the lock */
+	return rc;
+}
+
+/* ---- git mode -------------------------------------------------------- */
+
+static int source_resolve(struct source *s, struct dbops_diag_list *diags,
+			  const char *rev)
+{
+	git_object *obj = NULL, *peeled = NULL;
+	git_commit *commit;
+	const git_signature *sig;
+	const char *msg;
+	char hex[GIT_OID_HEXSZ + 1];
+	struct dbops_diag *d;
+	int gerr;
+
+	gerr = git_revparse_single(&obj, s->repo, rev);
+	if (gerr >= 0) {
+		gerr = git_object_peel(&peeled, obj, GIT_OBJECT_COMMIT);
+		git_object_free(obj);
+	}
+	if (gerr < 0) {
+		d = source_git_diag(
+		    s, diags, DBOPS_ERR_NOTFOUND,
+		    "could not resolve revision \"%s\" in repository \"%s\"",
+		    rev, s->rev.origin);
+		if (git_repository_head_unborn(s->repo) == 1)
+			diag_hint(d, s->a,
+				  "The repository has no commits yet.");
+		else
+			diag_hint(d, s->a,
+				  "Check the branch, tag or commit name.");
+		git_error_clear();
+		return DBOPS_ERR_NOTFOUND;
+	}
+	arena_defer(s->a, source_free_object, peeled);
+	commit = (git_commit *)peeled;
+	gerr = git_commit_tree(&s->tree, commit);
+	if (gerr < 0)
+		return source_git_diag(
+			   s, diags, DBOPS_ERR_GENERIC,
+			   "could not read the tree of revision \"%s\"", rev)
+		    ->code;
+	arena_defer(s->a, source_free_object, s->tree);
+	git_oid_tostr(hex, sizeof(hex), git_commit_id(commit));
+	s->rev.commit = arena_strdup(s->a, hex);
+	memcpy(s->short_id, hex, 7);
+	s->short_id[7] = '\0';
+	msg = git_commit_message(commit);
+	if (msg != NULL)
+		s->rev.subject = arena_strndup(s->a, msg, strcspn(msg, "\r\n"));
+	sig = git_commit_author(commit);
+	if (sig != NULL)
+		s->rev.author =
+		    arena_printf(s->a, "%s <%s>", sig->name, sig->email);
+	return 0;
+}
+
+static int source_open_git(struct source *s, struct dbops_diag_list *diags,
+			   const struct source_opts *opts)
+{
+	const char *repo = opts->repo != NULL ? opts->repo : ".";
+	const char *secret;
+	int gerr, rc;
+
+	s->rev.kind = "git";
+	s->rev.ref = arena_strdup(s->a, opts->rev != NULL ? opts->rev : "HEAD");
+	s->rev.origin = source_redact_url(s->a, repo, &secret);
+	source_add_secret(s, secret);
+	source_add_secret(s, arena_strdup(s->a, getenv("DBOPS_GIT_TOKEN")));
+	source_add_secret(
+	    s, arena_strdup(s->a, getenv("DBOPS_GIT_SSH_KEY_PASSPHRASE")));
+	if (source_is_url(repo)) {
+		rc = source_open_remote(s, diags, repo, s->rev.origin,
+					opts->cache_dir);
+		if (rc < 0)
+			return rc;
+	} else {
+		gerr = git_repository_open_ext(&s->repo, repo, 0, NULL);
+		if (gerr < 0)
+			return source_git_diag(
+				   s, diags,
+				   gerr == GIT_ENOTFOUND ? DBOPS_ERR_NOTFOUND
+							 : DBOPS_ERR_GENERIC,
+				   "could not open repository \"%s\"",
+				   s->rev.origin)
+			    ->code;
+		arena_defer(s->a, source_free_repository, s->repo);
+	}
+	return source_resolve(s, diags, s->rev.ref);
+}
+
+static bool source_entry_is_file(const git_tree_entry *e)
+{
+	git_filemode_t mode = git_tree_entry_filemode(e);
+
+	return mode == GIT_FILEMODE_BLOB ||
+	       mode == GIT_FILEMODE_BLOB_EXECUTABLE;
+}
+
+static int source_not_a_file(struct source *s, struct dbops_diag_list *diags,
+			     const char *path)
+{
+	return diag_add(diags, s->a, DBOPS_SEV_ERROR, DBOPS_ERR_INVALID, NULL,
+			"\"%s\" is not a file", path)
+	    ->code;
+}
+
+static int source_too_large(struct source *s, struct dbops_diag_list *diags,
+			    const char *path, unsigned long long size)
+{
+	struct dbops_diag *d;
+
+	d = diag_add(diags, s->a, DBOPS_SEV_ERROR, DBOPS_ERR_INVALID, NULL,
+		     "file \"%s\" is too large", path);
+	diag_detail(d, s->a, "The file has %llu bytes; the limit is %u bytes.",
+		    size, SOURCE_MAX_FILE);
+	return DBOPS_ERR_INVALID;
+}
+
+static int source_read_git(const char **data_out, size_t *len_out,
+			   struct source *s, struct dbops_diag_list *diags,
+			   const char *path)
+{
+	git_tree_entry *e = NULL;
+	git_blob *blob = NULL;
+	git_object_size_t size;
+	char *buf;
+	int gerr;
+
+	if (path[0] == '\0')
+		return source_not_a_file(s, diags, "");
+	gerr = git_tree_entry_bypath(&e, s->tree, path);
+	if (gerr == GIT_ENOTFOUND) {
+		git_error_clear();
+		return diag_add(diags, s->a, DBOPS_SEV_ERROR,
+				DBOPS_ERR_NOTFOUND, NULL,
+				"file \"%s\" does not exist at revision %s",
+				path, s->short_id)
+		    ->code;
+	}
+	if (gerr < 0)
+		return source_git_diag(
+			   s, diags, DBOPS_ERR_GENERIC,
+			   "could not read file \"%s\" at revision %s", path,
+			   s->short_id)
+		    ->code;
+	if (!source_entry_is_file(e)) {
+		git_tree_entry_free(e);
+		return source_not_a_file(s, diags, path);
+	}
+	gerr = git_blob_lookup(&blob, s->repo, git_tree_entry_id(e));
+	git_tree_entry_free(e);
+	if (gerr < 0)
+		return source_git_diag(
+			   s, diags, DBOPS_ERR_GENERIC,
+			   "could not read file \"%s\" at revision %s", path,
+			   s->short_id)
+		    ->code;
+	size = git_blob_rawsize(blob);
+	if (size > SOURCE_MAX_FILE) {
+		git_blob_free(blob);
+		return source_too_large(s, diags, path,
+					(unsigned long long)size);
+	}
+	/* the bytes are copied: the blob need not live with the arena */
+	buf = arena_alloc(s->a, (size_t)size + 1);
+	memcpy(buf, git_blob_rawcontent(blob), (size_t)size);
+	git_blob_free(blob);
+	*data_out = buf;
+	*len_out = (size_t)size;
+	return 0;
+}
+
+static int source_names_cmp(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* A bytewise sorted, NULL-terminated copy of names in the arena. */
+static const char **source_names_finish(struct arena *a, const char **names,
+					size_t n)
+{
+	const char **out = arena_alloc(a, (n + 1) * sizeof(*out));
+
+	if (n > 0)
+		memcpy(out, names, n * sizeof(*out));
+	qsort(out, n, sizeof(*out), source_names_cmp);
+	out[n] = NULL;
+	return out;
+}
+
+static int source_no_directory(struct source *s, struct dbops_diag_list *diags,
+			       const char *dir)
+{
+	if (s->repo != NULL)
+		return diag_add(
+			   diags, s->a, DBOPS_SEV_ERROR, DBOPS_ERR_NOTFOUND,
+			   NULL,
+			   "directory \"%s\" does not exist at revision %s",
+			   dir, s->short_id)
+		    ->code;
+	return diag_add(diags, s->a, DBOPS_SEV_ERROR, DBOPS_ERR_NOTFOUND, NULL,
+			"directory \"%s\" does not exist in \"%s\"", dir,
+			s->rev.origin)
+	    ->code;
+}
+
+static int source_list_git(const char **names_out[], size_t *n_out,
+			   struct source *s, struct dbops_diag_list *diags,
+			   const char *dir)
+{
+	git_tree_entry *e = NULL;
+	git_tree *tree = s->tree;
+	const char **names;
+	size_t count, n = 0;
+	int gerr;
+
+	if (dir[0] != '\0') {
+		gerr = git_tree_entry_bypath(&e, s->tree, dir);
+		if (gerr == GIT_ENOTFOUND ||
+		    (gerr >= 0 && git_tree_entry_type(e) != GIT_OBJECT_TREE)) {
+			git_error_clear();
+			git_tree_entry_free(e);
+			return source_no_directory(s, diags, dir);
+		}
+		if (gerr >= 0)
+			gerr = git_tree_lookup(&tree, s->repo,
+					       git_tree_entry_id(e));
+		git_tree_entry_free(e);
+		if (gerr < 0)
+			return source_git_diag(
+				   s, diags, DBOPS_ERR_GENERIC,
+				   "could not read directory \"%s\" at revision %s",
+				   dir, s->short_id)
+			    ->code;
+	}
+	count = git_tree_entrycount(tree);
+	names = arena_alloc(s->a, (count + 1) * sizeof(*names));
+	for (size_t i = 0; i < count; i++) {
+		const git_tree_entry *te = git_tree_entry_byindex(tree, i);
+
+		if (source_entry_is_file(te))
+			names[n++] =
+			    arena_strdup(s->a, git_tree_entry_name(te));
+	}
+	if (tree != s->tree)
+		git_tree_free(tree);
+	*names_out = source_names_finish(s->a, names, n);
+	*n_out = n;
+	return 0;
+}
+
+/* ---- directory mode -------------------------------------------------- */
+
+static int source_open_dir(struct source *s, struct dbops_diag_list *diags,
+			   const struct source_opts *opts)
+{
+	int err;
+
+	s->rev.kind = "dir";
+	s->rev.origin = arena_strdup(s->a, opts->dir);
+	s->dirfd = open(opts->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (s->dirfd < 0) {
+		err = errno;
+		return source_errno_diag(
+		    s, diags,
+		    err == ENOENT || err == ENOTDIR ? DBOPS_ERR_NOTFOUND
+						    : DBOPS_ERR_GENERIC,
+		    err, "could not open directory \"%s\"", opts->dir);
+	}
+	arena_defer(s->a, source_close_dirfd, s);
+	arena_defer(s->a, source_free_fp, &s->fp);
+	return 0;
+}
+
+/* Remember what was read, for source_fingerprint(). */
+static void source_fp_add(struct source *s, const char *path, const char *data,
+			  size_t len)
+{
+	git_oid id;
+	char num[32];
+
+	git_odb_hash(&id, data, len, GIT_OBJECT_BLOB);
+	snprintf(num, sizeof(num), "%zu", len);
+	strbuf_add(&s->fp, path, strlen(path) + 1);
+	strbuf_add(&s->fp, num, strlen(num) + 1);
+	strbuf_add(&s->fp, id.id, GIT_OID_RAWSZ);
+}
+
+static int source_read_fd(struct source *s, struct dbops_diag_list *diags,
+			  int fd, const char *path, struct strbuf *sb)
+{
+	char chunk[65536];
+	ssize_t got;
+
+	while ((got = read(fd, chunk, sizeof(chunk))) != 0) {
+		if (got < 0) {
+			int err = errno;
+
+			if (err == EINTR)
+				continue;
+			return source_errno_diag(
+			    s, diags, DBOPS_ERR_GENERIC, err,
+			    "could not read file \"%s\"", path);
+		}
+		strbuf_add(sb, chunk, (size_t)got);
+		if (sb->len > SOURCE_MAX_FILE)
+			return source_too_large(s, diags, path, sb->len);
+	}
+	return 0;
+}
+
+static int source_read_dir(const char **data_out, size_t *len_out,
+			   struct source *s, struct dbops_diag_list *diags,
+			   const char *path)
+{
+	struct strbuf sb;
+	struct stat st;
+	int fd, err, rc;
+
+	if (path[0] == '\0')
+		return source_not_a_file(s, diags, "");
+	/* O_NOFOLLOW: a symbolic link is not a file, as in git mode */
+	fd = openat(s->dirfd, path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0) {
+		err = errno;
+		if (err == ENOENT || err == ENOTDIR)
+			return diag_add(diags, s->a, DBOPS_SEV_ERROR,
+					DBOPS_ERR_NOTFOUND, NULL,
+					"file \"%s\" does not exist in \"%s\"",
+					path, s->rev.origin)
+			    ->code;
+		if (err == ELOOP)
+			return source_not_a_file(s, diags, path);
+		return source_errno_diag(s, diags, DBOPS_ERR_GENERIC, err,
+					 "could not open file \"%s\"", path);
+	}
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return source_not_a_file(s, diags, path);
+	}
+	if ((unsigned long long)st.st_size > SOURCE_MAX_FILE) {
+		close(fd);
+		return source_too_large(s, diags, path,
+					(unsigned long long)st.st_size);
+	}
+	strbuf_init(&sb);
+	strbuf_puts(&sb, "");
+	rc = source_read_fd(s, diags, fd, path, &sb);
+	close(fd);
+	if (rc == 0) {
+		source_fp_add(s, path, sb.buf, sb.len);
+		*len_out = sb.len;
+		*data_out = arena_memdup(s->a, sb.buf, sb.len + 1);
+	}
+	strbuf_dispose(&sb);
+	return rc;
+}
+
+static int source_list_dir(const char **names_out[], size_t *n_out,
+			   struct source *s, struct dbops_diag_list *diags,
+			   const char *dir)
+{
+	const char **names = NULL;
+	size_t n = 0, cap = 0;
+	struct dirent *de;
+	struct stat st;
+	DIR *d;
+	int fd, err;
+
+	fd = openat(s->dirfd, dir[0] != '\0' ? dir : ".",
+		    O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0) {
+		err = errno;
+		if (err == ENOENT || err == ENOTDIR)
+			return source_no_directory(s, diags, dir);
+		return source_errno_diag(s, diags, DBOPS_ERR_GENERIC, err,
+					 "could not open directory \"%s\"",
+					 dir);
+	}
+	d = fdopendir(fd);
+	if (d == NULL) {
+		err = errno;
+		close(fd);
+		return source_errno_diag(s, diags, DBOPS_ERR_GENERIC, err,
+					 "could not read directory \"%s\"",
+					 dir);
+	}
+	while ((de = readdir(d)) != NULL) {
+		if (fstatat(fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
+		    !S_ISREG(st.st_mode))
+			continue;
+		if (n == cap) {
+			const char **bigger;
+
+			cap = cap ? cap * 2 : 16;
+			bigger = arena_alloc(s->a, cap * sizeof(*bigger));
+			if (n > 0)
+				memcpy(bigger, names, n * sizeof(*names));
+			names = bigger;
+		}
+		names[n++] = arena_strdup(s->a, de->d_name);
+	}
+	closedir(d);
+	*names_out = source_names_finish(s->a, names, n);
+	*n_out = n;
+	return 0;
+}
+
+/* ---- public ---------------------------------------------------------- */
+
+int source_open(struct source **out, struct arena *a,
+		struct dbops_diag_list *diags, const struct source_opts *opts)
+{
+	struct source *s = arena_alloc(a, sizeof(*s));
+	int rc;
+
+	*out = NULL;
+	source_git_init();
+	s->a = a;
+	s->dirfd = -1;
+	strbuf_init(&s->fp);
+	if (opts->dir != NULL && (opts->repo != NULL || opts->rev != NULL)) {
+		struct dbops_diag *d;
+
+		d = diag_add(
+		    diags, a, DBOPS_SEV_ERROR, DBOPS_ERR_INVALID, NULL,
+		    "a directory source cannot have a repository or a revision");
+		diag_hint(
+		    d, a,
+		    "Use either a directory or a repository and revision.");
+		return DBOPS_ERR_INVALID;
+	}
+	if (opts->dir != NULL)
+		rc = source_open_dir(s, diags, opts);
+	else
+		rc = source_open_git(s, diags, opts);
+	if (rc < 0)
+		return rc;
+	*out = s;
+	return 0;
+}
+
+int source_read(const char **data_out, size_t *len_out, struct source *s,
+		struct dbops_diag_list *diags, const char *path)
+{
+	const char *clean;
+
+	if (!source_clean_path(s->a, path, &clean))
+		return source_invalid_path(s, diags, path);
+	if (s->repo != NULL)
+		return source_read_git(data_out, len_out, s, diags, clean);
+	return source_read_dir(data_out, len_out, s, diags, clean);
+}
+
+bool source_exists(struct source *s, const char *path)
+{
+	const char *clean;
+	git_tree_entry *e = NULL;
+	struct stat st;
+	bool found;
+
+	if (!source_clean_path(s->a, path, &clean) || clean[0] == '\0')
+		return false;
+	if (s->repo == NULL) {
+		if (fstatat(s->dirfd, clean, &st, AT_SYMLINK_NOFOLLOW) != 0)
+			return false;
+		return S_ISREG(st.st_mode);
+	}
+	if (git_tree_entry_bypath(&e, s->tree, clean) < 0) {
+		git_error_clear();
+		return false;
+	}
+	found = source_entry_is_file(e);
+	git_tree_entry_free(e);
+	return found;
+}
+
+int source_list(const char *const **names_out, size_t *n_out, struct source *s,
+		struct dbops_diag_list *diags, const char *dir)
+{
+	const char *clean;
+	const char **names = NULL;
+	size_t n = 0;
+	int rc;
+
+	if (!source_clean_path(s->a, dir, &clean))
+		return source_invalid_path(s, diags, dir);
+	if (s->repo != NULL)
+		rc = source_list_git(&names, &n, s, diags, clean);
+	else
+		rc = source_list_dir(&names, &n, s, diags, clean);
+	if (rc < 0)
+		return rc;
+	*names_out = names;
+	*n_out = n;
+	return 0;
+}
+
+const struct source_revision *source_revision(const struct source *s)
+{
+	return &s->rev;
+}
+
+const char *source_fingerprint(struct source *s)
+{
+	git_oid id;
+	char hex[GIT_OID_HEXSZ + 1];
+
+	if (s->repo != NULL)
+		return s->rev.commit;
+	git_odb_hash(&id, s->fp.len > 0 ? s->fp.buf : "", s->fp.len,
+		     GIT_OBJECT_BLOB);
+	git_oid_tostr(hex, sizeof(hex), &id);
+	return arena_strdup(s->a, hex);
+}
