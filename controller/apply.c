@@ -1,0 +1,369 @@
+/* SPDX-License-Identifier: PostgreSQL */
+/*
+ * apply.c — see apply.h.
+ *
+ * Transactions: consecutive transactional changes of one plugin share a
+ * transaction; a non-transactional change (ALTER SYSTEM, CREATE INDEX
+ * CONCURRENTLY, a file write) runs alone. When a change fails, the rest
+ * of its transaction is rolled back, and the later changes of the same
+ * plugin and of every plugin that runs after it are not attempted
+ * ("blocked"): a plan is ordered so that later changes may depend on
+ * earlier ones.
+ */
+#include "apply.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "diag.h"
+#include "record.h"
+
+extern volatile int host_cancel_requested;
+
+static double now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
+}
+
+static void sleep_ms(int ms)
+{
+	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+
+	nanosleep(&ts, NULL);
+}
+
+static int lock_try(bool *got, struct pass *p)
+{
+	struct dbops_rows *rows;
+	int err;
+
+	err = pgconn_query(&rows, p->conn, p->a, &p->diags,
+			   "SELECT pg_try_advisory_lock(1684172656, 1) AS got",
+			   0, NULL);
+	if (err != 0)
+		return err;
+	*got = strcmp(pgconn_rows_get(rows, 0, "got"), "t") == 0;
+	return 0;
+}
+
+static void lock_holder(struct pass *p, struct dbops_diag *d)
+{
+	struct dbops_diag_list ignore = {0};
+	struct dbops_rows *rows = NULL;
+	bool have_runs = false;
+
+	if (pgconn_query(&rows, p->conn, p->a, &ignore,
+			 "SELECT to_regclass('dbops.runs') IS NOT NULL AS ok", 0,
+			 NULL) == 0)
+		have_runs = strcmp(pgconn_rows_get(rows, 0, "ok"), "t") == 0;
+	rows = NULL;
+	pgconn_query(
+	    &rows, p->conn, p->a, &ignore,
+	    have_runs
+		? "SELECT a.pid, coalesce(nullif(a.application_name, ''), "
+		  "'(none)') AS app, a.usename, coalesce(host(a.client_addr), "
+		  "'local socket') AS client, to_char(coalesce((SELECT "
+		  "max(r.started_at) FROM dbops.runs r WHERE r.pid = a.pid AND "
+		  "r.finished_at IS NULL), a.backend_start) AT TIME ZONE 'UTC', "
+		  "'YYYY-MM-DD HH24:MI:SS') || ' UTC' AS since FROM pg_locks l "
+		  "JOIN pg_stat_activity a ON a.pid = l.pid WHERE l.locktype = "
+		  "'advisory' AND l.classid = 1684172656 AND l.objid = 1 AND "
+		  "l.objsubid = 2 AND l.granted"
+		: "SELECT a.pid, coalesce(nullif(a.application_name, ''), "
+		  "'(none)') AS app, a.usename, coalesce(host(a.client_addr), "
+		  "'local socket') AS client, to_char(a.backend_start AT TIME "
+		  "ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS') || ' UTC' AS since FROM "
+		  "pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid WHERE "
+		  "l.locktype = 'advisory' AND l.classid = 1684172656 AND "
+		  "l.objid = 1 AND l.objsubid = 2 AND l.granted",
+	    0, NULL);
+	if (rows == NULL || rows->nrows == 0) {
+		d->detail = "The holder could not be identified; it may have just finished.";
+		return;
+	}
+	d->detail = arena_printf(
+	    p->a,
+	    "Process %s (application \"%s\", user \"%s\", from %s) holds the lock since %s.",
+	    pgconn_rows_get(rows, 0, "pid"), pgconn_rows_get(rows, 0, "app"),
+	    pgconn_rows_get(rows, 0, "usename"),
+	    pgconn_rows_get(rows, 0, "client"),
+	    pgconn_rows_get(rows, 0, "since"));
+}
+
+int apply_lock(struct pass *p, double timeout_s)
+{
+	double start = now_ms();
+	bool got = false, told = false;
+	struct dbops_diag *d;
+	int err;
+
+	for (;;) {
+		if ((err = lock_try(&got, p)) != 0)
+			return err;
+		if (got)
+			return 0;
+		if (now_ms() - start >= timeout_s * 1000.0)
+			break;
+		if (!told && now_ms() - start > 400) {
+			fprintf(stderr, "Waiting for the apply lock held by another dbops (up to %gs)...\n",
+				timeout_s);
+			told = true;
+		}
+		sleep_ms(200);
+	}
+	d = diag_add(&p->diags, p->a, DBOPS_SEV_ERROR, DBOPS_ERR_LOCKED, NULL,
+		     "the cluster is locked by another dbops apply");
+	lock_holder(p, d);
+	d->hint = timeout_s > 0
+		      ? "It did not finish within --lock-timeout; try again later, or wait longer with a larger --lock-timeout."
+		      : "Wait for it to finish, or use --lock-timeout DURATION to wait for the lock.";
+	return DBOPS_ERR_LOCKED;
+}
+
+enum cstate {
+	CS_PENDING = 0,
+	CS_APPLIED,
+	CS_FAILED,
+	CS_ROLLED_BACK,
+	CS_SKIPPED,
+	CS_BLOCKED,
+};
+
+static const char *cstate_name(enum cstate s)
+{
+	static const char *const names[] = {"pending",	   "applied",
+					    "failed",	   "rolled back",
+					    "skipped",	   "blocked"};
+
+	return names[s];
+}
+
+struct apply_state {
+	struct pass *p;
+	const struct apply_opts *o;
+	FILE *out;
+	const char *run_id;
+	enum cstate *st;
+	double *dur;
+	const char **err;
+	size_t group_start; /* first change of the open transaction */
+	bool in_tx;
+	bool *failed_plugin; /* by registry index */
+};
+
+/* Is change i to be held back? A plan is ordered so that a change may
+ * depend on anything before it (roles before grants, schema before
+ * privileges), so after a failure nothing of that plugin or of a plugin
+ * ordered after it is attempted. */
+static bool is_blocked(struct apply_state *s, size_t i)
+{
+	size_t idx = s->p->plan.changes[i]->plugin_index;
+
+	for (size_t k = 0; k <= idx; k++)
+		if (s->failed_plugin[k])
+			return true;
+	return false;
+}
+
+static void record(struct apply_state *s, size_t i)
+{
+	struct dbops_diag_list ignore = {0};
+	struct pass *p = s->p;
+	const struct dbops_change *c = &p->plan.changes[i]->change;
+	struct dbops_diag_list saved = p->diags;
+
+	/* recording failures must not pile up as apply errors */
+	p->diags = ignore;
+	record_change(p, s->run_id, c, cstate_name(s->st[i]), s->dur[i],
+		      s->err[i]);
+	p->diags = saved;
+}
+
+static int tx_end(struct apply_state *s, size_t end, bool commit)
+{
+	struct pass *p = s->p;
+	int err = 0;
+
+	if (!s->in_tx)
+		return 0;
+	s->in_tx = false;
+	if (commit) {
+		err = pgconn_exec(p->conn, p->a, &p->diags, "COMMIT");
+	} else {
+		struct dbops_diag_list ignore = {0};
+
+		pgconn_exec(p->conn, p->a, &ignore, "ROLLBACK");
+	}
+	for (size_t k = s->group_start; k < end; k++) {
+		if (s->st[k] == CS_APPLIED && (!commit || err != 0)) {
+			s->st[k] = CS_ROLLED_BACK;
+			fprintf(s->out, "%s: rolled back\n",
+				p->plan.changes[k]->change.address);
+		}
+		record(s, k);
+	}
+	return err;
+}
+
+static const char *first_error_text(struct pass *p, struct dbops_diag *mark)
+{
+	struct dbops_diag *d = mark ? mark->next : p->diags.head;
+
+	for (; d != NULL; d = d->next)
+		if (d->severity == DBOPS_SEV_ERROR)
+			return d->message;
+	return "failed";
+}
+
+static int apply_one(struct apply_state *s, size_t i)
+{
+	struct pass *p = s->p;
+	struct plan_change *pc = p->plan.changes[i];
+	const struct dbops_change *c = &pc->change;
+	bool tx = !(c->flags & DBOPS_CHANGE_NONTX);
+	struct dbops_diag *mark;
+	double t0;
+	int err;
+
+	if (s->in_tx && (!tx || p->plan.changes[s->group_start]->plugin_index !=
+				    pc->plugin_index)) {
+		if ((err = tx_end(s, i, true)) != 0)
+			return err;
+	}
+	if (tx && !s->in_tx) {
+		if ((err = pgconn_exec(p->conn, p->a, &p->diags, "BEGIN")))
+			return err;
+		s->in_tx = true;
+		s->group_start = i;
+	}
+	fprintf(s->out, "%s: %s...\n", c->address,
+		plan_action_name(c->action));
+	fflush(s->out);
+	mark = p->diags.tail;
+	t0 = now_ms();
+	err = pass_apply_change(p, pc);
+	s->dur[i] = now_ms() - t0;
+	if (err != 0) {
+		s->st[i] = CS_FAILED;
+		s->err[i] = first_error_text(p, mark);
+		s->failed_plugin[pc->plugin_index] = true;
+		fprintf(s->out, "%s: failed after %.0fms\n", c->address,
+			s->dur[i]);
+		if (s->in_tx)
+			tx_end(s, i + 1, false);
+		else
+			record(s, i);
+		return err;
+	}
+	s->st[i] = CS_APPLIED;
+	fprintf(s->out, "%s: done (%.0fms)\n", c->address, s->dur[i]);
+	if (!s->in_tx)
+		record(s, i);
+	return 0;
+}
+
+int apply_run(struct apply_result *res, struct pass *p,
+	      const struct apply_opts *o, FILE *out)
+{
+	struct apply_state s = {0};
+	const char *status;
+	int first_err = 0, err;
+	bool attempted = false;
+
+	memset(res, 0, sizeof(*res));
+	s.p = p;
+	s.o = o;
+	s.out = out;
+	s.st = arena_alloc(p->a, (p->plan.n + 1) * sizeof(*s.st));
+	s.dur = arena_alloc(p->a, (p->plan.n + 1) * sizeof(*s.dur));
+	s.err = arena_alloc(p->a, (p->plan.n + 1) * sizeof(*s.err));
+	s.failed_plugin = arena_alloc(p->a, (p->reg->n + 1) * sizeof(bool));
+
+	if ((err = record_ensure_schema(p)) != 0 ||
+	    (err = record_run_begin(&s.run_id, p, o->command, o->plan_json)))
+		return err;
+	if (p->plan.n == 0)
+		return record_run_end(p, s.run_id, "no changes", 0, 0, NULL);
+
+	for (size_t i = 0; i < p->plan.n; i++) {
+		const struct dbops_change *c = &p->plan.changes[i]->change;
+
+		s.dur[i] = -1;
+		if (is_blocked(&s, i) || host_cancel_requested) {
+			s.st[i] = CS_BLOCKED;
+			continue;
+		}
+		if ((c->flags & DBOPS_CHANGE_DESTRUCTIVE) &&
+		    !o->allow_destructive) {
+			s.st[i] = CS_SKIPPED;
+			fprintf(out, "%s: skipped (destructive changes are not allowed)\n",
+				c->address);
+			continue;
+		}
+		if (attempted && o->step_delay_ms > 0)
+			sleep_ms(o->step_delay_ms);
+		attempted = true;
+		err = apply_one(&s, i);
+		if (err != 0 && first_err == 0)
+			first_err = err;
+	}
+	if (s.in_tx && (err = tx_end(&s, p->plan.n, true)) != 0 &&
+	    first_err == 0)
+		first_err = err;
+
+	for (size_t i = 0; i < p->plan.n; i++) {
+		switch (s.st[i]) {
+		case CS_APPLIED:
+			res->applied++;
+			break;
+		case CS_FAILED:
+		case CS_ROLLED_BACK:
+			res->failed++;
+			break;
+		case CS_SKIPPED:
+			res->skipped++;
+			break;
+		case CS_BLOCKED:
+			res->blocked++;
+			record(&s, i);
+			break;
+		case CS_PENDING:
+			break;
+		}
+	}
+	if (first_err == 0)
+		pass_verify(p);
+	status = first_err == 0 ? (res->skipped ? "partial" : "applied")
+				: (res->applied ? "partial" : "failed");
+	{
+		struct dbops_diag_list ignore = {0};
+		struct dbops_diag_list saved = p->diags;
+
+		p->diags = ignore;
+		record_run_end(p, s.run_id, status, res->applied, res->failed,
+			       first_err ? first_error_text(p, NULL) : NULL);
+		p->diags = saved;
+	}
+	if (first_err == 0 && res->skipped == 0) {
+		struct plan_counts k = plan_count(&p->plan);
+
+		fprintf(out, "\nApply complete! Changes: %d added, %d changed, %d destroyed.\n",
+			k.add, k.change, k.destroy);
+	} else if (first_err == 0) {
+		fprintf(out, "\nApply complete, with changes left out: %d applied, %d skipped because destructive changes are not allowed.\n",
+			res->applied, res->skipped);
+	} else {
+		fprintf(out, "\nApply failed: %d applied, %d failed, %d not attempted because an earlier change failed.\n",
+			res->applied, res->failed, res->blocked);
+		for (size_t i = 0; i < p->plan.n; i++)
+			fprintf(out, "  %-12s %s\n", cstate_name(s.st[i]),
+				p->plan.changes[i]->change.address);
+	}
+	fprintf(out, "Recorded as run %s (see: dbops history %s).\n", s.run_id,
+		s.run_id);
+	return first_err;
+}

@@ -1,0 +1,331 @@
+/* SPDX-License-Identifier: PostgreSQL */
+/*
+ * host.c — the host table given to plugins (include/dbops/host.h). Each
+ * function finds the pass through the context and forwards to the
+ * controller module that does the work; it also enforces the stage rules
+ * (changes only during diff, secrets only while applying) and feeds every
+ * row observe reads into the live-state fingerprint.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "diag.h"
+#include "pass.h"
+#include "secret.h"
+
+static struct pass *pass_of(struct dbops_ctx *ctx)
+{
+	return ctx->pass;
+}
+
+static void *h_alloc(struct dbops_ctx *ctx, size_t size)
+{
+	return arena_alloc(pass_of(ctx)->a, size);
+}
+
+static char *h_strdup(struct dbops_ctx *ctx, const char *s)
+{
+	return arena_strdup(pass_of(ctx)->a, s);
+}
+
+static char *h_printf(struct dbops_ctx *ctx, const char *fmt, ...)
+{
+	va_list ap;
+	char *s;
+
+	va_start(ap, fmt);
+	s = arena_vprintf(pass_of(ctx)->a, fmt, ap);
+	va_end(ap);
+	return s;
+}
+
+static struct dbops_diag *h_diag(struct dbops_ctx *ctx,
+				 enum dbops_severity sev, int code,
+				 const struct dbops_loc *loc, const char *fmt,
+				 ...)
+{
+	va_list ap;
+	struct dbops_diag *d;
+	struct pass *p = pass_of(ctx);
+
+	va_start(ap, fmt);
+	d = diag_vadd(&p->diags, p->a, sev, code, loc, fmt, ap);
+	va_end(ap);
+	return d;
+}
+
+static void h_diag_detail(struct dbops_ctx *ctx, struct dbops_diag *d,
+			  const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	d->detail = arena_vprintf(pass_of(ctx)->a, fmt, ap);
+	va_end(ap);
+}
+
+static void h_diag_hint(struct dbops_ctx *ctx, struct dbops_diag *d,
+			const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	d->hint = arena_vprintf(pass_of(ctx)->a, fmt, ap);
+	va_end(ap);
+}
+
+static void h_log(struct dbops_ctx *ctx, enum dbops_log_level level,
+		  const char *fmt, ...)
+{
+	static const char *const names[] = {"ERROR", "WARNING", "NOTICE",
+					    "INFO", "DEBUG"};
+	struct pass *p = pass_of(ctx);
+	int threshold = DBOPS_LOG_NOTICE + p->verbose;
+	va_list ap;
+
+	if ((int)level > threshold && !(level == DBOPS_LOG_INFO &&
+					p->stage == PASS_STAGE_APPLY))
+		return;
+	fprintf(stderr, "%s:  %s: ", names[level], ctx->pp->lp->desc->name);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+static const struct dbops_node *h_spec_get(const struct dbops_node *map,
+					   const char *key)
+{
+	return spec_get(map, key);
+}
+
+static int h_spec_check_keys(struct dbops_ctx *ctx,
+			     const struct dbops_node *map, const char *what,
+			     const char *const *allowed)
+{
+	struct pass *p = pass_of(ctx);
+
+	return spec_check_keys(&p->diags, p->a, map, what, allowed);
+}
+
+static int h_spec_string(const char **out, struct dbops_ctx *ctx,
+			 const struct dbops_node *node, const char *what)
+{
+	struct pass *p = pass_of(ctx);
+
+	return spec_string(out, &p->diags, p->a, node, what);
+}
+
+static int h_spec_bool(bool *out, struct dbops_ctx *ctx,
+		       const struct dbops_node *node, const char *what)
+{
+	struct pass *p = pass_of(ctx);
+
+	return spec_bool(out, &p->diags, p->a, node, what);
+}
+
+static int h_spec_int(int64_t *out, struct dbops_ctx *ctx,
+		      const struct dbops_node *node, const char *what,
+		      int64_t min, int64_t max)
+{
+	struct pass *p = pass_of(ctx);
+
+	return spec_int(out, &p->diags, p->a, node, what, min, max);
+}
+
+static int h_spec_secret(struct dbops_secret_ref *out, struct dbops_ctx *ctx,
+			 const struct dbops_node *node, const char *what)
+{
+	struct pass *p = pass_of(ctx);
+
+	return spec_secret(out, &p->diags, p->a, node, what);
+}
+
+static int h_secret_read(const char **out, struct dbops_ctx *ctx,
+			 const struct dbops_secret_ref *ref)
+{
+	struct pass *p = pass_of(ctx);
+
+	if (p->stage != PASS_STAGE_APPLY) {
+		diag_add(&p->diags, p->a, DBOPS_SEV_ERROR, DBOPS_ERR_GENERIC,
+			 &ref->loc,
+			 "secrets can only be read while a change is applied");
+		return DBOPS_ERR_GENERIC;
+	}
+	return secret_read(out, p->a, &p->diags, ref);
+}
+
+static int h_source_read(const char **data_out, size_t *len_out,
+			 struct dbops_ctx *ctx, const char *path)
+{
+	struct pass *p = pass_of(ctx);
+	const char *full = p->cluster_dir[0] != '\0'
+			       ? arena_printf(p->a, "%s/%s", p->cluster_dir, path)
+			       : path;
+
+	return source_read(data_out, len_out, p->src, &p->diags, full);
+}
+
+static struct dbops_change *h_change_new(struct dbops_ctx *ctx,
+					 enum dbops_action action,
+					 const char *address)
+{
+	struct pass *p = pass_of(ctx);
+	struct pass_plugin *pp = ctx->pp;
+	struct plan_change *c;
+
+	if (p->stage != PASS_STAGE_DIFF) {
+		fprintf(stderr, "dbops: FATAL: plugin \"%s\" planned a change outside its diff callback\n",
+			pp->lp->desc->name);
+		abort();
+	}
+	c = plan_append(&p->plan, p->a, pp->index, pp->lp->desc->name,
+			pp->lp->desc->phase, action, address);
+	return &c->change;
+}
+
+static void h_change_attr(struct dbops_ctx *ctx, struct dbops_change *change,
+			  const char *name, const char *before,
+			  const char *after, bool sensitive)
+{
+	/* every dbops_change is the first member of a plan_change */
+	plan_attr((struct plan_change *)change, pass_of(ctx)->a, name, before,
+		  after, sensitive);
+}
+
+static void observe_note(struct pass *p, const char *sql, int nparams,
+			 const char *const *params,
+			 const struct dbops_rows *rows)
+{
+	struct strbuf *sb = &p->observed;
+
+	strbuf_puts(sb, sql);
+	strbuf_putc(sb, '\0');
+	for (int i = 0; i < nparams; i++) {
+		strbuf_puts(sb, params[i] ? params[i] : "\\N");
+		strbuf_putc(sb, '\0');
+	}
+	if (rows == NULL)
+		return;
+	for (int i = 0; i < rows->nrows * rows->ncols; i++) {
+		strbuf_puts(sb, rows->values[i] ? rows->values[i] : "\\N");
+		strbuf_putc(sb, '\0');
+	}
+}
+
+static int h_query(struct dbops_rows **out, struct dbops_ctx *ctx,
+		   const char *sql, int nparams, const char *const *params)
+{
+	struct pass *p = pass_of(ctx);
+	struct dbops_rows *rows = NULL;
+	int err;
+
+	err = pgconn_query(&rows, p->conn, p->a, &p->diags, sql, nparams,
+			   params);
+	if (err == 0 && p->stage == PASS_STAGE_OBSERVE)
+		observe_note(p, sql, nparams, params, rows);
+	if (out != NULL)
+		*out = rows;
+	return err;
+}
+
+static const char *h_rows_get(const struct dbops_rows *rows, int row,
+			      const char *col)
+{
+	return pgconn_rows_get(rows, row, col);
+}
+
+/* Quoting without a connection (validate, unit tests): PostgreSQL's
+ * rules with standard_conforming_strings on. */
+static char *quote_plain(struct arena *a, const char *s, char q)
+{
+	struct strbuf sb;
+
+	strbuf_init(&sb);
+	strbuf_putc(&sb, q);
+	for (; *s; s++) {
+		if (*s == q)
+			strbuf_putc(&sb, q);
+		strbuf_putc(&sb, *s);
+	}
+	strbuf_putc(&sb, q);
+	return strbuf_finish(&sb, a);
+}
+
+static char *h_quote_ident(struct dbops_ctx *ctx, const char *ident)
+{
+	struct pass *p = pass_of(ctx);
+
+	if (p->conn == NULL)
+		return quote_plain(p->a, ident, '"');
+	return pgconn_quote_ident(p->conn, p->a, ident);
+}
+
+static char *h_quote_literal(struct dbops_ctx *ctx, const char *literal)
+{
+	struct pass *p = pass_of(ctx);
+
+	if (p->conn == NULL || strchr(literal, '\\') == NULL)
+		return quote_plain(p->a, literal, '\'');
+	return pgconn_quote_literal(p->conn, p->a, literal);
+}
+
+static int h_server_version(struct dbops_ctx *ctx)
+{
+	return pgconn_server_version(pass_of(ctx)->conn);
+}
+
+static void *h_pgconn(struct dbops_ctx *ctx)
+{
+	return pgconn_raw(pass_of(ctx)->conn);
+}
+
+volatile int host_cancel_requested;
+
+static bool h_cancelled(struct dbops_ctx *ctx)
+{
+	(void)ctx;
+	return host_cancel_requested != 0;
+}
+
+static void *h_state(struct dbops_ctx *ctx)
+{
+	return ctx->pp->lp->state;
+}
+
+static void h_set_state(struct dbops_ctx *ctx, void *state)
+{
+	ctx->pp->lp->state = state;
+}
+
+const struct dbops_host host_table = {
+    .header = DBOPS_ABI_HEADER_INIT(struct dbops_host),
+    .alloc = h_alloc,
+    .strdup = h_strdup,
+    .printf = h_printf,
+    .diag = h_diag,
+    .diag_detail = h_diag_detail,
+    .diag_hint = h_diag_hint,
+    .log = h_log,
+    .spec_get = h_spec_get,
+    .spec_check_keys = h_spec_check_keys,
+    .spec_string = h_spec_string,
+    .spec_bool = h_spec_bool,
+    .spec_int = h_spec_int,
+    .spec_secret = h_spec_secret,
+    .secret_read = h_secret_read,
+    .source_read = h_source_read,
+    .change_new = h_change_new,
+    .change_attr = h_change_attr,
+    .query = h_query,
+    .rows_get = h_rows_get,
+    .quote_ident = h_quote_ident,
+    .quote_literal = h_quote_literal,
+    .server_version = h_server_version,
+    .pgconn = h_pgconn,
+    .cancelled = h_cancelled,
+    .state = h_state,
+    .set_state = h_set_state,
+};

@@ -1,0 +1,634 @@
+/* SPDX-License-Identifier: PostgreSQL */
+/*
+ * main.c — the dbops command line: argument parsing, the commands
+ * (validate, plan, apply, history, version), exit codes and signals.
+ * The work itself is done by pass.c (up to the plan), apply.c and
+ * record.c; this file only wires them together and prints.
+ *
+ * Exit codes: 0 success (no changes with --detailed-exitcode), 1 error,
+ * 2 changes present (plan --detailed-exitcode), 3 the apply lock is held
+ * by another controller.
+ */
+#include <getopt.h>
+#include <git2.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "apply.h"
+#include "diag.h"
+#include "loader.h"
+#include "pass.h"
+#include "planfile.h"
+#include "record.h"
+
+enum {
+	EXIT_OK = 0,
+	EXIT_ERROR = 1,
+	EXIT_CHANGES = 2,
+	EXIT_LOCKED = 3,
+};
+
+enum format {
+	FORMAT_TEXT = 0,
+	FORMAT_MARKDOWN,
+	FORMAT_JSON,
+};
+
+struct cli {
+	const char *command;
+	struct pass_opts po;
+	enum format format;
+	bool no_color;
+	int verbose;
+	const char *out;
+	bool detailed_exitcode;
+	bool auto_approve;
+	bool allow_destructive;
+	double lock_timeout;
+	int limit;
+	const char *arg; /* positional: plan file, run id */
+};
+
+extern volatile int host_cancel_requested;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	host_cancel_requested = 1;
+}
+
+static const char usage_main[] =
+    "dbops keeps PostgreSQL clusters in the state a git repository describes.\n"
+    "\n"
+    "Usage:\n"
+    "  dbops COMMAND [OPTIONS]\n"
+    "\n"
+    "Commands:\n"
+    "  validate   check the spec without connecting to the cluster\n"
+    "  plan       show what apply would change\n"
+    "  apply      change the cluster to match the spec (or apply a saved plan)\n"
+    "  history    show the runs recorded in the cluster\n"
+    "  version    show the version and the plugins found\n"
+    "\n"
+    "Run \"dbops COMMAND --help\" for a command's options.\n"
+    "Exit codes: 0 ok, 1 error, 2 changes pending (plan --detailed-exitcode),\n"
+    "3 the cluster is locked by another apply.\n";
+
+static const char usage_source[] =
+    "Spec source (one of):\n"
+    "  --repo PATH|URL      a git repository: a local path, or a URL (https://,\n"
+    "                       ssh://, file://, user@host:path) cloned into a cache\n"
+    "  --rev REF            branch, tag or commit to read (default HEAD)\n"
+    "  --dir PATH           a plain directory (uncommitted files)\n"
+    "  --cluster NAME       the cluster to use when dbops.yaml lists several\n"
+    "  --cache-dir PATH     where remote repositories are cloned\n"
+    "                       (default $DBOPS_CACHE_DIR or ~/.cache/dbops)\n";
+
+static const char usage_conn[] =
+    "Connection:\n"
+    "  -d, --conninfo STR   libpq connection string or URI; overrides the spec's\n"
+    "                       connection. PG* variables, .pgpass and service files\n"
+    "                       work as with psql.\n";
+
+static const char usage_common[] =
+    "  --no-color           no colour (also NO_COLOR=1; colour only on a terminal)\n"
+    "  -v, --verbose        more logging (repeat for debug)\n"
+    "  -h, --help           this help\n";
+
+static void print_help(const char *command)
+{
+	if (command == NULL) {
+		fputs(usage_main, stdout);
+		return;
+	}
+	if (strcmp(command, "validate") == 0) {
+		printf("Usage: dbops validate [OPTIONS]\n\nCheck the spec and every plugin section; report all problems at once.\nNothing connects to a server.\n\n%s\n%s",
+		       usage_source, usage_common);
+	} else if (strcmp(command, "plan") == 0) {
+		printf("Usage: dbops plan [OPTIONS]\n\nRead the spec, observe the cluster and show the changes apply would make.\n\n%s\n%s\nOutput:\n"
+		       "  --format FMT         text (default), markdown (a pull-request comment) or json\n"
+		       "  --out FILE           save the plan; \"dbops apply FILE\" applies exactly it\n"
+		       "  --detailed-exitcode  exit 0 when there are no changes, 2 when there are\n%s",
+		       usage_source, usage_conn, usage_common);
+	} else if (strcmp(command, "apply") == 0) {
+		printf("Usage: dbops apply [OPTIONS] [PLANFILE]\n\nPlan and apply the changes, after confirmation on a terminal. With PLANFILE,\napply exactly that saved plan, or refuse when the spec or the cluster changed\nsince it was made.\n\n%s\n%s\nApply:\n"
+		       "  --auto-approve       do not ask for confirmation (CI, daemons)\n"
+		       "  --allow-destructive  also apply changes flagged destructive\n"
+		       "  --lock-timeout DUR   wait up to DUR (e.g. 30s, 5m) for another apply to\n"
+		       "                       finish; default 0: exit 3 at once\n%s",
+		       usage_source, usage_conn, usage_common);
+	} else if (strcmp(command, "history") == 0) {
+		printf("Usage: dbops history [OPTIONS] [RUN]\n\nShow the last runs recorded in the cluster's \"dbops\" schema, or the changes\nof one run.\n\n%s\nThe connection comes from --conninfo, else from the spec when a source is\ngiven, else from the PG* variables.\n\n%s\n"
+		       "  --limit N            how many runs (default 20)\n"
+		       "  --format FMT         text (default) or json\n%s",
+		       usage_conn, usage_source, usage_common);
+	} else if (strcmp(command, "version") == 0) {
+		printf("Usage: dbops version\n\nShow the version of dbops, its plugin ABI, and the plugins it finds.\n");
+	} else {
+		fputs(usage_main, stdout);
+	}
+}
+
+static int cli_error(const char *msg, const char *hint)
+{
+	fprintf(stderr, "ERROR:  %s\n", msg);
+	if (hint != NULL)
+		fprintf(stderr, "HINT:  %s\n", hint);
+	return EXIT_ERROR;
+}
+
+/* "30s", "5m", "1h", "250ms", "10" (seconds) */
+static bool parse_duration(double *out, const char *s)
+{
+	char *end;
+	double v = strtod(s, &end);
+
+	if (end == s || v < 0)
+		return false;
+	if (*end == '\0' || strcmp(end, "s") == 0)
+		*out = v;
+	else if (strcmp(end, "ms") == 0)
+		*out = v / 1000.0;
+	else if (strcmp(end, "m") == 0 || strcmp(end, "min") == 0)
+		*out = v * 60.0;
+	else if (strcmp(end, "h") == 0)
+		*out = v * 3600.0;
+	else
+		return false;
+	return true;
+}
+
+/* Local paths are made absolute so that a saved plan works from any
+ * directory. */
+static const char *absolute(const char *path)
+{
+	char buf[PATH_MAX];
+
+	if (path == NULL || strstr(path, "://") != NULL)
+		return path;
+	if (strchr(path, '@') != NULL && strchr(path, ':') != NULL &&
+	    access(path, F_OK) != 0)
+		return path; /* user@host:path */
+	if (realpath(path, buf) == NULL)
+		return path;
+	return strdup(buf);
+}
+
+static int parse_args(struct cli *c, int argc, char **argv)
+{
+	enum {
+		O_REPO = 256,
+		O_REV,
+		O_DIR,
+		O_CLUSTER,
+		O_CACHE,
+		O_FORMAT,
+		O_NOCOLOR,
+		O_OUT,
+		O_DETAILED,
+		O_AUTO,
+		O_DESTRUCTIVE,
+		O_LOCKTIMEOUT,
+		O_LIMIT,
+	};
+	static const struct option opts[] = {
+	    {"repo", required_argument, NULL, O_REPO},
+	    {"rev", required_argument, NULL, O_REV},
+	    {"dir", required_argument, NULL, O_DIR},
+	    {"cluster", required_argument, NULL, O_CLUSTER},
+	    {"cache-dir", required_argument, NULL, O_CACHE},
+	    {"conninfo", required_argument, NULL, 'd'},
+	    {"format", required_argument, NULL, O_FORMAT},
+	    {"no-color", no_argument, NULL, O_NOCOLOR},
+	    {"verbose", no_argument, NULL, 'v'},
+	    {"out", required_argument, NULL, O_OUT},
+	    {"detailed-exitcode", no_argument, NULL, O_DETAILED},
+	    {"auto-approve", no_argument, NULL, O_AUTO},
+	    {"allow-destructive", no_argument, NULL, O_DESTRUCTIVE},
+	    {"lock-timeout", required_argument, NULL, O_LOCKTIMEOUT},
+	    {"limit", required_argument, NULL, O_LIMIT},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	int ch;
+	char *end;
+
+	c->limit = 20;
+	optind = 2;
+	while ((ch = getopt_long(argc, argv, "d:vh", opts, NULL)) != -1) {
+		switch (ch) {
+		case O_REPO:
+			c->po.source.repo = absolute(optarg);
+			break;
+		case O_REV:
+			c->po.source.rev = optarg;
+			break;
+		case O_DIR:
+			c->po.source.dir = absolute(optarg);
+			break;
+		case O_CLUSTER:
+			c->po.cluster = optarg;
+			break;
+		case O_CACHE:
+			c->po.source.cache_dir = optarg;
+			break;
+		case 'd':
+			c->po.conninfo = optarg;
+			break;
+		case O_FORMAT:
+			if (strcmp(optarg, "text") == 0)
+				c->format = FORMAT_TEXT;
+			else if (strcmp(optarg, "markdown") == 0 ||
+				 strcmp(optarg, "md") == 0)
+				c->format = FORMAT_MARKDOWN;
+			else if (strcmp(optarg, "json") == 0)
+				c->format = FORMAT_JSON;
+			else
+				return cli_error("unknown output format",
+						 "Use --format text, markdown or json.");
+			break;
+		case O_NOCOLOR:
+			c->no_color = true;
+			break;
+		case 'v':
+			c->verbose++;
+			break;
+		case O_OUT:
+			c->out = optarg;
+			break;
+		case O_DETAILED:
+			c->detailed_exitcode = true;
+			break;
+		case O_AUTO:
+			c->auto_approve = true;
+			break;
+		case O_DESTRUCTIVE:
+			c->allow_destructive = true;
+			break;
+		case O_LOCKTIMEOUT:
+			if (!parse_duration(&c->lock_timeout, optarg))
+				return cli_error("invalid --lock-timeout",
+						 "Write a duration such as 0, 30s, 5m or 1h.");
+			break;
+		case O_LIMIT:
+			c->limit = (int)strtol(optarg, &end, 10);
+			if (*end != '\0' || c->limit <= 0)
+				return cli_error("invalid --limit",
+						 "Give a positive number of runs.");
+			break;
+		case 'h':
+			print_help(c->command);
+			exit(EXIT_OK);
+		default:
+			fprintf(stderr, "HINT:  Run \"dbops %s --help\" for the options.\n",
+				c->command);
+			return EXIT_ERROR;
+		}
+	}
+	if (optind < argc)
+		c->arg = argv[optind++];
+	if (optind < argc)
+		return cli_error("too many arguments",
+				 "Run \"dbops COMMAND --help\" for the usage.");
+	if (c->po.source.repo != NULL && c->po.source.dir != NULL)
+		return cli_error("--repo and --dir cannot be used together",
+				 NULL);
+	if (c->po.source.rev != NULL && c->po.source.repo == NULL)
+		return cli_error("--rev needs --repo", NULL);
+	return EXIT_OK;
+}
+
+static bool has_source(const struct cli *c)
+{
+	return c->po.source.repo != NULL || c->po.source.dir != NULL;
+}
+
+static int need_source(const struct cli *c)
+{
+	if (has_source(c))
+		return 0;
+	cli_error("no spec source given",
+		  "Use --repo PATH_OR_URL [--rev REF] to read a git revision, or --dir PATH to read a directory.");
+	return -1;
+}
+
+static int load_plugins(struct registry *reg, struct arena *a, int verbose)
+{
+	struct dbops_diag_list diags = {0};
+	const char *const *dirs = loader_search_path(a);
+	int err = loader_load_dirs(reg, a, &diags, dirs);
+
+	if (err != 0) {
+		diag_print_list(stderr, &diags);
+		return err;
+	}
+	if (verbose > 1)
+		for (size_t i = 0; i < reg->n; i++)
+			fprintf(stderr, "DEBUG:  loaded plugin \"%s\" from %s\n",
+				reg->plugins[i].desc->name,
+				reg->plugins[i].path);
+	return 0;
+}
+
+static bool use_color(const struct cli *c)
+{
+	const char *term = getenv("TERM");
+
+	return !c->no_color && getenv("NO_COLOR") == NULL &&
+	       isatty(STDOUT_FILENO) && term != NULL &&
+	       strcmp(term, "dumb") != 0;
+}
+
+static int exit_for(int err)
+{
+	return err == DBOPS_ERR_LOCKED ? EXIT_LOCKED : EXIT_ERROR;
+}
+
+static void print_errors(const struct pass *p)
+{
+	for (const struct dbops_diag *d = p->diags.head; d != NULL; d = d->next)
+		diag_print(stderr, d);
+}
+
+static int cmd_validate(struct cli *c, struct registry *reg)
+{
+	struct pass p;
+	int err, rc = EXIT_OK;
+
+	if (need_source(c) != 0)
+		return EXIT_ERROR;
+	pass_init(&p, reg);
+	err = pass_load(&p, &c->po);
+	print_errors(&p);
+	if (err != 0 || p.diags.nerrors > 0) {
+		fprintf(stderr, "%d error%s found in the spec.\n",
+			p.diags.nerrors, p.diags.nerrors == 1 ? "" : "s");
+		rc = EXIT_ERROR;
+	} else {
+		printf("The spec %s is valid", p.spec_path);
+		if (p.plan.revision != NULL && p.plan.revision->commit)
+			printf(" at %.12s", p.plan.revision->commit);
+		printf(" (%zu section%s:", p.nplugins,
+		       p.nplugins == 1 ? "" : "s");
+		for (size_t i = 0; i < p.nplugins; i++)
+			printf(" %s", p.plugins[i].lp->desc->spec_section);
+		printf(").\n");
+	}
+	pass_dispose(&p);
+	return rc;
+}
+
+static void render(const struct cli *c, const struct pass *p,
+		   const char *saved_to)
+{
+	struct strbuf sb;
+	struct plan_render_opts o = {use_color(c), saved_to};
+
+	strbuf_init(&sb);
+	if (c->format == FORMAT_JSON)
+		plan_render_json(&sb, &p->plan);
+	else if (c->format == FORMAT_MARKDOWN)
+		plan_render_markdown(&sb, &p->plan);
+	else
+		plan_render_text(&sb, &p->plan, &o);
+	fputs(sb.buf, stdout);
+	fflush(stdout);
+	strbuf_dispose(&sb);
+}
+
+static void print_new_errors(const struct pass *p)
+{
+	for (const struct dbops_diag *d = p->diags.head; d != NULL; d = d->next)
+		if (d->severity == DBOPS_SEV_ERROR)
+			diag_print(stderr, d);
+}
+
+static int cmd_plan(struct cli *c, struct registry *reg)
+{
+	struct pass p;
+	int err, rc;
+
+	if (need_source(c) != 0)
+		return EXIT_ERROR;
+	pass_init(&p, reg);
+	p.verbose = c->verbose;
+	if ((err = pass_load(&p, &c->po)) != 0) {
+		print_errors(&p);
+		pass_dispose(&p);
+		return EXIT_ERROR;
+	}
+	if ((err = pass_connect(&p, &c->po)) != 0 ||
+	    (err = pass_plan(&p)) != 0) {
+		print_new_errors(&p);
+		pass_dispose(&p);
+		return exit_for(err);
+	}
+	if (c->out != NULL && (err = planfile_write(c->out, &p, &c->po))) {
+		print_new_errors(&p);
+		pass_dispose(&p);
+		return EXIT_ERROR;
+	}
+	render(c, &p, c->out);
+	rc = c->detailed_exitcode && p.plan.n > 0 ? EXIT_CHANGES : EXIT_OK;
+	pass_dispose(&p);
+	return rc;
+}
+
+static bool confirm(void)
+{
+	char line[64];
+
+	printf("\nDo you want to perform these actions?\n  Only 'yes' will be accepted to approve.\n\n  Enter a value: ");
+	fflush(stdout);
+	if (fgets(line, sizeof(line), stdin) == NULL)
+		return false;
+	line[strcspn(line, "\r\n")] = '\0';
+	return strcmp(line, "yes") == 0;
+}
+
+static int cmd_apply(struct cli *c, struct registry *reg)
+{
+	struct pass p;
+	struct planfile pf;
+	struct apply_opts ao = {0};
+	struct apply_result res;
+	struct dbops_diag *mark;
+	const char *delay = getenv("DBOPS_APPLY_STEP_DELAY_MS");
+	bool saved = c->arg != NULL;
+	int err, rc = EXIT_OK;
+
+	pass_init(&p, reg);
+	p.verbose = c->verbose;
+	if (saved) {
+		if (has_source(c)) {
+			pass_dispose(&p);
+			return cli_error("a saved plan already names its source",
+					 "Run \"dbops apply PLANFILE\" without --repo, --rev, --dir or --cluster.");
+		}
+		if ((err = planfile_read(&pf, p.a, &p.diags, c->arg)) != 0) {
+			print_errors(&p);
+			pass_dispose(&p);
+			return EXIT_ERROR;
+		}
+		pf.opts.conninfo = c->po.conninfo;
+		pf.opts.source.cache_dir = c->po.source.cache_dir;
+		c->po = pf.opts;
+	} else if (need_source(c) != 0) {
+		pass_dispose(&p);
+		return EXIT_ERROR;
+	}
+	if (!saved && !c->auto_approve && !isatty(STDIN_FILENO)) {
+		pass_dispose(&p);
+		return cli_error("cannot ask for confirmation: standard input is not a terminal",
+				 "Use --auto-approve to apply without confirmation, or review a saved plan (dbops plan --out FILE) and apply it.");
+	}
+	if ((err = pass_load(&p, &c->po)) != 0) {
+		print_errors(&p);
+		pass_dispose(&p);
+		return EXIT_ERROR;
+	}
+	if ((err = pass_connect(&p, &c->po)) != 0 ||
+	    (err = apply_lock(&p, c->lock_timeout)) != 0 ||
+	    (err = pass_plan(&p)) != 0 ||
+	    (saved && (err = planfile_check(&pf, &p)) != 0)) {
+		print_new_errors(&p);
+		pass_dispose(&p);
+		return exit_for(err);
+	}
+	render(c, &p, NULL);
+	if (p.plan.n > 0 && !saved && !c->auto_approve && !confirm()) {
+		printf("\nApply cancelled.\n");
+		pass_dispose(&p);
+		return EXIT_ERROR;
+	}
+	if (p.plan.n > 0)
+		printf("\n");
+	ao.allow_destructive = c->allow_destructive || p.spec.allow_destructive;
+	ao.command = saved ? "apply PLANFILE" : "apply";
+	ao.step_delay_ms = delay != NULL ? atoi(delay) : 0;
+	ao.plan_json = NULL;
+	{
+		struct strbuf sb;
+
+		strbuf_init(&sb);
+		plan_render_json(&sb, &p.plan);
+		ao.plan_json = strbuf_finish(&sb, p.a);
+	}
+	mark = p.diags.tail;
+	err = apply_run(&res, &p, &ao, stdout);
+	fflush(stdout);
+	for (const struct dbops_diag *d = mark ? mark->next : p.diags.head;
+	     d != NULL; d = d->next)
+		diag_print(d->severity == DBOPS_SEV_ERROR ? stderr : stdout, d);
+	if (err != 0)
+		rc = exit_for(err);
+	pass_dispose(&p);
+	return rc;
+}
+
+static int cmd_history(struct cli *c, struct registry *reg)
+{
+	struct pass p;
+	int err, rc = EXIT_OK;
+
+	pass_init(&p, reg);
+	if (has_source(c) && c->po.conninfo == NULL &&
+	    (err = pass_load(&p, &c->po)) != 0) {
+		print_errors(&p);
+		pass_dispose(&p);
+		return EXIT_ERROR;
+	}
+	if ((err = pass_connect(&p, &c->po)) != 0 ||
+	    (err = record_history(stdout, p.conn, p.a, &p.diags, c->limit,
+				  c->arg,
+				  c->format == FORMAT_JSON ? "json" : "text"))) {
+		print_new_errors(&p);
+		rc = EXIT_ERROR;
+	}
+	pass_dispose(&p);
+	return rc;
+}
+
+static int cmd_version(struct registry *reg, struct arena *a)
+{
+	struct dbops_diag_list diags = {0};
+	const char *const *dirs = loader_search_path(a);
+
+	printf("dbops %s (plugin ABI %d.%d)\n", DBOPS_VERSION, DBOPS_ABI_MAJOR,
+	       DBOPS_ABI_MINOR);
+	if (loader_load_dirs(reg, a, &diags, dirs) != 0) {
+		diag_print_list(stderr, &diags);
+		return EXIT_ERROR;
+	}
+	printf("plugins:\n");
+	for (size_t i = 0; i < reg->n; i++)
+		printf("  %-12s %-8s phase %-3d %s\n",
+		       reg->plugins[i].desc->name,
+		       reg->plugins[i].desc->version,
+		       reg->plugins[i].desc->phase, reg->plugins[i].path);
+	return EXIT_OK;
+}
+
+int main(int argc, char **argv)
+{
+	struct cli c;
+	struct registry reg;
+	struct arena *proc;
+	int rc;
+
+	memset(&c, 0, sizeof(c));
+	memset(&reg, 0, sizeof(reg));
+	if (argc < 2) {
+		fputs(usage_main, stderr);
+		return EXIT_ERROR;
+	}
+	c.command = argv[1];
+	if (strcmp(c.command, "-h") == 0 || strcmp(c.command, "--help") == 0 ||
+	    strcmp(c.command, "help") == 0) {
+		print_help(argc > 2 ? argv[2] : NULL);
+		return EXIT_OK;
+	}
+	if (strcmp(c.command, "--version") == 0)
+		c.command = "version";
+	if (strcmp(c.command, "validate") != 0 &&
+	    strcmp(c.command, "plan") != 0 && strcmp(c.command, "apply") != 0 &&
+	    strcmp(c.command, "history") != 0 &&
+	    strcmp(c.command, "version") != 0) {
+		fprintf(stderr, "ERROR:  unknown command \"%s\"\nHINT:  Run \"dbops --help\" for the commands.\n",
+			c.command);
+		return EXIT_ERROR;
+	}
+	if ((rc = parse_args(&c, argc, argv)) != EXIT_OK)
+		return rc;
+
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	signal(SIGPIPE, SIG_IGN);
+	git_libgit2_init();
+	proc = arena_new();
+	if (strcmp(c.command, "version") == 0) {
+		rc = cmd_version(&reg, proc);
+		goto done;
+	}
+	if (load_plugins(&reg, proc, c.verbose) != 0) {
+		rc = EXIT_ERROR;
+		goto done;
+	}
+	if (strcmp(c.command, "validate") == 0)
+		rc = cmd_validate(&c, &reg);
+	else if (strcmp(c.command, "plan") == 0)
+		rc = cmd_plan(&c, &reg);
+	else if (strcmp(c.command, "apply") == 0)
+		rc = cmd_apply(&c, &reg);
+	else
+		rc = cmd_history(&c, &reg);
+done:
+	loader_close(&reg);
+	arena_free(proc);
+	git_libgit2_shutdown();
+	return rc;
+}

@@ -1,0 +1,398 @@
+/* SPDX-License-Identifier: PostgreSQL */
+/*
+ * pass.c — one reconcile pass up to the plan; see pass.h. Plugin
+ * callbacks are called only through the wrappers here, which set the
+ * stage, add a context line to the diagnostics a callback raised, and
+ * check that a failing callback explained itself.
+ */
+#include "pass.h"
+
+#include <git2.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "diag.h"
+#include "secret.h"
+
+#define CLUSTER_SPEC_FILE "cluster.yaml"
+#define FLEET_FILE "dbops.yaml"
+
+void pass_init(struct pass *p, struct registry *reg)
+{
+	memset(p, 0, sizeof(*p));
+	p->a = arena_new();
+	p->reg = reg;
+	strbuf_init(&p->observed);
+	p->plan.diags = &p->diags;
+}
+
+void pass_dispose(struct pass *p)
+{
+	if (p == NULL)
+		return;
+	for (size_t i = 0; i < p->nplugins; i++)
+		if (p->plugins[i].inited && p->plugins[i].lp->desc->fini)
+			p->plugins[i].lp->desc->fini(p->plugins[i].ctx);
+	strbuf_dispose(&p->observed);
+	arena_free(p->a);
+	p->a = NULL;
+}
+
+struct pass_plugin *pass_plugin_of(struct pass *p, const char *name)
+{
+	for (size_t i = 0; i < p->nplugins; i++)
+		if (strcmp(p->plugins[i].lp->desc->name, name) == 0)
+			return &p->plugins[i];
+	return NULL;
+}
+
+static const char *stage_name(enum pass_stage s)
+{
+	switch (s) {
+	case PASS_STAGE_VALIDATE:
+		return "validate";
+	case PASS_STAGE_OBSERVE:
+		return "observe";
+	case PASS_STAGE_DIFF:
+		return "diff";
+	case PASS_STAGE_APPLY:
+		return "apply";
+	case PASS_STAGE_VERIFY:
+		return "verify";
+	}
+	return "?";
+}
+
+/*
+ * After a callback: context on what it raised, and an error of our own
+ * if it failed without a word.
+ */
+static int after_callback(struct pass *p, struct pass_plugin *pp,
+			  struct dbops_diag *mark, int err, int nerrors_before)
+{
+	struct dbops_diag *first = mark != NULL ? mark->next : p->diags.head;
+
+	if (err != 0 && p->diags.nerrors == nerrors_before) {
+		struct dbops_diag *d = diag_add(
+		    &p->diags, p->a, DBOPS_SEV_ERROR, err, NULL,
+		    "plugin \"%s\" failed in its %s callback without a message",
+		    pp->lp->desc->name, stage_name(p->stage));
+
+		d->hint = "This is a bug in the plugin.";
+		if (first == NULL)
+			first = d;
+	}
+	if (p->stage != PASS_STAGE_VALIDATE && p->stage != PASS_STAGE_DIFF) {
+		char *line = arena_printf(p->a,
+					  "in the \"%s\" callback of plugin \"%s\"",
+					  stage_name(p->stage),
+					  pp->lp->desc->name);
+
+		for (struct dbops_diag *d = first; d != NULL; d = d->next)
+			if (d->severity == DBOPS_SEV_ERROR)
+				diag_context(d, p->a, "%s", line);
+	}
+	if (err == 0 && p->diags.nerrors > nerrors_before)
+		err = DBOPS_ERR_INVALID;
+	return err;
+}
+
+static int find_cluster(struct pass *p, const struct pass_opts *o)
+{
+	const char *data;
+	size_t len;
+	const struct dbops_node *root;
+	struct spec_fleet fleet;
+	struct dbops_diag *d;
+	int err;
+
+	p->cluster_dir = "";
+	if (!source_exists(p->src, FLEET_FILE)) {
+		if (o->cluster != NULL) {
+			d = diag_add(&p->diags, p->a, DBOPS_SEV_ERROR,
+				     DBOPS_ERR_NOTFOUND, NULL,
+				     "cluster \"%s\" was requested but the repository has no %s",
+				     o->cluster, FLEET_FILE);
+			d->hint = "A repository holding several clusters lists them in dbops.yaml at its root; without it the root holds one cluster.yaml.";
+			return DBOPS_ERR_NOTFOUND;
+		}
+		return 0;
+	}
+	if ((err = source_read(&data, &len, p->src, &p->diags, FLEET_FILE)) ||
+	    (err = spec_parse(&root, p->a, &p->diags, FLEET_FILE, data, len,
+			      &spec_default_limits)) ||
+	    (err = spec_fleet_read(&fleet, &p->diags, p->a, root)))
+		return err;
+	if (o->cluster == NULL) {
+		if (fleet.n == 1) {
+			p->cluster_dir = fleet.members[0].path;
+			return 0;
+		}
+		d = diag_add(&p->diags, p->a, DBOPS_SEV_ERROR,
+			     DBOPS_ERR_INVALID, NULL,
+			     "the repository holds %zu clusters; choose one with --cluster",
+			     fleet.n);
+		{
+			struct strbuf sb;
+
+			strbuf_init(&sb);
+			for (size_t i = 0; i < fleet.n; i++)
+				strbuf_printf(&sb, "%s\"%s\"", i ? ", " : "",
+					      fleet.members[i].name);
+			d->detail = arena_printf(p->a, "Clusters in %s: %s.",
+						 FLEET_FILE, sb.buf);
+			strbuf_dispose(&sb);
+		}
+		return DBOPS_ERR_INVALID;
+	}
+	for (size_t i = 0; i < fleet.n; i++) {
+		if (strcmp(fleet.members[i].name, o->cluster) == 0) {
+			p->cluster_dir = fleet.members[i].path;
+			return 0;
+		}
+	}
+	{
+		const char **names = arena_alloc(p->a, (fleet.n + 1) *
+							   sizeof(char *));
+		const char *best;
+
+		for (size_t i = 0; i < fleet.n; i++)
+			names[i] = fleet.members[i].name;
+		d = diag_add(&p->diags, p->a, DBOPS_SEV_ERROR,
+			     DBOPS_ERR_NOTFOUND, NULL,
+			     "cluster \"%s\" is not listed in %s", o->cluster,
+			     FLEET_FILE);
+		best = diag_suggest(o->cluster, names, fleet.n);
+		if (best != NULL)
+			d->hint = arena_printf(p->a, "Did you mean \"%s\"?",
+					       best);
+	}
+	return DBOPS_ERR_NOTFOUND;
+}
+
+int pass_load(struct pass *p, const struct pass_opts *o)
+{
+	const char *data;
+	size_t len;
+	const char **sections;
+	int err;
+
+	err = source_open(&p->src, p->a, &p->diags, &o->source);
+	if (err != 0)
+		return err;
+	if ((err = find_cluster(p, o)) != 0)
+		return err;
+	p->spec_path = p->cluster_dir[0] != '\0'
+			   ? arena_printf(p->a, "%s/%s", p->cluster_dir,
+					  CLUSTER_SPEC_FILE)
+			   : CLUSTER_SPEC_FILE;
+	if ((err = source_read(&data, &len, p->src, &p->diags, p->spec_path)))
+		return err;
+	if ((err = spec_parse(&p->root, p->a, &p->diags, p->spec_path, data,
+			      len, &spec_default_limits)) != 0)
+		return err;
+
+	sections = arena_alloc(p->a, (p->reg->n + 1) * sizeof(char *));
+	for (size_t i = 0; i < p->reg->n; i++)
+		sections[i] = p->reg->plugins[i].desc->spec_section;
+	err = spec_cluster_read(&p->spec, &p->diags, p->a, p->root, sections,
+				p->reg->n);
+
+	p->plugins = arena_alloc(p->a, (p->reg->n + 1) * sizeof(*p->plugins));
+	for (size_t i = 0; i < p->reg->n; i++) {
+		struct loaded_plugin *lp = &p->reg->plugins[i];
+		const struct dbops_node *section =
+		    spec_get(p->root, lp->desc->spec_section);
+		struct pass_plugin *pp;
+
+		if (section == NULL)
+			continue;
+		pp = &p->plugins[p->nplugins++];
+		pp->lp = lp;
+		pp->index = i;
+		pp->section = section;
+		pp->ctx = arena_alloc(p->a, sizeof(*pp->ctx));
+		pp->ctx->head.host = &host_table;
+		pp->ctx->pass = p;
+		pp->ctx->pp = pp;
+	}
+	p->stage = PASS_STAGE_VALIDATE;
+	for (size_t i = 0; i < p->nplugins; i++) {
+		struct pass_plugin *pp = &p->plugins[i];
+		int before = p->diags.nerrors;
+		struct dbops_diag *mark = p->diags.tail;
+		int e = 0;
+
+		if (pp->lp->desc->init != NULL && !pp->inited) {
+			p->stage = PASS_STAGE_VALIDATE;
+			e = pp->lp->desc->init(pp->ctx);
+			e = after_callback(p, pp, mark, e, before);
+			if (e != 0) {
+				if (err == 0)
+					err = e;
+				continue;
+			}
+			pp->inited = true;
+		}
+		e = pp->lp->desc->validate(pp->ctx, pp->section);
+		e = after_callback(p, pp, mark, e, before);
+		if (e != 0 && err == 0)
+			err = e;
+	}
+	if (err == 0 && p->diags.nerrors > 0)
+		err = DBOPS_ERR_INVALID;
+	p->plan.cluster = p->spec.name;
+	p->plan.spec_path = p->spec_path;
+	p->plan.revision = source_revision(p->src);
+	return err;
+}
+
+int pass_connect(struct pass *p, const struct pass_opts *o)
+{
+	const char *conninfo = o->conninfo != NULL ? o->conninfo
+						   : p->spec.conninfo;
+	const char *password = NULL;
+	int err;
+
+	if (o->conninfo == NULL && p->spec.has_password) {
+		err = secret_read(&password, p->a, &p->diags,
+				  &p->spec.password);
+		if (err != 0)
+			return err;
+	}
+	return pgconn_open(&p->conn, p->a, &p->diags, conninfo, password);
+}
+
+static const char *sha1_hex(struct arena *a, const void *data, size_t len)
+{
+	git_oid oid;
+	char hex[GIT_OID_HEXSZ + 1];
+
+	git_libgit2_init();
+	if (git_odb_hash(&oid, data, len, GIT_OBJECT_BLOB) != 0)
+		return NULL;
+	git_oid_tostr(hex, sizeof(hex), &oid);
+	return arena_strdup(a, hex);
+}
+
+/* What identifies the server itself: a plan made against one cluster is
+ * never applied to another. */
+static int observe_identity(struct pass *p)
+{
+	struct dbops_rows *rows;
+	int err;
+
+	err = pgconn_query(
+	    &rows, p->conn, p->a, &p->diags,
+	    "SELECT current_setting('server_version_num') AS version, "
+	    "current_database() AS db, "
+	    "CASE WHEN has_function_privilege('pg_control_system()', "
+	    "'EXECUTE') THEN (SELECT system_identifier::text FROM "
+	    "pg_control_system()) END AS system_identifier",
+	    0, NULL);
+	if (err != 0)
+		return err;
+	for (int i = 0; i < rows->ncols; i++) {
+		const char *v = rows->values[i];
+
+		strbuf_puts(&p->observed, v ? v : "\\N");
+		strbuf_putc(&p->observed, '\0');
+	}
+	return 0;
+}
+
+int pass_plan(struct pass *p)
+{
+	int err;
+
+	strbuf_reset(&p->observed);
+	err = pgconn_exec(p->conn, p->a, &p->diags,
+			  "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+	if (err != 0)
+		return err;
+	err = observe_identity(p);
+	p->stage = PASS_STAGE_OBSERVE;
+	for (size_t i = 0; i < p->nplugins && err == 0; i++) {
+		struct pass_plugin *pp = &p->plugins[i];
+		int before = p->diags.nerrors;
+		struct dbops_diag *mark = p->diags.tail;
+
+		err = pp->lp->desc->observe(&pp->live, pp->ctx, pp->section);
+		err = after_callback(p, pp, mark, err, before);
+	}
+	if (err != 0) {
+		struct dbops_diag_list ignore = {0};
+
+		pgconn_exec(p->conn, p->a, &ignore, "ROLLBACK");
+		return err;
+	}
+	if ((err = pgconn_exec(p->conn, p->a, &p->diags, "COMMIT")) != 0)
+		return err;
+	p->plan.live_fingerprint =
+	    sha1_hex(p->a, p->observed.buf ? p->observed.buf : "",
+		     p->observed.len);
+
+	p->stage = PASS_STAGE_DIFF;
+	for (size_t i = 0; i < p->nplugins; i++) {
+		struct pass_plugin *pp = &p->plugins[i];
+		int before = p->diags.nerrors;
+		struct dbops_diag *mark = p->diags.tail;
+		int e = pp->lp->desc->diff(pp->ctx, pp->section, pp->live);
+
+		e = after_callback(p, pp, mark, e, before);
+		if (e != 0 && err == 0)
+			err = e;
+	}
+	plan_sort(&p->plan);
+	p->plan.source_fingerprint = source_fingerprint(p->src);
+	return err;
+}
+
+int pass_apply_change(struct pass *p, struct plan_change *c)
+{
+	struct pass_plugin *pp = pass_plugin_of(p, c->change.plugin);
+	int before = p->diags.nerrors;
+	struct dbops_diag *mark = p->diags.tail;
+	int err;
+
+	if (pp == NULL) /* a change always comes from a pass plugin */
+		abort();
+	p->stage = PASS_STAGE_APPLY;
+	err = pp->lp->desc->apply(pp->ctx, &c->change);
+	err = after_callback(p, pp, mark, err, before);
+	if (err != 0) {
+		struct dbops_diag *first = mark ? mark->next : p->diags.head;
+
+		for (struct dbops_diag *d = first; d != NULL; d = d->next)
+			if (d->severity == DBOPS_SEV_ERROR)
+				diag_context(d, p->a, "change %u of %zu: %s",
+					     c->change.id, p->plan.n,
+					     c->change.address);
+	}
+	return err;
+}
+
+int pass_verify(struct pass *p)
+{
+	int err = 0;
+
+	p->stage = PASS_STAGE_VERIFY;
+	for (size_t i = 0; i < p->nplugins; i++) {
+		struct pass_plugin *pp = &p->plugins[i];
+		int before = p->diags.nerrors;
+		struct dbops_diag *mark = p->diags.tail;
+		int e;
+
+		if (pp->lp->desc->header.size <
+			offsetof(struct dbops_plugin, verify) +
+			    sizeof(pp->lp->desc->verify) ||
+		    pp->lp->desc->verify == NULL)
+			continue;
+		e = pp->lp->desc->verify(pp->ctx, pp->section);
+		e = after_callback(p, pp, mark, e, before);
+		if (e != 0 && err == 0)
+			err = e;
+	}
+	return err;
+}

@@ -1,0 +1,92 @@
+/* SPDX-License-Identifier: PostgreSQL */
+/*
+ * pass.h — one reconcile pass up to the plan:
+ *   source → spec → validate → connect → observe → diff → ordered plan.
+ * Everything it builds lives in the pass arena. Applying the plan is
+ * apply.c's business; the command line is main.c's.
+ */
+#ifndef DBOPS_CTRL_PASS_H
+#define DBOPS_CTRL_PASS_H
+
+#include <stdbool.h>
+
+#include "arena.h"
+#include "dbops/host.h"
+#include "loader.h"
+#include "pgconn.h"
+#include "plan.h"
+#include "source.h"
+#include "spec.h"
+#include "strbuf.h"
+
+enum pass_stage {
+	PASS_STAGE_VALIDATE = 1,
+	PASS_STAGE_OBSERVE,
+	PASS_STAGE_DIFF,
+	PASS_STAGE_APPLY,
+	PASS_STAGE_VERIFY,
+};
+
+/* A plugin taking part in the pass: its section is in the spec. */
+struct pass_plugin {
+	struct loaded_plugin *lp;
+	size_t index; /* position in the registry order */
+	const struct dbops_node *section;
+	struct dbops_ctx *ctx;
+	void *live; /* what observe returned */
+	bool inited; /* init called in this pass */
+};
+
+struct pass_opts {
+	struct source_opts source;
+	const char *cluster;  /* --cluster */
+	const char *conninfo; /* --conninfo, overrides the spec */
+};
+
+struct pass {
+	struct arena *a;
+	struct dbops_diag_list diags;
+	struct registry *reg;
+	struct source *src;
+	const char *cluster_dir; /* "" for the root */
+	const char *spec_path;	 /* "clusters/prod/cluster.yaml" */
+	const struct dbops_node *root;
+	struct spec_cluster spec;
+	struct pass_plugin *plugins;
+	size_t nplugins;
+	struct pgconn *conn;
+	enum pass_stage stage;
+	struct strbuf observed; /* everything observe read, for the hash */
+	struct plan plan;
+	int verbose;
+};
+
+/* The context handed to plugin callbacks. */
+struct dbops_ctx {
+	struct dbops_ctx_head head; /* must stay first */
+	struct pass *pass;
+	struct pass_plugin *pp;
+};
+
+/* The host table the controller gives plugins. */
+extern const struct dbops_host host_table;
+
+void pass_init(struct pass *p, struct registry *reg);
+void pass_dispose(struct pass *p);
+
+/* Open the source, find the cluster spec, parse it, check the top level
+ * and run every plugin's validate. No connection. */
+int pass_load(struct pass *p, const struct pass_opts *o);
+/* Connect with --conninfo, else the spec's connection, else libpq's
+ * defaults (PG* variables...). */
+int pass_connect(struct pass *p, const struct pass_opts *o);
+/* Observe (one read-only repeatable-read snapshot), diff, order. */
+int pass_plan(struct pass *p);
+
+/* Call a plugin's apply / verify through the host wrappers. */
+int pass_apply_change(struct pass *p, struct plan_change *c);
+int pass_verify(struct pass *p);
+
+struct pass_plugin *pass_plugin_of(struct pass *p, const char *name);
+
+#endif
