@@ -509,7 +509,7 @@ static int cmd_apply(struct cli *c, struct registry *reg)
 		printf("\n");
 	ao.allow_destructive = c->allow_destructive || p.spec.allow_destructive;
 	ao.command = saved ? "apply PLANFILE" : "apply";
-	ao.step_delay_ms = delay != NULL ? atoi(delay) : 0;
+	ao.step_delay_ms = delay != NULL ? (int)strtol(delay, NULL, 10) : 0;
 	ao.plan_json = NULL;
 	{
 		struct strbuf sb;

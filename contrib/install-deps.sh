@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: PostgreSQL
+#
+# install-deps.sh — installs, on Debian 12, what building dbops, its tests,
+# the demo and the benchmarks need. It asks apt only when a package is
+# missing, so a second run returns at once. Other systems: install the
+# equivalents of the packages below by hand.
+#
+# postgresql-15 includes the contrib modules (pg_stat_statements and the
+# rest; it provides "postgresql-contrib-15"). Installing it may create and
+# start Debian's default cluster on port 5432; nothing here uses it.
+
+set -euo pipefail
+
+packages=(
+	build-essential pkg-config git ca-certificates procps
+	libpq-dev libyaml-dev libgit2-dev libcurl4-openssl-dev libjson-c-dev
+	postgresql-15 postgresql-client-15 pgbouncer
+	hyperfine clang-format valgrind
+)
+
+die()
+{
+	printf 'install-deps: error: %s\n' "$1" >&2
+	if [ $# -gt 1 ]; then
+		printf 'install-deps: hint: %s\n' "$2" >&2
+	fi
+	exit 1
+}
+
+{ command -v dpkg-query && command -v apt-get; } >/dev/null 2>&1 ||
+	die "this script needs apt and dpkg (Debian 12)" \
+		"Install these packages or their equivalents by hand: ${packages[*]}."
+
+missing=()
+installed=$(dpkg-query -W -f='${Package} ${Status}\n' "${packages[@]}" \
+	2>/dev/null || true)
+for p in "${packages[@]}"; do
+	if ! grep -qx "$p install ok installed" <<<"$installed"; then
+		missing+=("$p")
+	fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+	echo "install-deps: all ${#packages[@]} packages already installed"
+	exit 0
+fi
+
+sudo=()
+if [ "$(id -u)" -ne 0 ]; then
+	command -v sudo >/dev/null 2>&1 ||
+		die "must run as root or with sudo to install: ${missing[*]}"
+	sudo=(sudo)
+fi
+
+echo "install-deps: installing ${missing[*]}" >&2
+"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q >/dev/null ||
+	die "apt-get update failed"
+"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
+	--no-install-recommends "${missing[@]}" >/dev/null ||
+	die "could not install: ${missing[*]}"
+echo "install-deps: installed ${missing[*]}"
