@@ -189,15 +189,21 @@ int pass_load(struct pass *p, const struct pass_opts *o)
 			   : CLUSTER_SPEC_FILE;
 	if ((err = source_read(&data, &len, p->src, &p->diags, p->spec_path)))
 		return err;
-	if ((err = spec_parse(&p->root, p->a, &p->diags, p->spec_path, data,
-			      len, &spec_default_limits)) != 0)
+	err = spec_parse(&p->root, p->a, &p->diags, p->spec_path, data, len,
+			 &spec_default_limits);
+	if (p->root == NULL)
 		return err;
 
 	sections = arena_alloc(p->a, (p->reg->n + 1) * sizeof(char *));
 	for (size_t i = 0; i < p->reg->n; i++)
 		sections[i] = p->reg->plugins[i].desc->spec_section;
-	err = spec_cluster_read(&p->spec, &p->diags, p->a, p->root, sections,
-				p->reg->n);
+	{
+		int e = spec_cluster_read(&p->spec, &p->diags, p->a, p->root,
+					  sections, p->reg->n);
+
+		if (err == 0)
+			err = e;
+	}
 
 	p->plugins = arena_alloc(p->a, (p->reg->n + 1) * sizeof(*p->plugins));
 	for (size_t i = 0; i < p->reg->n; i++) {

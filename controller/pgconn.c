@@ -155,7 +155,13 @@ int pgconn_query(struct dbops_rows **out, struct pgconn *c, struct arena *a,
 			 "not connected to the cluster");
 		return DBOPS_ERR_GENERIC;
 	}
-	res = PQexecParams(c->conn, sql, nparams, NULL, params, NULL, NULL, 0);
+	/* Statements without parameters or rows go through the simple query
+	 * protocol, which also takes several statements in one string. */
+	if (nparams == 0 && out == NULL)
+		res = PQexec(c->conn, sql);
+	else
+		res = PQexecParams(c->conn, sql, nparams, NULL, params, NULL,
+				   NULL, 0);
 	st = PQresultStatus(res);
 	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
 		err = pgconn_result_diag(diags, a, c->conn, res);

@@ -28,7 +28,8 @@ int pgconn_open(struct pgconn **out, struct arena *a,
 		const char *password);
 void pgconn_close(struct pgconn *c);
 
-/* Run one statement; rows copied to `a` (out may be NULL). */
+/* Run one statement; rows copied to `a`. With out NULL and no
+ * parameters, `sql` may hold several statements. */
 int pgconn_query(struct dbops_rows **out, struct pgconn *c, struct arena *a,
 		 struct dbops_diag_list *diags, const char *sql, int nparams,
 		 const char *const *params);

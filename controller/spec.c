@@ -698,7 +698,10 @@ int spec_parse(const struct dbops_node **out, struct arena *a,
 	}
 	rc = found.nerrors > 0 ? DBOPS_ERR_INVALID : 0;
 	spec__diags_move_sorted(diags, &found, a);
-	if (rc == 0)
+	/* After problems that left the document readable (a duplicate key,
+	 * a bad tag), the tree is still handed out so that the caller can
+	 * report the problems of the rest of the spec in the same run. */
+	if (rc == 0 || (!p.stop && p.root != NULL))
 		*out = p.root;
 	return rc;
 }

@@ -38,7 +38,11 @@ extern const struct spec_limits spec_default_limits;
  * each alias counts the anchored subtree's size against max_nodes, so a
  * "billion laughs" document is refused, not expanded. Duplicate keys,
  * complex (non-scalar) keys, several documents and tags other than the
- * core ones are errors. Returns 0 or DBOPS_ERR_INVALID.
+ * core ones are errors. Returns 0 or DBOPS_ERR_INVALID. On
+ * DBOPS_ERR_INVALID, *out is the tree read around the problems when the
+ * document stayed readable (duplicate keys, say: the first one is kept),
+ * so that the caller can go on and report every other problem; it is
+ * NULL when the document could not be read (a syntax error, a limit).
  */
 int spec_parse(const struct dbops_node **out, struct arena *a,
 	       struct dbops_diag_list *diags, const char *file,
