@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: PostgreSQL
+#
+# The command line: validate reports every problem of a spec in one run
+# with file:line:column and changes nothing; apply refuses to run without
+# confirmation when there is no terminal; secrets never appear in any
+# output; every command has --help.
+
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/params_lib.sh"
+
+reset_params
+on_exit reset_params
+
+good=$T_TMP/good
+write_spec "$good" <<'YAML'
+apiVersion: dbops/v1
+cluster: cli
+parameters:
+  work_mem: 10MB
+YAML
+check "validate a good spec" "$DBOPS" validate --dir "$good"
+check_contains "it says it is valid" "$T_OUT" "The spec cluster.yaml is valid"
+
+bad=$T_TMP/bad
+write_spec "$bad" <<'YAML'
+cluster: cli
+conection:
+  conninfo: "dbname=x"
+parameters:
+  work_mem: [1, 2]
+  shared_buffers: 64MB
+  shared_buffers: 128MB
+YAML
+check_exit "validate a spec with several problems" 1 "$DBOPS" validate --dir "$bad"
+out=$T_OUT
+check_contains "missing apiVersion" "$out" 'ERROR:  missing required key "apiVersion"'
+check_contains "unknown key, located" "$out" \
+	'cluster.yaml:2:1: ERROR:  unknown key "conection"'
+check_contains "with a suggestion" "$out" 'HINT:  Did you mean "connection"?'
+check_contains "a list where a value belongs, located" "$out" "cluster.yaml:5:13:"
+check_contains "a duplicate key, located" "$out" "cluster.yaml:7:3:"
+check_contains "all problems in one run" "$out" "errors found in the spec."
+
+yamlbad=$T_TMP/yamlbad
+write_spec "$yamlbad" <<'YAML'
+apiVersion: dbops/v1
+parameters:
+  work_mem: "16MB
+YAML
+check_exit "a YAML syntax error" 1 "$DBOPS" validate --dir "$yamlbad"
+check_contains "is reported with its location" "$T_OUT" "cluster.yaml:"
+check_contains "as a YAML error" "$T_OUT" "could not parse YAML"
+
+check_exit "apply without a terminal and without --auto-approve is refused" 1 \
+	"$DBOPS" apply --dir "$good" </dev/null
+check_contains "with a hint" "$T_OUT" "--auto-approve"
+check_eq "nothing was applied" "$(psql_q 'SHOW work_mem')" 4MB
+
+check_exit "no source given" 1 "$DBOPS" plan
+check_contains "hints at --repo and --dir" "$T_OUT" "--repo PATH_OR_URL"
+check_exit "an unknown command" 1 "$DBOPS" frobnicate
+check_contains "says so" "$T_OUT" 'unknown command "frobnicate"'
+for c in validate plan apply history version; do
+	check "$c --help" "$DBOPS" "$c" --help
+	check_contains "$c --help shows its usage" "$T_OUT" "Usage: dbops $c"
+done
+check "version lists the parameters plugin" "$DBOPS" version
+check_contains "parameters plugin found" "$T_OUT" "parameters"
+
+# secrets: the connection password comes from the environment and never
+# shows; a literal secret is refused without being echoed
+secret="s3cr3t-$(date +%N)"
+sec=$T_TMP/sec
+write_spec "$sec" <<'YAML'
+apiVersion: dbops/v1
+cluster: cli
+connection:
+  password: {env: DBOPS_T_PASSWORD}
+parameters:
+  work_mem: 10MB
+YAML
+DBOPS_T_PASSWORD=$secret check "plan with a password from the environment" \
+	"$DBOPS" plan --dir "$sec" --no-color -v -v
+all=$T_OUT
+DBOPS_T_PASSWORD=$secret check "apply with it" \
+	"$DBOPS" apply --dir "$sec" --auto-approve --no-color -v -v
+all="$all$T_OUT"
+check "history" "$DBOPS" history --format json
+all="$all$T_OUT"
+check_not_contains "the secret appears in no output" "$all" "$secret"
+check_eq "the secret is not in the run log" \
+	"$(psql_q "SELECT count(*) FROM dbops.runs WHERE plan::text LIKE '%$secret%'")" 0
+check_exit "an unset secret variable is an error" 1 \
+	env -u DBOPS_T_PASSWORD "$DBOPS" plan --dir "$sec" --no-color
+check_contains "naming the variable" "$T_OUT" \
+	'environment variable "DBOPS_T_PASSWORD" is not set'
+
+lit=$T_TMP/lit
+write_spec "$lit" <<YAML
+apiVersion: dbops/v1
+connection:
+  password: "$secret"
+parameters:
+  work_mem: 10MB
+YAML
+check_exit "a literal password is refused" 1 "$DBOPS" validate --dir "$lit"
+check_contains "as a literal" "$T_OUT" "must be a secret reference, not a literal value"
+check_not_contains "without echoing it" "$T_OUT" "$secret"
