@@ -43,15 +43,15 @@ git -C "$demo/repo" add -A
 git -C "$demo/repo" commit -q -m "Quickstart: memory, logging and planner settings"
 git -C "$demo/repo" log --oneline
 
-step "dbops plan --repo $demo/repo"
+step "dbops plan --repo $demo/repo --out $demo/quickstart.plan"
 set +e
-"$dbops" plan --repo "$demo/repo" --detailed-exitcode
+"$dbops" plan --repo "$demo/repo" --out "$demo/quickstart.plan" --detailed-exitcode
 rc=$?
 set -e
 [ "$rc" -eq 2 ] || { echo "demo: expected a plan with changes (exit 2), got $rc" >&2; exit 1; }
 
-step "dbops apply --repo $demo/repo --auto-approve"
-"$dbops" apply --repo "$demo/repo" --auto-approve
+step "dbops apply $demo/quickstart.plan   (exactly the plan shown above)"
+"$dbops" apply "$demo/quickstart.plan"
 
 step "dbops plan --repo $demo/repo   (again: nothing is left to do)"
 set +e
@@ -59,6 +59,15 @@ set +e
 rc=$?
 set -e
 [ "$rc" -eq 0 ] || { echo "demo: expected an empty plan (exit 0), got $rc" >&2; exit 1; }
+
+step "Someone changes work_mem behind dbops' back; the next plan undoes exactly that"
+psql -X -q -c "ALTER SYSTEM SET work_mem = '8MB'" -c "SELECT pg_reload_conf()" >/dev/null
+set +e
+"$dbops" plan --repo "$demo/repo" --detailed-exitcode
+rc=$?
+set -e
+[ "$rc" -eq 2 ] || { echo "demo: expected the drift to be planned (exit 2), got $rc" >&2; exit 1; }
+"$dbops" apply --repo "$demo/repo" --auto-approve >/dev/null
 
 step "dbops history"
 "$dbops" history

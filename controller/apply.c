@@ -57,8 +57,8 @@ static void lock_holder(struct pass *p, struct dbops_diag *d)
 	bool have_runs = false;
 
 	if (pgconn_query(&rows, p->conn, p->a, &ignore,
-			 "SELECT to_regclass('dbops.runs') IS NOT NULL AS ok", 0,
-			 NULL) == 0)
+			 "SELECT to_regclass('dbops.runs') IS NOT NULL AS ok",
+			 0, NULL) == 0)
 		have_runs = strcmp(pgconn_rows_get(rows, 0, "ok"), "t") == 0;
 	rows = NULL;
 	pgconn_query(
@@ -82,7 +82,8 @@ static void lock_holder(struct pass *p, struct dbops_diag *d)
 		  "l.objid = 1 AND l.objsubid = 2 AND l.granted",
 	    0, NULL);
 	if (rows == NULL || rows->nrows == 0) {
-		d->detail = "The holder could not be identified; it may have just finished.";
+		d->detail =
+		    "The holder could not be identified; it may have just finished.";
 		return;
 	}
 	d->detail = arena_printf(
@@ -109,8 +110,10 @@ int apply_lock(struct pass *p, double timeout_s)
 		if (now_ms() - start >= timeout_s * 1000.0)
 			break;
 		if (!told && now_ms() - start > 400) {
-			fprintf(stderr, "Waiting for the apply lock held by another dbops (up to %gs)...\n",
-				timeout_s);
+			fprintf(
+			    stderr,
+			    "Waiting for the apply lock held by another dbops (up to %gs)...\n",
+			    timeout_s);
 			told = true;
 		}
 		sleep_ms(200);
@@ -118,9 +121,10 @@ int apply_lock(struct pass *p, double timeout_s)
 	d = diag_add(&p->diags, p->a, DBOPS_SEV_ERROR, DBOPS_ERR_LOCKED, NULL,
 		     "the cluster is locked by another dbops apply");
 	lock_holder(p, d);
-	d->hint = timeout_s > 0
-		      ? "It did not finish within --lock-timeout; try again later, or wait longer with a larger --lock-timeout."
-		      : "Wait for it to finish, or use --lock-timeout DURATION to wait for the lock.";
+	d->hint =
+	    timeout_s > 0
+		? "It did not finish within --lock-timeout; try again later, or wait longer with a larger --lock-timeout."
+		: "Wait for it to finish, or use --lock-timeout DURATION to wait for the lock.";
 	return DBOPS_ERR_LOCKED;
 }
 
@@ -135,9 +139,9 @@ enum cstate {
 
 static const char *cstate_name(enum cstate s)
 {
-	static const char *const names[] = {"pending",	   "applied",
-					    "failed",	   "rolled back",
-					    "skipped",	   "blocked"};
+	static const char *const names[] = {"pending", "applied",
+					    "failed",  "rolled back",
+					    "skipped", "blocked"};
 
 	return names[s];
 }
@@ -219,6 +223,24 @@ static const char *first_error_text(struct pass *p, struct dbops_diag *mark)
 	return "failed";
 }
 
+static const char *progress_verb(enum dbops_action action)
+{
+	switch (action) {
+	case DBOPS_ACTION_CREATE:
+		return "creating";
+	case DBOPS_ACTION_DELETE:
+		return "destroying";
+	case DBOPS_ACTION_RUN:
+		return "running";
+	case DBOPS_ACTION_RELOAD:
+		return "reloading";
+	case DBOPS_ACTION_RESTART:
+		return "restarting";
+	default:
+		return "updating";
+	}
+}
+
 static int apply_one(struct apply_state *s, size_t i)
 {
 	struct pass *p = s->p;
@@ -240,8 +262,7 @@ static int apply_one(struct apply_state *s, size_t i)
 		s->in_tx = true;
 		s->group_start = i;
 	}
-	fprintf(s->out, "%s: %s...\n", c->address,
-		plan_action_name(c->action));
+	fprintf(s->out, "%s: %s...\n", c->address, progress_verb(c->action));
 	fflush(s->out);
 	mark = p->diags.tail;
 	t0 = now_ms();
@@ -300,8 +321,10 @@ int apply_run(struct apply_result *res, struct pass *p,
 		if ((c->flags & DBOPS_CHANGE_DESTRUCTIVE) &&
 		    !o->allow_destructive) {
 			s.st[i] = CS_SKIPPED;
-			fprintf(out, "%s: skipped (destructive changes are not allowed)\n",
-				c->address);
+			fprintf(
+			    out,
+			    "%s: skipped (destructive changes are not allowed)\n",
+			    c->address);
 			continue;
 		}
 		if (attempted && o->step_delay_ms > 0)
@@ -351,14 +374,20 @@ int apply_run(struct apply_result *res, struct pass *p,
 	if (first_err == 0 && res->skipped == 0) {
 		struct plan_counts k = plan_count(&p->plan);
 
-		fprintf(out, "\nApply complete! Changes: %d added, %d changed, %d destroyed.\n",
-			k.add, k.change, k.destroy);
+		fprintf(
+		    out,
+		    "\nApply complete! Changes: %d added, %d changed, %d destroyed.\n",
+		    k.add, k.change, k.destroy);
 	} else if (first_err == 0) {
-		fprintf(out, "\nApply complete, with changes left out: %d applied, %d skipped because destructive changes are not allowed.\n",
-			res->applied, res->skipped);
+		fprintf(
+		    out,
+		    "\nApply complete, with changes left out: %d applied, %d skipped because destructive changes are not allowed.\n",
+		    res->applied, res->skipped);
 	} else {
-		fprintf(out, "\nApply failed: %d applied, %d failed, %d not attempted because an earlier change failed.\n",
-			res->applied, res->failed, res->blocked);
+		fprintf(
+		    out,
+		    "\nApply failed: %d applied, %d failed, %d not attempted because an earlier change failed.\n",
+		    res->applied, res->failed, res->blocked);
 		for (size_t i = 0; i < p->plan.n; i++)
 			fprintf(out, "  %-12s %s\n", cstate_name(s.st[i]),
 				p->plan.changes[i]->change.address);

@@ -106,28 +106,33 @@ static void print_help(const char *command)
 		return;
 	}
 	if (strcmp(command, "validate") == 0) {
-		printf("Usage: dbops validate [OPTIONS]\n\nCheck the spec and every plugin section; report all problems at once.\nNothing connects to a server.\n\n%s\n%s",
-		       usage_source, usage_common);
+		printf(
+		    "Usage: dbops validate [OPTIONS]\n\nCheck the spec and every plugin section; report all problems at once.\nNothing connects to a server.\n\n%s\n%s",
+		    usage_source, usage_common);
 	} else if (strcmp(command, "plan") == 0) {
-		printf("Usage: dbops plan [OPTIONS]\n\nRead the spec, observe the cluster and show the changes apply would make.\n\n%s\n%s\nOutput:\n"
-		       "  --format FMT         text (default), markdown (a pull-request comment) or json\n"
-		       "  --out FILE           save the plan; \"dbops apply FILE\" applies exactly it\n"
-		       "  --detailed-exitcode  exit 0 when there are no changes, 2 when there are\n%s",
-		       usage_source, usage_conn, usage_common);
+		printf(
+		    "Usage: dbops plan [OPTIONS]\n\nRead the spec, observe the cluster and show the changes apply would make.\n\n%s\n%s\nOutput:\n"
+		    "  --format FMT         text (default), markdown (a pull-request comment) or json\n"
+		    "  --out FILE           save the plan; \"dbops apply FILE\" applies exactly it\n"
+		    "  --detailed-exitcode  exit 0 when there are no changes, 2 when there are\n%s",
+		    usage_source, usage_conn, usage_common);
 	} else if (strcmp(command, "apply") == 0) {
-		printf("Usage: dbops apply [OPTIONS] [PLANFILE]\n\nPlan and apply the changes, after confirmation on a terminal. With PLANFILE,\napply exactly that saved plan, or refuse when the spec or the cluster changed\nsince it was made.\n\n%s\n%s\nApply:\n"
-		       "  --auto-approve       do not ask for confirmation (CI, daemons)\n"
-		       "  --allow-destructive  also apply changes flagged destructive\n"
-		       "  --lock-timeout DUR   wait up to DUR (e.g. 30s, 5m) for another apply to\n"
-		       "                       finish; default 0: exit 3 at once\n%s",
-		       usage_source, usage_conn, usage_common);
+		printf(
+		    "Usage: dbops apply [OPTIONS] [PLANFILE]\n\nPlan and apply the changes, after confirmation on a terminal. With PLANFILE,\napply exactly that saved plan, or refuse when the spec or the cluster changed\nsince it was made.\n\n%s\n%s\nApply:\n"
+		    "  --auto-approve       do not ask for confirmation (CI, daemons)\n"
+		    "  --allow-destructive  also apply changes flagged destructive\n"
+		    "  --lock-timeout DUR   wait up to DUR (e.g. 30s, 5m) for another apply to\n"
+		    "                       finish; default 0: exit 3 at once\n%s",
+		    usage_source, usage_conn, usage_common);
 	} else if (strcmp(command, "history") == 0) {
-		printf("Usage: dbops history [OPTIONS] [RUN]\n\nShow the last runs recorded in the cluster's \"dbops\" schema, or the changes\nof one run.\n\n%s\nThe connection comes from --conninfo, else from the spec when a source is\ngiven, else from the PG* variables.\n\n%s\n"
-		       "  --limit N            how many runs (default 20)\n"
-		       "  --format FMT         text (default) or json\n%s",
-		       usage_conn, usage_source, usage_common);
+		printf(
+		    "Usage: dbops history [OPTIONS] [RUN]\n\nShow the last runs recorded in the cluster's \"dbops\" schema, or the changes\nof one run.\n\n%s\nThe connection comes from --conninfo, else from the spec when a source is\ngiven, else from the PG* variables.\n\n%s\n"
+		    "  --limit N            how many runs (default 20)\n"
+		    "  --format FMT         text (default) or json\n%s",
+		    usage_conn, usage_source, usage_common);
 	} else if (strcmp(command, "version") == 0) {
-		printf("Usage: dbops version\n\nShow the version of dbops, its plugin ABI, and the plugins it finds.\n");
+		printf(
+		    "Usage: dbops version\n\nShow the version of dbops, its plugin ABI, and the plugins it finds.\n");
 	} else {
 		fputs(usage_main, stdout);
 	}
@@ -248,8 +253,9 @@ static int parse_args(struct cli *c, int argc, char **argv)
 			else if (strcmp(optarg, "json") == 0)
 				c->format = FORMAT_JSON;
 			else
-				return cli_error("unknown output format",
-						 "Use --format text, markdown or json.");
+				return cli_error(
+				    "unknown output format",
+				    "Use --format text, markdown or json.");
 			break;
 		case O_NOCOLOR:
 			c->no_color = true;
@@ -271,21 +277,25 @@ static int parse_args(struct cli *c, int argc, char **argv)
 			break;
 		case O_LOCKTIMEOUT:
 			if (!parse_duration(&c->lock_timeout, optarg))
-				return cli_error("invalid --lock-timeout",
-						 "Write a duration such as 0, 30s, 5m or 1h.");
+				return cli_error(
+				    "invalid --lock-timeout",
+				    "Write a duration such as 0, 30s, 5m or 1h.");
 			break;
 		case O_LIMIT:
 			c->limit = (int)strtol(optarg, &end, 10);
 			if (*end != '\0' || c->limit <= 0)
-				return cli_error("invalid --limit",
-						 "Give a positive number of runs.");
+				return cli_error(
+				    "invalid --limit",
+				    "Give a positive number of runs.");
 			break;
 		case 'h':
 			print_help(c->command);
 			exit(EXIT_OK);
 		default:
-			fprintf(stderr, "HINT:  Run \"dbops %s --help\" for the options.\n",
-				c->command);
+			fprintf(
+			    stderr,
+			    "HINT:  Run \"dbops %s --help\" for the options.\n",
+			    c->command);
 			return EXIT_ERROR;
 		}
 	}
@@ -311,8 +321,9 @@ static int need_source(const struct cli *c)
 {
 	if (has_source(c))
 		return 0;
-	cli_error("no spec source given",
-		  "Use --repo PATH_OR_URL [--rev REF] to read a git revision, or --dir PATH to read a directory.");
+	cli_error(
+	    "no spec source given",
+	    "Use --repo PATH_OR_URL [--rev REF] to read a git revision, or --dir PATH to read a directory.");
 	return -1;
 }
 
@@ -328,9 +339,9 @@ static int load_plugins(struct registry *reg, struct arena *a, int verbose)
 	}
 	if (verbose > 1)
 		for (size_t i = 0; i < reg->n; i++)
-			fprintf(stderr, "DEBUG:  loaded plugin \"%s\" from %s\n",
-				reg->plugins[i].desc->name,
-				reg->plugins[i].path);
+			fprintf(
+			    stderr, "DEBUG:  loaded plugin \"%s\" from %s\n",
+			    reg->plugins[i].desc->name, reg->plugins[i].path);
 	return 0;
 }
 
@@ -442,7 +453,8 @@ static bool confirm(void)
 {
 	char line[64];
 
-	printf("\nDo you want to perform these actions?\n  Only 'yes' will be accepted to approve.\n\n  Enter a value: ");
+	printf(
+	    "\nDo you want to perform these actions?\n  Only 'yes' will be accepted to approve.\n\n  Enter a value: ");
 	fflush(stdout);
 	if (fgets(line, sizeof(line), stdin) == NULL)
 		return false;
@@ -466,8 +478,9 @@ static int cmd_apply(struct cli *c, struct registry *reg)
 	if (saved) {
 		if (has_source(c)) {
 			pass_dispose(&p);
-			return cli_error("a saved plan already names its source",
-					 "Run \"dbops apply PLANFILE\" without --repo, --rev, --dir or --cluster.");
+			return cli_error(
+			    "a saved plan already names its source",
+			    "Run \"dbops apply PLANFILE\" without --repo, --rev, --dir or --cluster.");
 		}
 		if ((err = planfile_read(&pf, p.a, &p.diags, c->arg)) != 0) {
 			print_errors(&p);
@@ -483,13 +496,22 @@ static int cmd_apply(struct cli *c, struct registry *reg)
 	}
 	if (!saved && !c->auto_approve && !isatty(STDIN_FILENO)) {
 		pass_dispose(&p);
-		return cli_error("cannot ask for confirmation: standard input is not a terminal",
-				 "Use --auto-approve to apply without confirmation, or review a saved plan (dbops plan --out FILE) and apply it.");
+		return cli_error(
+		    "cannot ask for confirmation: standard input is not a terminal",
+		    "Use --auto-approve to apply without confirmation, or review a saved plan (dbops plan --out FILE) and apply it.");
 	}
 	if ((err = pass_load(&p, &c->po)) != 0) {
 		print_errors(&p);
 		pass_dispose(&p);
 		return EXIT_ERROR;
+	}
+	if (saved && p.plan.revision != NULL && pf.ref != NULL) {
+		/* the commit is pinned; the run log keeps the ref reviewed */
+		struct source_revision *r =
+		    arena_memdup(p.a, p.plan.revision, sizeof(*r));
+
+		r->ref = pf.ref;
+		p.plan.revision = r;
 	}
 	if ((err = pass_connect(&p, &c->po)) != 0 ||
 	    (err = apply_lock(&p, c->lock_timeout)) != 0 ||
@@ -499,13 +521,18 @@ static int cmd_apply(struct cli *c, struct registry *reg)
 		pass_dispose(&p);
 		return exit_for(err);
 	}
-	render(c, &p, NULL);
+	/* a saved plan was reviewed when it was made: apply it without
+	 * printing it again */
+	if (!saved)
+		render(c, &p, NULL);
+	else if (p.plan.n == 0)
+		printf("The saved plan has no changes.\n");
 	if (p.plan.n > 0 && !saved && !c->auto_approve && !confirm()) {
 		printf("\nApply cancelled.\n");
 		pass_dispose(&p);
 		return EXIT_ERROR;
 	}
-	if (p.plan.n > 0)
+	if (p.plan.n > 0 && !saved)
 		printf("\n");
 	ao.allow_destructive = c->allow_destructive || p.spec.allow_destructive;
 	ao.command = saved ? "apply PLANFILE" : "apply";
@@ -543,9 +570,9 @@ static int cmd_history(struct cli *c, struct registry *reg)
 		return EXIT_ERROR;
 	}
 	if ((err = pass_connect(&p, &c->po)) != 0 ||
-	    (err = record_history(stdout, p.conn, p.a, &p.diags, c->limit,
-				  c->arg,
-				  c->format == FORMAT_JSON ? "json" : "text"))) {
+	    (err =
+		 record_history(stdout, p.conn, p.a, &p.diags, c->limit, c->arg,
+				c->format == FORMAT_JSON ? "json" : "text"))) {
 		print_new_errors(&p);
 		rc = EXIT_ERROR;
 	}
@@ -598,8 +625,10 @@ int main(int argc, char **argv)
 	    strcmp(c.command, "plan") != 0 && strcmp(c.command, "apply") != 0 &&
 	    strcmp(c.command, "history") != 0 &&
 	    strcmp(c.command, "version") != 0) {
-		fprintf(stderr, "ERROR:  unknown command \"%s\"\nHINT:  Run \"dbops --help\" for the commands.\n",
-			c.command);
+		fprintf(
+		    stderr,
+		    "ERROR:  unknown command \"%s\"\nHINT:  Run \"dbops --help\" for the commands.\n",
+		    c.command);
 		return EXIT_ERROR;
 	}
 	if ((rc = parse_args(&c, argc, argv)) != EXIT_OK)

@@ -32,7 +32,8 @@ int planfile_write(const char *path, struct pass *p, const struct pass_opts *o)
 	if (doc == NULL)
 		arena_oom();
 	saved = json_object_new_object();
-	json_object_object_add(saved, "kind", json_object_new_string(PLANFILE_KIND));
+	json_object_object_add(saved, "kind",
+			       json_object_new_string(PLANFILE_KIND));
 	if (o->source.dir != NULL)
 		json_object_object_add(saved, "dir",
 				       json_object_new_string(o->source.dir));
@@ -61,8 +62,8 @@ int planfile_write(const char *path, struct pass *p, const struct pass_opts *o)
 		json_object_put(doc);
 		return DBOPS_ERR_GENERIC;
 	}
-	if (fputs(text, f) == EOF || fputc('\n', f) == EOF ||
-	    fflush(f) != 0 || fsync(fileno(f)) != 0) {
+	if (fputs(text, f) == EOF || fputc('\n', f) == EOF || fflush(f) != 0 ||
+	    fsync(fileno(f)) != 0) {
 		diag_add(&p->diags, p->a, DBOPS_SEV_ERROR, DBOPS_ERR_GENERIC,
 			 NULL, "could not write plan file \"%s\": %s", tmp,
 			 strerror(errno));
@@ -137,8 +138,9 @@ int planfile_read(struct planfile *out, struct arena *a,
 	if (!json_object_object_get_ex(doc, "saved", &saved) ||
 	    (kind = get_str(saved, "kind", a)) == NULL ||
 	    strcmp(kind, PLANFILE_KIND) != 0)
-		return bad_file(diags, a, path,
-				"It has no \"saved\" section of kind \"dbops-plan\".");
+		return bad_file(
+		    diags, a, path,
+		    "It has no \"saved\" section of kind \"dbops-plan\".");
 	fv = get_str(doc, "format_version", a);
 	if (fv == NULL || strncmp(fv, "1.", 2) != 0)
 		return bad_file(diags, a, path,
@@ -153,6 +155,7 @@ int planfile_read(struct planfile *out, struct arena *a,
 	commit = get_str(rev, "commit", a);
 	if (out->opts.source.repo != NULL)
 		out->opts.source.rev = commit;
+	out->ref = get_str(rev, "ref", a);
 	out->source_fingerprint = get_str(rev, "fingerprint", a);
 	out->live_fingerprint = get_str(doc, "live_fingerprint", a);
 	out->changes_json = arena_strdup(
@@ -168,31 +171,37 @@ int planfile_check(const struct planfile *pf, struct pass *p)
 
 	if (pf->source_fingerprint == NULL ||
 	    strcmp(pf->source_fingerprint, p->plan.source_fingerprint) != 0) {
-		d = diag_add(&p->diags, p->a, DBOPS_SEV_ERROR,
-			     DBOPS_ERR_CONFLICT, NULL,
-			     "saved plan is stale: the spec has changed since it was made");
-		d->detail = arena_printf(p->a,
-					 "The plan was made from %s; the source now reads as %s.",
-					 pf->source_fingerprint ? pf->source_fingerprint : "(unknown)",
-					 p->plan.source_fingerprint);
-		d->hint = "Make a new plan with dbops plan --out FILE and review it.";
+		d = diag_add(
+		    &p->diags, p->a, DBOPS_SEV_ERROR, DBOPS_ERR_CONFLICT, NULL,
+		    "saved plan is stale: the spec has changed since it was made");
+		d->detail = arena_printf(
+		    p->a,
+		    "The plan was made from %s; the source now reads as %s.",
+		    pf->source_fingerprint ? pf->source_fingerprint
+					   : "(unknown)",
+		    p->plan.source_fingerprint);
+		d->hint =
+		    "Make a new plan with dbops plan --out FILE and review it.";
 		return DBOPS_ERR_CONFLICT;
 	}
 	if (pf->live_fingerprint == NULL ||
 	    strcmp(pf->live_fingerprint, p->plan.live_fingerprint) != 0) {
-		d = diag_add(&p->diags, p->a, DBOPS_SEV_ERROR,
-			     DBOPS_ERR_CONFLICT, NULL,
-			     "saved plan is stale: the cluster has changed since it was made");
-		d->detail = "The live state dbops observed differs from the state the plan was computed from, so the reviewed plan may no longer be what would happen.";
-		d->hint = "Make a new plan with dbops plan --out FILE and review it.";
+		d = diag_add(
+		    &p->diags, p->a, DBOPS_SEV_ERROR, DBOPS_ERR_CONFLICT, NULL,
+		    "saved plan is stale: the cluster has changed since it was made");
+		d->detail =
+		    "The live state dbops observed differs from the state the plan was computed from, so the reviewed plan may no longer be what would happen.";
+		d->hint =
+		    "Make a new plan with dbops plan --out FILE and review it.";
 		return DBOPS_ERR_CONFLICT;
 	}
 	now = plan_changes_json(&p->plan, p->a);
 	if (strcmp(now, pf->changes_json) != 0) {
-		d = diag_add(&p->diags, p->a, DBOPS_SEV_ERROR,
-			     DBOPS_ERR_CONFLICT, NULL,
-			     "saved plan is stale: planning again gives different changes");
-		d->hint = "Make a new plan with dbops plan --out FILE and review it.";
+		d = diag_add(
+		    &p->diags, p->a, DBOPS_SEV_ERROR, DBOPS_ERR_CONFLICT, NULL,
+		    "saved plan is stale: planning again gives different changes");
+		d->hint =
+		    "Make a new plan with dbops plan --out FILE and review it.";
 		return DBOPS_ERR_CONFLICT;
 	}
 	return 0;

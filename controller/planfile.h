@@ -18,10 +18,11 @@
 
 struct planfile {
 	struct pass_opts opts;		/* how to read the same spec again */
+	const char *ref;		/* the ref the plan was made from */
 	const char *source_fingerprint; /* commit or content hash */
 	const char *live_fingerprint;
-	const char *changes_json;	/* canonical, see plan_changes_json */
-	const char *json;		/* the whole document */
+	const char *changes_json; /* canonical, see plan_changes_json */
+	const char *json;	  /* the whole document */
 };
 
 int planfile_write(const char *path, struct pass *p, const struct pass_opts *o);

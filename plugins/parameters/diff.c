@@ -256,6 +256,8 @@ static int par_unknown(struct dbops_ctx *ctx, const struct par_live *live,
 	return DBOPS_ERR_INVALID;
 }
 
+/* A reason only where the effect is not the usual one (a reload puts a
+ * setting into effect at once): a reason on every line is noise. */
 static const char *par_reason(const struct par_setting *s)
 {
 	if (strcmp(s->context, "postmaster") == 0)
@@ -263,7 +265,7 @@ static const char *par_reason(const struct par_setting *s)
 	if (strcmp(s->context, "backend") == 0 ||
 	    strcmp(s->context, "superuser-backend") == 0)
 		return "takes effect in sessions started after the reload";
-	return "takes effect on reload";
+	return NULL;
 }
 
 static bool par_is_postmaster(const struct par_setting *s)

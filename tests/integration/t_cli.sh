@@ -107,3 +107,12 @@ YAML
 check_exit "a literal password is refused" 1 "$DBOPS" validate --dir "$lit"
 check_contains "as a literal" "$T_OUT" "must be a secret reference, not a literal value"
 check_not_contains "without echoing it" "$T_OUT" "$secret"
+
+# make install honours PREFIX and DESTDIR, and the installed binary finds
+# the installed plugins
+inst=$T_TMP/inst
+check "make install into a staging directory" \
+	make -s -C "$DBOPS_SRCDIR" install DESTDIR="$inst" PREFIX=/usr
+check "the installed binary runs" "$inst/usr/bin/dbops" version
+check_contains "and loads the installed plugin" "$T_OUT" \
+	"$inst/usr/lib/dbops/plugins/dbops_parameters.so"
