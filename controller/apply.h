@@ -14,7 +14,7 @@
 
 /* The advisory lock every controller takes before it plans to apply. */
 #define APPLY_LOCK_CLASS 1684172656 /* "dbop" */
-#define APPLY_LOCK_OBJ 1
+#define APPLY_LOCK_OBJ	 1
 
 /*
  * Take the session advisory lock, polling until `timeout_s` seconds have

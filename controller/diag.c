@@ -186,7 +186,8 @@ static size_t edit_distance(const char *a, const char *b)
 				v = cur[j - 1] + 1;
 			if (prev[j - 1] + cost < v)
 				v = prev[j - 1] + cost;
-			if (i > 1 && j > 1 && (a[i - 1] | 0x20) == (b[j - 2] | 0x20) &&
+			if (i > 1 && j > 1 &&
+			    (a[i - 1] | 0x20) == (b[j - 2] | 0x20) &&
 			    (a[i - 2] | 0x20) == (b[j - 1] | 0x20) &&
 			    prev2[j - 2] + 1 < v)
 				v = prev2[j - 2] + 1;

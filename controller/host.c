@@ -41,10 +41,9 @@ static char *h_printf(struct dbops_ctx *ctx, const char *fmt, ...)
 	return s;
 }
 
-static struct dbops_diag *h_diag(struct dbops_ctx *ctx,
-				 enum dbops_severity sev, int code,
-				 const struct dbops_loc *loc, const char *fmt,
-				 ...)
+static struct dbops_diag *h_diag(struct dbops_ctx *ctx, enum dbops_severity sev,
+				 int code, const struct dbops_loc *loc,
+				 const char *fmt, ...)
 {
 	va_list ap;
 	struct dbops_diag *d;
@@ -85,8 +84,8 @@ static void h_log(struct dbops_ctx *ctx, enum dbops_log_level level,
 	int threshold = DBOPS_LOG_NOTICE + p->verbose;
 	va_list ap;
 
-	if ((int)level > threshold && !(level == DBOPS_LOG_INFO &&
-					p->stage == PASS_STAGE_APPLY))
+	if ((int)level > threshold &&
+	    !(level == DBOPS_LOG_INFO && p->stage == PASS_STAGE_APPLY))
 		return;
 	fprintf(stderr, "%s:  %s: ", names[level], ctx->pp->lp->desc->name);
 	va_start(ap, fmt);
@@ -161,9 +160,10 @@ static int h_source_read(const char **data_out, size_t *len_out,
 			 struct dbops_ctx *ctx, const char *path)
 {
 	struct pass *p = pass_of(ctx);
-	const char *full = p->cluster_dir[0] != '\0'
-			       ? arena_printf(p->a, "%s/%s", p->cluster_dir, path)
-			       : path;
+	const char *full =
+	    p->cluster_dir[0] != '\0'
+		? arena_printf(p->a, "%s/%s", p->cluster_dir, path)
+		: path;
 
 	return source_read(data_out, len_out, p->src, &p->diags, full);
 }
@@ -177,8 +177,10 @@ static struct dbops_change *h_change_new(struct dbops_ctx *ctx,
 	struct plan_change *c;
 
 	if (p->stage != PASS_STAGE_DIFF) {
-		fprintf(stderr, "dbops: FATAL: plugin \"%s\" planned a change outside its diff callback\n",
-			pp->lp->desc->name);
+		fprintf(
+		    stderr,
+		    "dbops: FATAL: plugin \"%s\" planned a change outside its diff callback\n",
+		    pp->lp->desc->name);
 		abort();
 	}
 	c = plan_append(&p->plan, p->a, pp->index, pp->lp->desc->name,
@@ -222,8 +224,8 @@ static int h_query(struct dbops_rows **out, struct dbops_ctx *ctx,
 	struct dbops_rows *rows = NULL;
 	int err;
 
-	err = pgconn_query(&rows, p->conn, p->a, &p->diags, sql, nparams,
-			   params);
+	err =
+	    pgconn_query(&rows, p->conn, p->a, &p->diags, sql, nparams, params);
 	if (err == 0 && p->stage == PASS_STAGE_OBSERVE)
 		observe_note(p, sql, nparams, params, rows);
 	if (out != NULL)

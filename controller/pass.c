@@ -16,7 +16,7 @@
 #include "secret.h"
 
 #define CLUSTER_SPEC_FILE "cluster.yaml"
-#define FLEET_FILE "dbops.yaml"
+#define FLEET_FILE	  "dbops.yaml"
 
 void pass_init(struct pass *p, struct registry *reg)
 {
@@ -84,10 +84,9 @@ static int after_callback(struct pass *p, struct pass_plugin *pp,
 			first = d;
 	}
 	if (p->stage != PASS_STAGE_VALIDATE && p->stage != PASS_STAGE_DIFF) {
-		char *line = arena_printf(p->a,
-					  "in the \"%s\" callback of plugin \"%s\"",
-					  stage_name(p->stage),
-					  pp->lp->desc->name);
+		char *line = arena_printf(
+		    p->a, "in the \"%s\" callback of plugin \"%s\"",
+		    stage_name(p->stage), pp->lp->desc->name);
 
 		for (struct dbops_diag *d = first; d != NULL; d = d->next)
 			if (d->severity == DBOPS_SEV_ERROR)
@@ -110,11 +109,13 @@ static int find_cluster(struct pass *p, const struct pass_opts *o)
 	p->cluster_dir = "";
 	if (!source_exists(p->src, FLEET_FILE)) {
 		if (o->cluster != NULL) {
-			d = diag_add(&p->diags, p->a, DBOPS_SEV_ERROR,
-				     DBOPS_ERR_NOTFOUND, NULL,
-				     "cluster \"%s\" was requested but the repository has no %s",
-				     o->cluster, FLEET_FILE);
-			d->hint = "A repository holding several clusters lists them in dbops.yaml at its root; without it the root holds one cluster.yaml.";
+			d = diag_add(
+			    &p->diags, p->a, DBOPS_SEV_ERROR,
+			    DBOPS_ERR_NOTFOUND, NULL,
+			    "cluster \"%s\" was requested but the repository has no %s",
+			    o->cluster, FLEET_FILE);
+			d->hint =
+			    "A repository holding several clusters lists them in dbops.yaml at its root; without it the root holds one cluster.yaml.";
 			return DBOPS_ERR_NOTFOUND;
 		}
 		return 0;
@@ -129,10 +130,10 @@ static int find_cluster(struct pass *p, const struct pass_opts *o)
 			p->cluster_dir = fleet.members[0].path;
 			return 0;
 		}
-		d = diag_add(&p->diags, p->a, DBOPS_SEV_ERROR,
-			     DBOPS_ERR_INVALID, NULL,
-			     "the repository holds %zu clusters; choose one with --cluster",
-			     fleet.n);
+		d = diag_add(
+		    &p->diags, p->a, DBOPS_SEV_ERROR, DBOPS_ERR_INVALID, NULL,
+		    "the repository holds %zu clusters; choose one with --cluster",
+		    fleet.n);
 		{
 			struct strbuf sb;
 
@@ -153,8 +154,8 @@ static int find_cluster(struct pass *p, const struct pass_opts *o)
 		}
 	}
 	{
-		const char **names = arena_alloc(p->a, (fleet.n + 1) *
-							   sizeof(char *));
+		const char **names =
+		    arena_alloc(p->a, (fleet.n + 1) * sizeof(char *));
 		const char *best;
 
 		for (size_t i = 0; i < fleet.n; i++)
@@ -165,8 +166,8 @@ static int find_cluster(struct pass *p, const struct pass_opts *o)
 			     FLEET_FILE);
 		best = diag_suggest(o->cluster, names, fleet.n);
 		if (best != NULL)
-			d->hint = arena_printf(p->a, "Did you mean \"%s\"?",
-					       best);
+			d->hint =
+			    arena_printf(p->a, "Did you mean \"%s\"?", best);
 	}
 	return DBOPS_ERR_NOTFOUND;
 }
@@ -183,10 +184,10 @@ int pass_load(struct pass *p, const struct pass_opts *o)
 		return err;
 	if ((err = find_cluster(p, o)) != 0)
 		return err;
-	p->spec_path = p->cluster_dir[0] != '\0'
-			   ? arena_printf(p->a, "%s/%s", p->cluster_dir,
-					  CLUSTER_SPEC_FILE)
-			   : CLUSTER_SPEC_FILE;
+	p->spec_path =
+	    p->cluster_dir[0] != '\0'
+		? arena_printf(p->a, "%s/%s", p->cluster_dir, CLUSTER_SPEC_FILE)
+		: CLUSTER_SPEC_FILE;
 	if ((err = source_read(&data, &len, p->src, &p->diags, p->spec_path)))
 		return err;
 	err = spec_parse(&p->root, p->a, &p->diags, p->spec_path, data, len,
@@ -256,14 +257,14 @@ int pass_load(struct pass *p, const struct pass_opts *o)
 
 int pass_connect(struct pass *p, const struct pass_opts *o)
 {
-	const char *conninfo = o->conninfo != NULL ? o->conninfo
-						   : p->spec.conninfo;
+	const char *conninfo =
+	    o->conninfo != NULL ? o->conninfo : p->spec.conninfo;
 	const char *password = NULL;
 	int err;
 
 	if (o->conninfo == NULL && p->spec.has_password) {
-		err = secret_read(&password, p->a, &p->diags,
-				  &p->spec.password);
+		err =
+		    secret_read(&password, p->a, &p->diags, &p->spec.password);
 		if (err != 0)
 			return err;
 	}
@@ -335,9 +336,8 @@ int pass_plan(struct pass *p)
 	}
 	if ((err = pgconn_exec(p->conn, p->a, &p->diags, "COMMIT")) != 0)
 		return err;
-	p->plan.live_fingerprint =
-	    sha1_hex(p->a, p->observed.buf ? p->observed.buf : "",
-		     p->observed.len);
+	p->plan.live_fingerprint = sha1_hex(
+	    p->a, p->observed.buf ? p->observed.buf : "", p->observed.len);
 
 	p->stage = PASS_STAGE_DIFF;
 	for (size_t i = 0; i < p->nplugins; i++) {

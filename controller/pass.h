@@ -33,7 +33,7 @@ struct pass_plugin {
 	size_t index; /* position in the registry order */
 	const struct dbops_node *section;
 	struct dbops_ctx *ctx;
-	void *live; /* what observe returned */
+	void *live;  /* what observe returned */
 	bool inited; /* init called in this pass */
 };
 

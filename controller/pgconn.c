@@ -44,9 +44,8 @@ static char *tidy(struct arena *a, const char *msg)
 
 static bool sqlstate_transient(const char *st)
 {
-	static const char *const transient[] = {"40001", "40P01", "55P03",
-						 "57P01", "57P02", "57P03",
-						 "53300"};
+	static const char *const transient[] = {
+	    "40001", "40P01", "55P03", "57P01", "57P02", "57P03", "53300"};
 
 	if (st == NULL)
 		return false;
@@ -77,7 +76,8 @@ static int pgconn_result_diag(struct dbops_diag_list *diags, struct arena *a,
 	if (res != NULL) {
 		const char *detail =
 		    PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL);
-		const char *hint = PQresultErrorField(res, PG_DIAG_MESSAGE_HINT);
+		const char *hint =
+		    PQresultErrorField(res, PG_DIAG_MESSAGE_HINT);
 		const char *ctx = PQresultErrorField(res, PG_DIAG_CONTEXT);
 
 		if (detail != NULL)
@@ -121,17 +121,18 @@ int pgconn_open(struct pgconn **out, struct arena *a,
 		d = diag_add(diags, a, DBOPS_SEV_ERROR, DBOPS_ERR_TRANSIENT,
 			     NULL, "could not connect to the cluster");
 		d->detail = tidy(a, PQerrorMessage(c->conn));
-		d->hint = "Check the connection: --conninfo, connection.conninfo in the spec, the PG* environment variables, .pgpass and pg_service.conf are used in that order.";
+		d->hint =
+		    "Check the connection: --conninfo, connection.conninfo in the spec, the PG* environment variables, .pgpass and pg_service.conf are used in that order.";
 		pgconn_close(c);
 		return DBOPS_ERR_TRANSIENT;
 	}
 	/* The controller's own statements must not be slowed or altered by
 	 * per-role settings of the connecting user. */
 	{
-		PGresult *r = PQexec(c->conn,
-				     "SET statement_timeout = 0; SET "
-				     "lock_timeout = 0; SET "
-				     "idle_in_transaction_session_timeout = 0");
+		PGresult *r =
+		    PQexec(c->conn, "SET statement_timeout = 0; SET "
+				    "lock_timeout = 0; SET "
+				    "idle_in_transaction_session_timeout = 0");
 
 		PQclear(r);
 	}
@@ -176,10 +177,12 @@ int pgconn_query(struct dbops_rows **out, struct pgconn *c, struct arena *a,
 	rows->nrows = PQntuples(res);
 	rows->ncols = PQnfields(res);
 	{
-		const char **names = arena_alloc(
-		    a, sizeof(char *) * (size_t)(rows->ncols ? rows->ncols : 1));
-		const char **vals = arena_alloc(
-		    a, sizeof(char *) * (size_t)(rows->nrows * rows->ncols + 1));
+		const char **names =
+		    arena_alloc(a, sizeof(char *) *
+				       (size_t)(rows->ncols ? rows->ncols : 1));
+		const char **vals =
+		    arena_alloc(a, sizeof(char *) *
+				       (size_t)(rows->nrows * rows->ncols + 1));
 
 		for (int j = 0; j < rows->ncols; j++)
 			names[j] = arena_strdup(a, PQfname(res, j));
@@ -188,7 +191,8 @@ int pgconn_query(struct dbops_rows **out, struct pgconn *c, struct arena *a,
 				vals[i * rows->ncols + j] =
 				    PQgetisnull(res, i, j)
 					? NULL
-					: arena_strdup(a, PQgetvalue(res, i, j));
+					: arena_strdup(a,
+						       PQgetvalue(res, i, j));
 		rows->colnames = names;
 		rows->values = vals;
 	}

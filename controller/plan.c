@@ -12,12 +12,12 @@
 
 #include "diag.h"
 
-#define C_RESET "\033[0m"
-#define C_BOLD "\033[1m"
-#define C_GREEN "\033[32m"
+#define C_RESET	 "\033[0m"
+#define C_BOLD	 "\033[1m"
+#define C_GREEN	 "\033[32m"
 #define C_YELLOW "\033[33m"
-#define C_RED "\033[31m"
-#define C_CYAN "\033[36m"
+#define C_RED	 "\033[31m"
+#define C_CYAN	 "\033[36m"
 
 struct plan_change *plan_append(struct plan *p, struct arena *a,
 				size_t plugin_index, const char *plugin,
@@ -207,9 +207,9 @@ static void render_attr(struct strbuf *sb, const struct dbops_attr *at,
 	else if (at->before != NULL && at->after == NULL)
 		sym = "-";
 	else {
-		changed = at->sensitive ||
-			  strcmp(at->before ? at->before : "",
-				 at->after ? at->after : "") != 0;
+		changed =
+		    at->sensitive || strcmp(at->before ? at->before : "",
+					    at->after ? at->after : "") != 0;
 		sym = changed ? "~" : " ";
 	}
 	strbuf_puts(sb, "      ");
@@ -279,15 +279,13 @@ static void render_change(struct strbuf *sb, const struct dbops_change *c,
 	strbuf_puts(sb, "    }\n\n");
 }
 
-static void render_revision(struct strbuf *sb, const struct plan *p,
-			    bool color)
+static void render_revision(struct strbuf *sb, const struct plan *p, bool color)
 {
 	const struct source_revision *r = p->revision;
 
-	strbuf_printf(sb, "%sdbops plan for cluster \"%s\"%s\n",
-		      color ? C_BOLD : "",
-		      p->cluster ? p->cluster : "(unnamed)",
-		      color ? C_RESET : "");
+	strbuf_printf(
+	    sb, "%sdbops plan for cluster \"%s\"%s\n", color ? C_BOLD : "",
+	    p->cluster ? p->cluster : "(unnamed)", color ? C_RESET : "");
 	if (r == NULL)
 		return;
 	if (r->commit != NULL) {
@@ -299,9 +297,9 @@ static void render_revision(struct strbuf *sb, const struct plan *p,
 		strbuf_printf(sb, "  source:   %s, %s\n", r->origin,
 			      p->spec_path ? p->spec_path : "cluster.yaml");
 	} else {
-		strbuf_printf(sb, "  source:   directory %s, %s (uncommitted)\n",
-			      r->origin,
-			      p->spec_path ? p->spec_path : "cluster.yaml");
+		strbuf_printf(
+		    sb, "  source:   directory %s, %s (uncommitted)\n",
+		    r->origin, p->spec_path ? p->spec_path : "cluster.yaml");
 	}
 }
 
@@ -351,9 +349,10 @@ void plan_render_text(struct strbuf *sb, const struct plan *p,
 	strbuf_putc(sb, '\n');
 	if (p->n == 0) {
 		render_diags(sb, p, color);
-		strbuf_printf(sb, "%sNo changes.%s The cluster matches the desired state.\n",
-			      color ? C_BOLD C_GREEN : "",
-			      color ? C_RESET : "");
+		strbuf_printf(
+		    sb,
+		    "%sNo changes.%s The cluster matches the desired state.\n",
+		    color ? C_BOLD C_GREEN : "", color ? C_RESET : "");
 		return;
 	}
 	strbuf_puts(sb, "Actions are shown with the following symbols:\n");
@@ -382,8 +381,10 @@ void plan_render_text(struct strbuf *sb, const struct plan *p,
 		      color ? C_BOLD : "", color ? C_RESET : "", k.add,
 		      k.change, k.destroy);
 	if (o != NULL && o->saved_to != NULL)
-		strbuf_printf(sb, "\nSaved the plan to: %s\n\nTo apply exactly this plan, run:\n    dbops apply %s\n",
-			      o->saved_to, o->saved_to);
+		strbuf_printf(
+		    sb,
+		    "\nSaved the plan to: %s\n\nTo apply exactly this plan, run:\n    dbops apply %s\n",
+		    o->saved_to, o->saved_to);
 }
 
 /* Text inside a markdown code span: backticks and pipes made harmless. */
@@ -445,14 +446,20 @@ void plan_render_markdown(struct strbuf *sb, const struct plan *p)
 			      r->origin);
 	}
 	if (p->n == 0) {
-		strbuf_puts(sb, "**No changes.** The cluster matches the desired state.\n");
+		strbuf_puts(
+		    sb,
+		    "**No changes.** The cluster matches the desired state.\n");
 	} else {
 		if (k.destroy > 0)
-			strbuf_printf(sb, "> [!WARNING]\n> This plan destroys %d object%s.\n\n",
-				      k.destroy, k.destroy == 1 ? "" : "s");
-		strbuf_printf(sb, "**Plan: %d to add, %d to change, %d to destroy.**\n\n",
-			      k.add, k.change, k.destroy);
-		strbuf_puts(sb, "| | Address | Action | Change |\n|:-:|---|---|---|\n");
+			strbuf_printf(
+			    sb,
+			    "> [!WARNING]\n> This plan destroys %d object%s.\n\n",
+			    k.destroy, k.destroy == 1 ? "" : "s");
+		strbuf_printf(
+		    sb, "**Plan: %d to add, %d to change, %d to destroy.**\n\n",
+		    k.add, k.change, k.destroy);
+		strbuf_puts(
+		    sb, "| | Address | Action | Change |\n|:-:|---|---|---|\n");
 		for (size_t i = 0; i < p->n; i++) {
 			const struct dbops_change *c = &p->changes[i]->change;
 
@@ -481,7 +488,8 @@ void plan_render_markdown(struct strbuf *sb, const struct plan *p)
 	if (p->n > 0) {
 		strbuf_init(&text);
 		plan_render_text(&text, p, &o);
-		strbuf_puts(sb, "\n<details><summary>Full plan</summary>\n\n```diff\n");
+		strbuf_puts(
+		    sb, "\n<details><summary>Full plan</summary>\n\n```diff\n");
 		strbuf_puts(sb, text.buf);
 		strbuf_puts(sb, "```\n\n</details>\n");
 		strbuf_dispose(&text);
@@ -504,8 +512,7 @@ static json_object *change_json(const struct dbops_change *c)
 
 	json_object_object_add(o, "address", jstr(c->address));
 	json_object_object_add(o, "plugin", jstr(c->plugin));
-	json_object_object_add(o, "action",
-			       jstr(plan_action_name(c->action)));
+	json_object_object_add(o, "action", jstr(plan_action_name(c->action)));
 	json_object_array_add(actions, jstr(plan_action_name(c->action)));
 	json_object_object_add(o, "actions", actions);
 	json_object_object_add(o, "reason", jstr(c->reason));
@@ -576,10 +583,9 @@ static json_object *diags_json(const struct dbops_diag_list *list)
 		return arr;
 	for (const struct dbops_diag *d = list->head; d != NULL; d = d->next) {
 		json_object *o = json_object_new_object();
-		const char *sev = d->severity == DBOPS_SEV_ERROR ? "error"
-				  : d->severity == DBOPS_SEV_WARNING
-				      ? "warning"
-				      : "notice";
+		const char *sev = d->severity == DBOPS_SEV_ERROR     ? "error"
+				  : d->severity == DBOPS_SEV_WARNING ? "warning"
+								     : "notice";
 
 		json_object_object_add(o, "severity", jstr(sev));
 		json_object_object_add(o, "message", jstr(d->message));
@@ -592,7 +598,8 @@ static json_object *diags_json(const struct dbops_diag_list *list)
 			json_object_object_add(
 			    loc, "line", json_object_new_int((int)d->loc.line));
 			json_object_object_add(
-			    loc, "column", json_object_new_int((int)d->loc.col));
+			    loc, "column",
+			    json_object_new_int((int)d->loc.col));
 			json_object_object_add(o, "location", loc);
 		}
 		json_object_array_add(arr, o);
@@ -608,8 +615,7 @@ void plan_render_json(struct strbuf *sb, const struct plan *p)
 	struct plan_counts k = plan_count(p);
 	const struct source_revision *r = p->revision;
 
-	json_object_object_add(o, "format_version",
-			       jstr(PLAN_FORMAT_VERSION));
+	json_object_object_add(o, "format_version", jstr(PLAN_FORMAT_VERSION));
 	json_object_object_add(o, "dbops_version", jstr(DBOPS_VERSION));
 	json_object_object_add(o, "cluster", jstr(p->cluster));
 	if (r != NULL) {
@@ -621,8 +627,7 @@ void plan_render_json(struct strbuf *sb, const struct plan *p)
 		json_object_object_add(rev, "author", jstr(r->author));
 	}
 	json_object_object_add(rev, "spec_file", jstr(p->spec_path));
-	json_object_object_add(rev, "fingerprint",
-			       jstr(p->source_fingerprint));
+	json_object_object_add(rev, "fingerprint", jstr(p->source_fingerprint));
 	json_object_object_add(o, "revision", rev);
 	json_object_object_add(o, "live_fingerprint",
 			       jstr(p->live_fingerprint));
@@ -634,10 +639,10 @@ void plan_render_json(struct strbuf *sb, const struct plan *p)
 	json_object_object_add(o, "summary", sum);
 	json_object_object_add(o, "has_changes",
 			       json_object_new_boolean(p->n > 0));
-	strbuf_puts(sb, json_object_to_json_string_ext(
-			    o, JSON_C_TO_STRING_PRETTY |
-				   JSON_C_TO_STRING_SPACED |
-				   JSON_C_TO_STRING_NOSLASHESCAPE));
+	strbuf_puts(sb,
+		    json_object_to_json_string_ext(
+			o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
+			       JSON_C_TO_STRING_NOSLASHESCAPE));
 	strbuf_putc(sb, '\n');
 	json_object_put(o);
 }

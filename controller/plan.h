@@ -30,12 +30,12 @@ struct plan {
 	struct plan_change **changes;
 	size_t n;
 	size_t cap;
-	const char *cluster;		       /* spec `cluster:` or NULL */
-	const char *spec_path;		       /* cluster spec file */
+	const char *cluster;			/* spec `cluster:` or NULL */
+	const char *spec_path;			/* cluster spec file */
 	const struct source_revision *revision; /* may be NULL */
-	const char *source_fingerprint;	       /* commit or content hash */
-	const char *live_fingerprint;	       /* hash of observed state */
-	const struct dbops_diag_list *diags;   /* warnings shown with it */
+	const char *source_fingerprint;		/* commit or content hash */
+	const char *live_fingerprint;		/* hash of observed state */
+	const struct dbops_diag_list *diags;	/* warnings shown with it */
 };
 
 struct plan_counts {
@@ -54,7 +54,7 @@ void plan_attr(struct plan_change *c, struct arena *a, const char *name,
 void plan_sort(struct plan *p);
 struct plan_counts plan_count(const struct plan *p);
 
-const char *plan_action_name(enum dbops_action action);	/* "update" */
+const char *plan_action_name(enum dbops_action action);	  /* "update" */
 const char *plan_action_symbol(enum dbops_action action); /* "~" */
 
 struct plan_render_opts {

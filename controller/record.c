@@ -54,17 +54,19 @@ int record_ensure_schema(struct pass *p)
 	int err;
 
 	/* Skip the DDL (and its locks) when everything is there already. */
-	err = pgconn_query(&rows, p->conn, p->a, &p->diags,
-			   "SELECT to_regclass('dbops.run_changes') IS NOT NULL "
-			   "AS ok",
-			   0, NULL);
+	err =
+	    pgconn_query(&rows, p->conn, p->a, &p->diags,
+			 "SELECT to_regclass('dbops.run_changes') IS NOT NULL "
+			 "AS ok",
+			 0, NULL);
 	if (err != 0)
 		return err;
 	if (strcmp(pgconn_rows_get(rows, 0, "ok"), "t") == 0)
 		return 0;
 	err = pgconn_exec(p->conn, p->a, &p->diags, schema_sql);
 	if (err != 0 && p->diags.tail != NULL)
-		p->diags.tail->hint = "dbops records every run in the \"dbops\" schema of the database it connects to; the connecting role needs CREATE on that database once.";
+		p->diags.tail->hint =
+		    "dbops records every run in the \"dbops\" schema of the database it connects to; the connecting role needs CREATE on that database once.";
 	return err;
 }
 
@@ -88,12 +90,13 @@ int record_run_begin(const char **run_id_out, struct pass *p,
 	params[7] = r ? r->subject : NULL;
 	params[8] = plan_json;
 	params[9] = planned;
-	err = pgconn_query(&rows, p->conn, p->a, &p->diags,
-			   "INSERT INTO dbops.runs (command, dbops_version, "
-			   "cluster, source_kind, origin, commit, ref, subject, "
-			   "plan, changes_planned) VALUES ($1, $2, $3, $4, $5, "
-			   "$6, $7, $8, $9::jsonb, $10::int) RETURNING id",
-			   10, params);
+	err =
+	    pgconn_query(&rows, p->conn, p->a, &p->diags,
+			 "INSERT INTO dbops.runs (command, dbops_version, "
+			 "cluster, source_kind, origin, commit, ref, subject, "
+			 "plan, changes_planned) VALUES ($1, $2, $3, $4, $5, "
+			 "$6, $7, $8, $9::jsonb, $10::int) RETURNING id",
+			 10, params);
 	if (err != 0)
 		return err;
 	*run_id_out = pgconn_rows_get(rows, 0, "id");
@@ -117,15 +120,16 @@ int record_change(struct pass *p, const char *run_id,
 	params[5] = duration_ms >= 0 ? dur : NULL;
 	params[6] = c->sql;
 	params[7] = error;
-	return pgconn_query(NULL, p->conn, p->a, &p->diags,
-			    "INSERT INTO dbops.run_changes (run_id, seq, "
-			    "address, action, status, duration_ms, sql, error) "
-			    "VALUES ($1::bigint, $2::int, $3, $4, $5, "
-			    "$6::numeric, $7, $8) ON CONFLICT (run_id, seq) DO "
-			    "UPDATE SET status = EXCLUDED.status, duration_ms = "
-			    "EXCLUDED.duration_ms, error = EXCLUDED.error, "
-			    "finished_at = now()",
-			    8, params);
+	return pgconn_query(
+	    NULL, p->conn, p->a, &p->diags,
+	    "INSERT INTO dbops.run_changes (run_id, seq, "
+	    "address, action, status, duration_ms, sql, error) "
+	    "VALUES ($1::bigint, $2::int, $3, $4, $5, "
+	    "$6::numeric, $7, $8) ON CONFLICT (run_id, seq) DO "
+	    "UPDATE SET status = EXCLUDED.status, duration_ms = "
+	    "EXCLUDED.duration_ms, error = EXCLUDED.error, "
+	    "finished_at = now()",
+	    8, params);
 }
 
 int record_run_end(struct pass *p, const char *run_id, const char *status,
@@ -179,21 +183,21 @@ static void print_json_rows(FILE *out, const struct dbops_rows *rows)
 		for (int j = 0; j < rows->ncols; j++) {
 			const char *v = rows->values[i * rows->ncols + j];
 
-			json_object_object_add(
-			    o, rows->colnames[j],
-			    v ? json_object_new_string(v) : NULL);
+			json_object_object_add(o, rows->colnames[j],
+					       v ? json_object_new_string(v)
+						 : NULL);
 		}
 		json_object_array_add(arr, o);
 	}
 	fprintf(out, "%s\n",
-		json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PRETTY |
-							JSON_C_TO_STRING_SPACED));
+		json_object_to_json_string_ext(
+		    arr, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED));
 	json_object_put(arr);
 }
 
 int record_history(FILE *out, struct pgconn *conn, struct arena *a,
-		   struct dbops_diag_list *diags, int limit,
-		   const char *run_id, const char *format)
+		   struct dbops_diag_list *diags, int limit, const char *run_id,
+		   const char *format)
 {
 	struct dbops_rows *rows;
 	char lim[16];
@@ -210,7 +214,9 @@ int record_history(FILE *out, struct pgconn *conn, struct arena *a,
 		if (json)
 			fprintf(out, "[]\n");
 		else
-			fprintf(out, "No runs recorded yet: dbops has not applied anything to this database.\n");
+			fprintf(
+			    out,
+			    "No runs recorded yet: dbops has not applied anything to this database.\n");
 		return 0;
 	}
 	snprintf(lim, sizeof(lim), "%d", limit);

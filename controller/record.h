@@ -26,7 +26,7 @@ int record_run_end(struct pass *p, const char *run_id, const char *status,
 
 /* `dbops history`: the last `limit` runs, or one run's changes. */
 int record_history(FILE *out, struct pgconn *conn, struct arena *a,
-		   struct dbops_diag_list *diags, int limit,
-		   const char *run_id, const char *format);
+		   struct dbops_diag_list *diags, int limit, const char *run_id,
+		   const char *format);
 
 #endif

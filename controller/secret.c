@@ -29,7 +29,8 @@ int secret_read(const char **out, struct arena *a,
 				     DBOPS_ERR_NOTFOUND, &ref->loc,
 				     "environment variable \"%s\" is not set",
 				     ref->name);
-			d->hint = "Secret references are read when a change is applied; set the variable in dbops' environment.";
+			d->hint =
+			    "Secret references are read when a change is applied; set the variable in dbops' environment.";
 			return DBOPS_ERR_NOTFOUND;
 		}
 		*out = arena_strdup(a, v);

@@ -72,9 +72,8 @@ bool source_exists(struct source *s, const char *path);
  * the source, sorted bytewise, NULL-terminated, in the arena. A missing
  * directory is DBOPS_ERR_NOTFOUND.
  */
-int source_list(const char *const **names_out, size_t *n_out,
-		struct source *s, struct dbops_diag_list *diags,
-		const char *dir);
+int source_list(const char *const **names_out, size_t *n_out, struct source *s,
+		struct dbops_diag_list *diags, const char *dir);
 
 const struct source_revision *source_revision(const struct source *s);
 

@@ -83,8 +83,8 @@ struct parser {
 };
 
 struct dbops_diag *spec__err_at(struct dbops_diag_list *diags, struct arena *a,
-				 const struct dbops_loc *loc, const char *fmt,
-				 ...)
+				const struct dbops_loc *loc, const char *fmt,
+				...)
 {
 	va_list ap;
 	struct dbops_diag *d;
@@ -139,7 +139,7 @@ const char *spec__quote_value(struct arena *a, const char *s)
 
 /* Every byte of `s` is in one of the sets. */
 bool spec__only_chars(const char *s, const char *set1, const char *set2,
-		       const char *set3)
+		      const char *set3)
 {
 	for (; *s != '\0'; s++)
 		if (strchr(set1, *s) == NULL && strchr(set2, *s) == NULL &&
@@ -158,8 +158,8 @@ static bool nodes_charge(struct parser *p, size_t n, yaml_mark_t m)
 		return true;
 	}
 	loc = mark_loc(p, m);
-	d = spec__err_at(p->diags, p->a, &loc, "spec file \"%s\" has too many nodes",
-		   p->file);
+	d = spec__err_at(p->diags, p->a, &loc,
+			 "spec file \"%s\" has too many nodes", p->file);
 	diag_detail(
 	    d, p->a,
 	    "The limit is %zu nodes, counting the nodes of an anchor again at every alias to it.",
@@ -174,7 +174,7 @@ static void too_deep(struct parser *p, yaml_mark_t m)
 	struct dbops_diag *d;
 
 	d = spec__err_at(p->diags, p->a, &loc,
-		   "spec file \"%s\" is nested too deeply", p->file);
+			 "spec file \"%s\" is nested too deeply", p->file);
 	diag_detail(d, p->a, "The limit is %zu levels of maps and lists.",
 		    p->limits->max_depth);
 	p->stop = true;
@@ -193,7 +193,8 @@ static void syntax_error(struct parser *p)
 		loc = offset_loc(p, yp->problem_offset);
 	else
 		loc = mark_loc(p, yp->problem_mark);
-	d = spec__err_at(p->diags, p->a, &loc, "could not parse YAML: %s", problem);
+	d = spec__err_at(p->diags, p->a, &loc, "could not parse YAML: %s",
+			 problem);
 	if (yp->error == YAML_READER_ERROR && yp->problem_value != -1)
 		diag_detail(d, p->a, "The offending value is 0x%X.",
 			    (unsigned)yp->problem_value);
@@ -349,8 +350,8 @@ static void deliver(struct parser *p, const struct dbops_node *node,
 		f->key_bad = node->kind != DBOPS_NODE_SCALAR;
 		if (f->key_bad) {
 			d = spec__err_at(p->diags, p->a, &node->loc,
-				   "a map key must be a string, got %s",
-				   spec_kind_name(node));
+					 "a map key must be a string, got %s",
+					 spec_kind_name(node));
 			diag_hint(
 			    d, p->a,
 			    "Keys are plain names; quote the key if it is meant as text.");
@@ -391,7 +392,7 @@ static void on_scalar(struct parser *p, const yaml_event_t *ev)
 	tc = tag_check(p, ev->data.scalar.tag, ev->type, ev->start_mark);
 	if (memchr(text, '\0', len) != NULL)
 		spec__err_at(p->diags, p->a, &n->loc,
-		       "string contains a null character");
+			     "string contains a null character");
 	if (!is_key &&
 	    (tc == TAG_NULL || (tc == TAG_NONE && plain && plain_null(text)))) {
 		n->kind = DBOPS_NODE_NULL;
@@ -421,15 +422,16 @@ static void on_alias(struct parser *p, const yaml_event_t *ev)
 	if (an == NULL || an->node == NULL) {
 		if (an == NULL) {
 			d = spec__err_at(p->diags, p->a, &loc,
-				   "undefined alias \"%s\"", name);
+					 "undefined alias \"%s\"", name);
 			diag_hint(
 			    d, p->a,
 			    "An alias *%s must come after the anchor &%s that it refers to.",
 			    name, name);
 		} else {
-			spec__err_at(p->diags, p->a, &loc,
-			       "alias \"%s\" refers to a node that contains it",
-			       name);
+			spec__err_at(
+			    p->diags, p->a, &loc,
+			    "alias \"%s\" refers to a node that contains it",
+			    name);
 		}
 		/* keep the structure going with a stand-in (a name where a
 		 * key is due, so that no second error follows) */
@@ -527,7 +529,7 @@ static void map_dedupe(struct parser *p, struct frame *f)
 	for (size_t i = 0; i < f->len; i++) {
 		if (first[i] != i) {
 			d = spec__err_at(p->diags, p->a, &f->key_nodes[i]->loc,
-				   "duplicate key \"%s\"", f->keys[i]);
+					 "duplicate key \"%s\"", f->keys[i]);
 			diag_detail(d, p->a,
 				    "The key was first defined at line %u.",
 				    f->key_nodes[first[i]]->loc.line);
@@ -569,9 +571,9 @@ static void on_document_start(struct parser *p, const yaml_event_t *ev)
 	if (++p->ndocs == 1)
 		return;
 	loc = mark_loc(p, ev->start_mark);
-	d = spec__err_at(p->diags, p->a, &loc,
-		   "spec file \"%s\" contains more than one YAML document",
-		   p->file);
+	d = spec__err_at(
+	    p->diags, p->a, &loc,
+	    "spec file \"%s\" contains more than one YAML document", p->file);
 	diag_hint(d, p->a, "Put each document in a file of its own.");
 	p->stop = true;
 }
@@ -633,7 +635,7 @@ static int diag_order_cmp(const void *x, const void *y)
 /* Move `src` to the end of `dst` in file order (a map's duplicate keys are
  * found when the map ends, after the problems inside it). */
 void spec__diags_move_sorted(struct dbops_diag_list *dst,
-			      struct dbops_diag_list *src, struct arena *a)
+			     struct dbops_diag_list *src, struct arena *a)
 {
 	size_t n = 0, i = 0;
 	struct diag_order *v;
@@ -675,8 +677,8 @@ int spec_parse(const struct dbops_node **out, struct arena *a,
 	p.len = len;
 	p.limits = limits != NULL ? limits : &spec_default_limits;
 	if (len > p.limits->max_file_size) {
-		d = spec__err_at(diags, a, NULL, "spec file \"%s\" is too large",
-			   p.file);
+		d = spec__err_at(diags, a, NULL,
+				 "spec file \"%s\" is too large", p.file);
 		diag_detail(d, a,
 			    "The file has %zu bytes; the limit is %zu bytes.",
 			    len, p.limits->max_file_size);

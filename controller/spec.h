@@ -74,11 +74,11 @@ const char *spec_kind_name(const struct dbops_node *node);
 struct spec_cluster {
 	const struct dbops_node *root; /* the whole document */
 	const char *api_version;
-	const char *name;	 /* `cluster:` */
-	const char *conninfo;	 /* `connection.conninfo`, or NULL */
-	bool has_password;	 /* `connection.password` given */
+	const char *name;		  /* `cluster:` */
+	const char *conninfo;		  /* `connection.conninfo`, or NULL */
+	bool has_password;		  /* `connection.password` given */
 	struct dbops_secret_ref password; /* a secret reference */
-	bool allow_destructive;	 /* `allow_destructive: true` */
+	bool allow_destructive;		  /* `allow_destructive: true` */
 };
 
 /*

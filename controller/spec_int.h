@@ -19,9 +19,9 @@ extern const char spec__digits[];
 extern const char spec__secret_hint[];
 
 /* An error (DBOPS_ERR_INVALID) at a location. */
-struct dbops_diag *spec__err_at(struct dbops_diag_list *diags,
-				struct arena *a, const struct dbops_loc *loc,
-				const char *fmt, ...) DBOPS_PRINTF(4, 5);
+struct dbops_diag *spec__err_at(struct dbops_diag_list *diags, struct arena *a,
+				const struct dbops_loc *loc, const char *fmt,
+				...) DBOPS_PRINTF(4, 5);
 /* A value for a message: at most QUOTE_MAX bytes of its first line. */
 const char *spec__quote_value(struct arena *a, const char *s);
 /* Every byte of `s` is in one of the sets. */

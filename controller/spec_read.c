@@ -63,8 +63,8 @@ int spec_check_keys(struct dbops_diag_list *diags, struct arena *a,
 	if (map == NULL)
 		return missing(diags, a, what);
 	if (map->kind != DBOPS_NODE_MAP) {
-		spec__err_at(diags, a, &map->loc, "%s must be a map, got %s", what,
-		       spec_kind_name(map));
+		spec__err_at(diags, a, &map->loc, "%s must be a map, got %s",
+			     what, spec_kind_name(map));
 		return DBOPS_ERR_INVALID;
 	}
 	while (allowed != NULL && allowed[nallowed] != NULL)
@@ -83,8 +83,8 @@ int spec_check_keys(struct dbops_diag_list *diags, struct arena *a,
 			continue;
 		rc = DBOPS_ERR_INVALID;
 		d = spec__err_at(diags, a, &map->key_nodes[i]->loc,
-			   "unknown key \"%s\" in %s", spec__quote_value(a, key),
-			   what);
+				 "unknown key \"%s\" in %s",
+				 spec__quote_value(a, key), what);
 		guess = diag_suggest(key, allowed, nallowed);
 		if (guess != NULL) {
 			diag_hint(d, a, "Did you mean \"%s\"?", guess);
@@ -111,8 +111,9 @@ int spec_string(const char **out, struct dbops_diag_list *diags,
 	if (node == NULL)
 		return missing(diags, a, what);
 	if (node->kind != DBOPS_NODE_SCALAR) {
-		spec__err_at(diags, a, &node->loc, "%s must be a string, got %s",
-		       what, spec_kind_name(node));
+		spec__err_at(diags, a, &node->loc,
+			     "%s must be a string, got %s", what,
+			     spec_kind_name(node));
 		return DBOPS_ERR_INVALID;
 	}
 	*out = node->scalar;
@@ -128,8 +129,9 @@ int spec_bool(bool *out, struct dbops_diag_list *diags, struct arena *a,
 	if (node == NULL)
 		return missing(diags, a, what);
 	if (node->kind != DBOPS_NODE_SCALAR) {
-		spec__err_at(diags, a, &node->loc, "%s must be a boolean, got %s",
-		       what, spec_kind_name(node));
+		spec__err_at(diags, a, &node->loc,
+			     "%s must be a boolean, got %s", what,
+			     spec_kind_name(node));
 		return DBOPS_ERR_INVALID;
 	}
 	for (size_t i = 0; i < 3; i++) {
@@ -142,8 +144,8 @@ int spec_bool(bool *out, struct dbops_diag_list *diags, struct arena *a,
 			return 0;
 		}
 	}
-	spec__err_at(diags, a, &node->loc, "%s must be a boolean, got \"%s\"", what,
-	       spec__quote_value(a, node->scalar));
+	spec__err_at(diags, a, &node->loc, "%s must be a boolean, got \"%s\"",
+		     what, spec__quote_value(a, node->scalar));
 	return DBOPS_ERR_INVALID;
 }
 
@@ -158,24 +160,26 @@ int spec_int(int64_t *out, struct dbops_diag_list *diags, struct arena *a,
 	if (node == NULL)
 		return missing(diags, a, what);
 	if (node->kind != DBOPS_NODE_SCALAR) {
-		spec__err_at(diags, a, &node->loc, "%s must be an integer, got %s",
-		       what, spec_kind_name(node));
+		spec__err_at(diags, a, &node->loc,
+			     "%s must be an integer, got %s", what,
+			     spec_kind_name(node));
 		return DBOPS_ERR_INVALID;
 	}
 	s = node->scalar;
 	num = s + (s[0] == '+' || s[0] == '-');
 	if (num[0] == '\0' || !spec__only_chars(num, spec__digits, "", "")) {
 		spec__err_at(diags, a, &node->loc,
-		       "%s must be an integer, got \"%s\"", what,
-		       spec__quote_value(a, s));
+			     "%s must be an integer, got \"%s\"", what,
+			     spec__quote_value(a, s));
 		return DBOPS_ERR_INVALID;
 	}
 	errno = 0;
 	v = strtoll(s, &end, 10);
 	if (errno == ERANGE || v < min || v > max) {
 		spec__err_at(diags, a, &node->loc,
-		       "%s must be between %lld and %lld, got %s", what,
-		       (long long)min, (long long)max, spec__quote_value(a, s));
+			     "%s must be between %lld and %lld, got %s", what,
+			     (long long)min, (long long)max,
+			     spec__quote_value(a, s));
 		return DBOPS_ERR_INVALID;
 	}
 	*out = v;
@@ -184,7 +188,8 @@ int spec_int(int64_t *out, struct dbops_diag_list *diags, struct arena *a,
 
 static bool env_name_valid(const char *s)
 {
-	if (s[0] == '\0' || (strchr(spec__letters, s[0]) == NULL && s[0] != '_'))
+	if (s[0] == '\0' ||
+	    (strchr(spec__letters, s[0]) == NULL && s[0] != '_'))
 		return false;
 	return spec__only_chars(s, spec__letters, spec__digits, "_");
 }
@@ -210,18 +215,19 @@ int spec_secret(struct dbops_secret_ref *out, struct dbops_diag_list *diags,
 			    "%s must be a secret reference, not a literal value",
 			    what);
 		else
-			d = spec__err_at(diags, a, &node->loc,
-				   "%s must be a secret reference, got %s",
-				   what, spec_kind_name(node));
+			d = spec__err_at(
+			    diags, a, &node->loc,
+			    "%s must be a secret reference, got %s", what,
+			    spec_kind_name(node));
 		diag_hint(d, a, "%s", spec__secret_hint);
 		return DBOPS_ERR_INVALID;
 	}
 	if (spec_check_keys(diags, a, node, what, keys) < 0)
 		return DBOPS_ERR_INVALID;
 	if (node->len != 1) {
-		d = spec__err_at(diags, a, &node->loc,
-			   "%s must have exactly one key, \"env\" or \"file\"",
-			   what);
+		d = spec__err_at(
+		    diags, a, &node->loc,
+		    "%s must have exactly one key, \"env\" or \"file\"", what);
 		diag_hint(d, a, "%s", spec__secret_hint);
 		return DBOPS_ERR_INVALID;
 	}
@@ -231,15 +237,16 @@ int spec_secret(struct dbops_secret_ref *out, struct dbops_diag_list *diags,
 		return DBOPS_ERR_INVALID;
 	if (is_env && !env_name_valid(name)) {
 		d = spec__err_at(diags, a, &node->items[0]->loc,
-			   "%s is not a valid environment variable name", sub);
+				 "%s is not a valid environment variable name",
+				 sub);
 		diag_hint(
 		    d, a,
 		    "A variable name starts with a letter or \"_\" and has only letters, digits and \"_\".");
 		return DBOPS_ERR_INVALID;
 	}
 	if (!is_env && name[0] == '\0') {
-		spec__err_at(diags, a, &node->items[0]->loc, "%s must not be empty",
-		       sub);
+		spec__err_at(diags, a, &node->items[0]->loc,
+			     "%s must not be empty", sub);
 		return DBOPS_ERR_INVALID;
 	}
 	out->kind = is_env ? DBOPS_SECRET_ENV : DBOPS_SECRET_FILE;
@@ -252,7 +259,8 @@ int spec_secret(struct dbops_secret_ref *out, struct dbops_diag_list *diags,
 
 static bool name_valid(const char *s)
 {
-	return s[0] != '\0' && spec__only_chars(s, spec__letters, spec__digits, "_.-");
+	return s[0] != '\0' &&
+	       spec__only_chars(s, spec__letters, spec__digits, "_.-");
 }
 
 static int name_check(struct dbops_diag_list *diags, struct arena *a,
@@ -264,7 +272,7 @@ static int name_check(struct dbops_diag_list *diags, struct arena *a,
 	if (name_valid(name))
 		return 0;
 	d = spec__err_at(diags, a, &node->loc, "invalid %s \"%s\"", what,
-		   spec__quote_value(a, name));
+			 spec__quote_value(a, name));
 	diag_detail(
 	    d, a,
 	    "A cluster name may contain only letters, digits, \"_\", \".\" and \"-\".");
@@ -280,7 +288,7 @@ static int api_version_read(const char **out, struct dbops_diag_list *diags,
 
 	if (v == NULL) {
 		d = spec__err_at(diags, a, &root->loc,
-			   "missing required key \"apiVersion\"");
+				 "missing required key \"apiVersion\"");
 		diag_hint(d, a,
 			  "Add \"apiVersion: %s\" at the top of the file.",
 			  SPEC_API_VERSION);
@@ -289,8 +297,9 @@ static int api_version_read(const char **out, struct dbops_diag_list *diags,
 	if (spec_string(out, diags, a, v, "apiVersion") < 0)
 		return DBOPS_ERR_INVALID;
 	if (strcmp(*out, SPEC_API_VERSION) != 0) {
-		d = spec__err_at(diags, a, &v->loc, "unsupported apiVersion \"%s\"",
-			   spec__quote_value(a, *out));
+		d = spec__err_at(diags, a, &v->loc,
+				 "unsupported apiVersion \"%s\"",
+				 spec__quote_value(a, *out));
 		diag_hint(d, a, "The supported version is \"%s\".",
 			  SPEC_API_VERSION);
 		return DBOPS_ERR_INVALID;
@@ -311,8 +320,8 @@ static int root_check(struct dbops_diag_list *diags, struct arena *a,
 	if (root->kind == DBOPS_NODE_NULL)
 		return api_version_read(&version, diags, a, root);
 	if (root->kind != DBOPS_NODE_MAP) {
-		spec__err_at(diags, a, &root->loc, "%s must be a map, got %s", what,
-		       spec_kind_name(root));
+		spec__err_at(diags, a, &root->loc, "%s must be a map, got %s",
+			     what, spec_kind_name(root));
 		return DBOPS_ERR_INVALID;
 	}
 	return 0;
@@ -393,13 +402,14 @@ static int fleet_path_check(struct dbops_diag_list *diags, struct arena *a,
 	const char *s = path;
 
 	if (path[0] == '\0') {
-		spec__err_at(diags, a, &node->loc, "%s must not be empty", what);
+		spec__err_at(diags, a, &node->loc, "%s must not be empty",
+			     what);
 		return DBOPS_ERR_INVALID;
 	}
 	if (path[0] == '/') {
 		d = spec__err_at(diags, a, &node->loc,
-			   "%s must be a relative path, got \"%s\"", what,
-			   spec__quote_value(a, path));
+				 "%s must be a relative path, got \"%s\"", what,
+				 spec__quote_value(a, path));
 		diag_hint(
 		    d, a,
 		    "Give the cluster's directory relative to the repository root.");
@@ -409,9 +419,10 @@ static int fleet_path_check(struct dbops_diag_list *diags, struct arena *a,
 		size_t n = strcspn(s, "/");
 
 		if (n == 2 && s[0] == '.' && s[1] == '.') {
-			d = spec__err_at(diags, a, &node->loc,
-				   "%s must not contain \"..\", got \"%s\"",
-				   what, spec__quote_value(a, path));
+			d = spec__err_at(
+			    diags, a, &node->loc,
+			    "%s must not contain \"..\", got \"%s\"", what,
+			    spec__quote_value(a, path));
 			diag_hint(
 			    d, a,
 			    "Cluster directories must lie inside the repository.");
@@ -434,8 +445,8 @@ static const struct dbops_node *fleet_key(struct dbops_diag_list *diags,
 
 	if (v != NULL)
 		return v;
-	d = spec__err_at(diags, a, &item->loc, "missing required key \"%s\" in %s",
-		   key, what);
+	d = spec__err_at(diags, a, &item->loc,
+			 "missing required key \"%s\" in %s", key, what);
 	diag_hint(d, a,
 		  "Each cluster is written {name: NAME, path: DIRECTORY}.");
 	return NULL;
@@ -472,8 +483,8 @@ static void fleet_member_read(struct spec_fleet *out,
 		if (out->members[i].name == NULL ||
 		    strcmp(out->members[i].name, name) != 0)
 			continue;
-		d = spec__err_at(diags, a, &nn->loc, "duplicate cluster name \"%s\"",
-			   name);
+		d = spec__err_at(diags, a, &nn->loc,
+				 "duplicate cluster name \"%s\"", name);
 		diag_detail(d, a,
 			    "The cluster \"%s\" was first defined at line %u.",
 			    name, out->members[i].loc.line);
@@ -500,15 +511,16 @@ static void fleet_check(struct spec_fleet *out, struct dbops_diag_list *diags,
 	list = spec_get(root, "clusters");
 	if (list == NULL) {
 		d = spec__err_at(diags, a, &root->loc,
-			   "missing required key \"clusters\"");
+				 "missing required key \"clusters\"");
 		diag_hint(
 		    d, a,
 		    "List the clusters as \"clusters: [{name: NAME, path: DIRECTORY}]\".");
 	} else if (list->kind != DBOPS_NODE_SEQ || list->len == 0) {
 		d = spec__err_at(diags, a, &list->loc,
-			   "clusters must be a list of clusters, got %s",
-			   list->kind == DBOPS_NODE_SEQ ? "an empty list"
-							: spec_kind_name(list));
+				 "clusters must be a list of clusters, got %s",
+				 list->kind == DBOPS_NODE_SEQ
+				     ? "an empty list"
+				     : spec_kind_name(list));
 		diag_hint(
 		    d, a,
 		    "List the clusters as \"clusters: [{name: NAME, path: DIRECTORY}]\".");

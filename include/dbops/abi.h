@@ -28,7 +28,7 @@
 
 #if defined(__GNUC__)
 #define DBOPS_PRINTF(fmt, args) __attribute__((format(printf, fmt, args)))
-#define DBOPS_MUST_CHECK __attribute__((warn_unused_result))
+#define DBOPS_MUST_CHECK	__attribute__((warn_unused_result))
 #else
 #define DBOPS_PRINTF(fmt, args)
 #define DBOPS_MUST_CHECK

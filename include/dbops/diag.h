@@ -44,13 +44,13 @@ struct dbops_loc {
 #define DBOPS_DIAG_MAX_CONTEXT 8
 
 struct dbops_diag {
-	int code;		     /* enum dbops_err */
+	int code; /* enum dbops_err */
 	enum dbops_severity severity;
-	char sqlstate[6];	     /* from the server, or "" */
-	const char *message;	     /* primary message, never NULL */
-	const char *detail;	     /* complete sentence(s), or NULL */
-	const char *hint;	     /* complete sentence(s), or NULL */
-	struct dbops_loc loc;	     /* spec location, if any */
+	char sqlstate[6];     /* from the server, or "" */
+	const char *message;  /* primary message, never NULL */
+	const char *detail;   /* complete sentence(s), or NULL */
+	const char *hint;     /* complete sentence(s), or NULL */
+	struct dbops_loc loc; /* spec location, if any */
 	const char *context[DBOPS_DIAG_MAX_CONTEXT]; /* innermost first */
 	int ncontext;
 	struct dbops_diag *next; /* next problem in a list */

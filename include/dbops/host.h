@@ -49,16 +49,16 @@ struct dbops_host {
 	/* ---- ABI 1.0: memory (the pass arena; zeroed; aborts when out) */
 	void *(*alloc)(struct dbops_ctx *ctx, size_t size);
 	char *(*strdup)(struct dbops_ctx *ctx, const char *s);
-	char *(*printf)(struct dbops_ctx *ctx, const char *fmt, ...)
-	    DBOPS_PRINTF(2, 3);
+	char *(*printf)(struct dbops_ctx *ctx, const char *fmt,
+			...)DBOPS_PRINTF(2, 3);
 
 	/* ---- diagnostics. diag() appends one to the pass and returns it so
 	 * that detail and hint can be added; loc may be NULL. A callback that
 	 * fails must have raised an error diagnostic. */
 	struct dbops_diag *(*diag)(struct dbops_ctx *ctx,
 				   enum dbops_severity sev, int code,
-				   const struct dbops_loc *loc,
-				   const char *fmt, ...) DBOPS_PRINTF(5, 6);
+				   const struct dbops_loc *loc, const char *fmt,
+				   ...)DBOPS_PRINTF(5, 6);
 	void (*diag_detail)(struct dbops_ctx *ctx, struct dbops_diag *d,
 			    const char *fmt, ...) DBOPS_PRINTF(3, 4);
 	void (*diag_hint)(struct dbops_ctx *ctx, struct dbops_diag *d,

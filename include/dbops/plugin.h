@@ -52,10 +52,10 @@ enum dbops_action {
 };
 
 /* Change flags. */
-#define DBOPS_CHANGE_DESTRUCTIVE (1u << 0)   /* applied only when allowed */
-#define DBOPS_CHANGE_NONTX (1u << 1)	     /* runs outside a transaction */
+#define DBOPS_CHANGE_DESTRUCTIVE   (1u << 0) /* applied only when allowed */
+#define DBOPS_CHANGE_NONTX	   (1u << 1) /* runs outside a transaction */
 #define DBOPS_CHANGE_NEEDS_RESTART (1u << 2) /* takes effect on restart */
-#define DBOPS_CHANGE_IRREVERSIBLE (1u << 3)  /* cannot be undone */
+#define DBOPS_CHANGE_IRREVERSIBLE  (1u << 3) /* cannot be undone */
 
 /* One attribute shown in a plan: before → after. NULL means absent. */
 struct dbops_attr {
@@ -74,9 +74,9 @@ struct dbops_change {
 	const char *plugin;  /* set by the host */
 	const char *address; /* "parameters.work_mem"; unique in a plan */
 	enum dbops_action action;
-	const char *reason;  /* why, one line, or NULL */
-	const char *sql;     /* what will run, secrets redacted, or NULL */
-	unsigned flags;	     /* DBOPS_CHANGE_* */
+	const char *reason;   /* why, one line, or NULL */
+	const char *sql;      /* what will run, secrets redacted, or NULL */
+	unsigned flags;	      /* DBOPS_CHANGE_* */
 	struct dbops_loc loc; /* spec location that caused it */
 	const struct dbops_attr *attrs; /* set through host->change_attr */
 	size_t nattrs;

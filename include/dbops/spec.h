@@ -29,13 +29,13 @@ enum dbops_node_kind {
 
 struct dbops_node {
 	enum dbops_node_kind kind;
-	struct dbops_loc loc; /* where the node starts */
-	const char *scalar;   /* SCALAR: the text; NULL otherwise */
-	bool quoted;	      /* SCALAR: written in quotes (a string) */
-	size_t len;	      /* MAP: entries; SEQ: items; else 0 */
+	struct dbops_loc loc;	 /* where the node starts */
+	const char *scalar;	 /* SCALAR: the text; NULL otherwise */
+	bool quoted;		 /* SCALAR: written in quotes (a string) */
+	size_t len;		 /* MAP: entries; SEQ: items; else 0 */
 	const char *const *keys; /* MAP: key texts, in file order */
 	const struct dbops_node *const *key_nodes; /* MAP: key nodes */
-	const struct dbops_node *const *items; /* MAP: values; SEQ: items */
+	const struct dbops_node *const *items;	   /* MAP: values; SEQ: items */
 };
 
 /*

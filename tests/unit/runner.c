@@ -70,8 +70,7 @@ static char *slurp(const char *path)
 	return buf;
 }
 
-bool t_golden(const char *file, int line, const char *name,
-	      const char *actual)
+bool t_golden(const char *file, int line, const char *name, const char *actual)
 {
 	char path[PATH_MAX];
 	char *expected;

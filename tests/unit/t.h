@@ -31,8 +31,7 @@ bool t_failed(void);
 const char *t_path(const char *rel);
 /* Compare text with a golden file (tests/golden/NAME); with
  * DBOPS_UPDATE_GOLDEN=1 in the environment, rewrite it instead. */
-bool t_golden(const char *file, int line, const char *name,
-	      const char *actual);
+bool t_golden(const char *file, int line, const char *name, const char *actual);
 
 #define TEST(fn_)                                                              \
 	static void fn_(void);                                                 \

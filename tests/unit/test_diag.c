@@ -26,10 +26,12 @@ TEST(test_diag__prints_postgresql_style)
 	diag_add(&l, a, DBOPS_SEV_WARNING, 0, NULL, "a warning");
 	diag_print_list(f, &l);
 	fclose(f);
-	T_ASSERT_STR(buf, "clusters/prod/cluster.yaml:14:7: ERROR:  unknown key \"conection\"\n"
-			  "HINT:  Did you mean \"connection\"?\n"
-			  "CONTEXT:  in the \"validate\" callback\n"
-			  "WARNING:  a warning\n");
+	T_ASSERT_STR(
+	    buf,
+	    "clusters/prod/cluster.yaml:14:7: ERROR:  unknown key \"conection\"\n"
+	    "HINT:  Did you mean \"connection\"?\n"
+	    "CONTEXT:  in the \"validate\" callback\n"
+	    "WARNING:  a warning\n");
 	T_ASSERT_INT(l.nerrors, 1);
 	T_ASSERT_INT(l.nwarnings, 1);
 	free(buf);

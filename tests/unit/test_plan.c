@@ -137,7 +137,8 @@ TEST(test_plan__renders_empty_plan)
 	p.revision = &rev;
 	strbuf_init(&sb);
 	plan_render_text(&sb, &p, &o);
-	T_ASSERT_CONTAINS(sb.buf, "No changes. The cluster matches the desired state.");
+	T_ASSERT_CONTAINS(sb.buf,
+			  "No changes. The cluster matches the desired state.");
 	T_ASSERT(strstr(sb.buf, "Plan:") == NULL);
 	strbuf_dispose(&sb);
 	arena_free(a);
@@ -169,7 +170,9 @@ TEST(test_plan__renders_json)
 	plan_render_json(&sb, &p);
 	T_ASSERT_GOLDEN("plan_json.out", sb.buf);
 	T_ASSERT(strstr(sb.buf, "hunter2") == NULL);
-	T_ASSERT_CONTAINS(sb.buf, "\"sensitive_attributes\": [\n        \"password\"\n      ]");
+	T_ASSERT_CONTAINS(
+	    sb.buf,
+	    "\"sensitive_attributes\": [\n        \"password\"\n      ]");
 	strbuf_dispose(&sb);
 	arena_free(a);
 }
