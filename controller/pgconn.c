@@ -15,6 +15,14 @@ struct pgconn {
 	PGconn *conn;
 };
 
+/* Server notices ("schema already exists, skipping") are not for the
+ * user: dbops reports what it did itself. */
+static void notice_ignore(void *arg, const char *message)
+{
+	(void)arg;
+	(void)message;
+}
+
 static void close_deferred(void *p)
 {
 	pgconn_close(p);
@@ -126,6 +134,7 @@ int pgconn_open(struct pgconn **out, struct arena *a,
 		pgconn_close(c);
 		return DBOPS_ERR_TRANSIENT;
 	}
+	PQsetNoticeProcessor(c->conn, notice_ignore, NULL);
 	/* The controller's own statements must not be slowed or altered by
 	 * per-role settings of the connecting user. */
 	{
