@@ -5,10 +5,9 @@
  * Transactions: consecutive transactional changes of one plugin share a
  * transaction; a non-transactional change (ALTER SYSTEM, CREATE INDEX
  * CONCURRENTLY, a file write) runs alone. When a change fails, the rest
- * of its transaction is rolled back, and the later changes of the same
- * plugin and of every plugin that runs after it are not attempted
- * ("blocked"): a plan is ordered so that later changes may depend on
- * earlier ones.
+ * of its transaction is rolled back and no later change of the plan is
+ * attempted ("blocked"): a plan is ordered so that later changes may
+ * depend on earlier ones.
  */
 #include "apply.h"
 
@@ -156,21 +155,17 @@ struct apply_state {
 	const char **err;
 	size_t group_start; /* first change of the open transaction */
 	bool in_tx;
-	bool *failed_plugin; /* by registry index */
+	bool failed; /* a change failed: hold back the rest */
 };
 
 /* Is change i to be held back? A plan is ordered so that a change may
- * depend on anything before it (roles before grants, schema before
- * privileges), so after a failure nothing of that plugin or of a plugin
- * ordered after it is attempted. */
+ * depend on anything before it (roles before grants, a migration before
+ * the grants on its tables), so after a failure nothing later in the plan
+ * is attempted. */
 static bool is_blocked(struct apply_state *s, size_t i)
 {
-	size_t idx = s->p->plan.changes[i]->plugin_index;
-
-	for (size_t k = 0; k <= idx; k++)
-		if (s->failed_plugin[k])
-			return true;
-	return false;
+	(void)i;
+	return s->failed;
 }
 
 static void record(struct apply_state *s, size_t i)
@@ -271,7 +266,7 @@ static int apply_one(struct apply_state *s, size_t i)
 	if (err != 0) {
 		s->st[i] = CS_FAILED;
 		s->err[i] = first_error_text(p, mark);
-		s->failed_plugin[pc->plugin_index] = true;
+		s->failed = true;
 		fprintf(s->out, "%s: failed after %.0fms\n", c->address,
 			s->dur[i]);
 		if (s->in_tx)
@@ -302,7 +297,6 @@ int apply_run(struct apply_result *res, struct pass *p,
 	s.st = arena_alloc(p->a, (p->plan.n + 1) * sizeof(*s.st));
 	s.dur = arena_alloc(p->a, (p->plan.n + 1) * sizeof(*s.dur));
 	s.err = arena_alloc(p->a, (p->plan.n + 1) * sizeof(*s.err));
-	s.failed_plugin = arena_alloc(p->a, (p->reg->n + 1) * sizeof(bool));
 
 	if ((err = record_ensure_schema(p)) != 0 ||
 	    (err = record_run_begin(&s.run_id, p, o->command, o->plan_json)))

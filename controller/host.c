@@ -302,6 +302,81 @@ static void h_set_state(struct dbops_ctx *ctx, void *state)
 	ctx->pp->lp->state = state;
 }
 
+struct dbops_conn {
+	struct pgconn *pc;
+	unsigned flags;
+};
+
+static int h_conn_open(struct dbops_conn **out, struct dbops_ctx *ctx,
+		       const char *conninfo, unsigned flags)
+{
+	struct pass *p = pass_of(ctx);
+	struct dbops_conn *c = arena_alloc(p->a, sizeof(*c));
+	int err;
+
+	if (flags & DBOPS_CONN_STANDALONE)
+		err = pgconn_open(&c->pc, p->a, &p->diags, conninfo, NULL);
+	else
+		err = pgconn_open_overlay(&c->pc, p->a, &p->diags, p->conn,
+					  conninfo);
+	if (err != 0)
+		return err;
+	c->flags = flags;
+	*out = c;
+	return 0;
+}
+
+static int h_conn_query(struct dbops_rows **out, struct dbops_ctx *ctx,
+			struct dbops_conn *conn, const char *sql, int nparams,
+			const char *const *params)
+{
+	struct pass *p = pass_of(ctx);
+	struct dbops_rows *rows = NULL;
+	int err;
+
+	err = pgconn_query(&rows, conn->pc, p->a, &p->diags, sql, nparams,
+			   params);
+	if (err == 0 && p->stage == PASS_STAGE_OBSERVE &&
+	    !(conn->flags & DBOPS_CONN_VOLATILE))
+		observe_note(p, sql, nparams, params, rows);
+	if (out != NULL)
+		*out = rows;
+	return err;
+}
+
+static void h_conn_close(struct dbops_ctx *ctx, struct dbops_conn *conn)
+{
+	(void)ctx;
+	if (conn != NULL)
+		pgconn_close(conn->pc);
+}
+
+static void *h_conn_pgconn(struct dbops_conn *conn)
+{
+	return conn != NULL ? pgconn_raw(conn->pc) : NULL;
+}
+
+static const char *h_mode(struct dbops_ctx *ctx)
+{
+	struct pass *p = pass_of(ctx);
+
+	if (p->mode_plugin == NULL ||
+	    strcmp(p->mode_plugin, ctx->pp->lp->desc->name) != 0)
+		return NULL;
+	return p->mode;
+}
+
+static bool h_flag(struct dbops_ctx *ctx, const char *name)
+{
+	struct pass *p = pass_of(ctx);
+
+	if (strcmp(name, "show-sql") == 0)
+		return p->show_sql;
+	if (strcmp(name, "allow-destructive") == 0)
+		return p->allow_destructive || p->spec.allow_destructive;
+	return false;
+}
+
 const struct dbops_host host_table = {
     .header = DBOPS_ABI_HEADER_INIT(struct dbops_host),
     .alloc = h_alloc,
@@ -330,4 +405,10 @@ const struct dbops_host host_table = {
     .cancelled = h_cancelled,
     .state = h_state,
     .set_state = h_set_state,
+    .conn_open = h_conn_open,
+    .conn_query = h_conn_query,
+    .conn_close = h_conn_close,
+    .conn_pgconn = h_conn_pgconn,
+    .mode = h_mode,
+    .flag = h_flag,
 };

@@ -51,6 +51,9 @@ struct cli {
 	double lock_timeout;
 	int limit;
 	const char *arg; /* positional: plan file, run id */
+	bool show_sql;
+	const char *mode_plugin; /* dbops PLUGIN COMMAND */
+	const char *mode;
 };
 
 extern volatile int host_cancel_requested;
@@ -72,7 +75,9 @@ static const char usage_main[] =
     "  plan       show what apply would change\n"
     "  apply      change the cluster to match the spec (or apply a saved plan)\n"
     "  history    show the runs recorded in the cluster\n"
-    "  version    show the version and the plugins found\n"
+    "  version    show the version, the plugins found and their commands\n"
+    "  PLUGIN CMD a plugin's command (e.g. \"dbops migrations repair\"),\n"
+    "             planned and applied like apply\n"
     "\n"
     "Run \"dbops COMMAND --help\" for a command's options.\n"
     "Exit codes: 0 ok, 1 error, 2 changes pending (plan --detailed-exitcode),\n"
@@ -114,7 +119,8 @@ static void print_help(const char *command)
 		    "Usage: dbops plan [OPTIONS]\n\nRead the spec, observe the cluster and show the changes apply would make.\n\n%s\n%s\nOutput:\n"
 		    "  --format FMT         text (default), markdown (a pull-request comment) or json\n"
 		    "  --out FILE           save the plan; \"dbops apply FILE\" applies exactly it\n"
-		    "  --detailed-exitcode  exit 0 when there are no changes, 2 when there are\n%s",
+		    "  --detailed-exitcode  exit 0 when there are no changes, 2 when there are\n"
+		    "  --show-sql           all of a long SQL text, not its first lines\n%s",
 		    usage_source, usage_conn, usage_common);
 	} else if (strcmp(command, "apply") == 0) {
 		printf(
@@ -199,6 +205,7 @@ static int parse_args(struct cli *c, int argc, char **argv)
 		O_DESTRUCTIVE,
 		O_LOCKTIMEOUT,
 		O_LIMIT,
+		O_SHOWSQL,
 	};
 	static const struct option opts[] = {
 	    {"repo", required_argument, NULL, O_REPO},
@@ -216,6 +223,7 @@ static int parse_args(struct cli *c, int argc, char **argv)
 	    {"allow-destructive", no_argument, NULL, O_DESTRUCTIVE},
 	    {"lock-timeout", required_argument, NULL, O_LOCKTIMEOUT},
 	    {"limit", required_argument, NULL, O_LIMIT},
+	    {"show-sql", no_argument, NULL, O_SHOWSQL},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -223,7 +231,7 @@ static int parse_args(struct cli *c, int argc, char **argv)
 	char *end;
 
 	c->limit = 20;
-	optind = 2;
+	optind = c->mode != NULL ? 3 : 2;
 	while ((ch = getopt_long(argc, argv, "d:vh", opts, NULL)) != -1) {
 		switch (ch) {
 		case O_REPO:
@@ -288,8 +296,16 @@ static int parse_args(struct cli *c, int argc, char **argv)
 				    "invalid --limit",
 				    "Give a positive number of runs.");
 			break;
+		case O_SHOWSQL:
+			c->show_sql = true;
+			break;
 		case 'h':
-			print_help(c->command);
+			if (c->mode != NULL)
+				printf(
+				    "Usage: dbops %s %s [OPTIONS]\n\nA command of the \"%s\" plugin: it plans what the command means, shows\nthe plan, asks for confirmation on a terminal and applies it like\n\"dbops apply\" (same options).\n",
+				    c->mode_plugin, c->mode, c->mode_plugin);
+			else
+				print_help(c->command);
 			exit(EXIT_OK);
 		default:
 			fprintf(
@@ -397,7 +413,7 @@ static void render(const struct cli *c, const struct pass *p,
 		   const char *saved_to)
 {
 	struct strbuf sb;
-	struct plan_render_opts o = {use_color(c), saved_to};
+	struct plan_render_opts o = {use_color(c), saved_to, c->show_sql};
 
 	strbuf_init(&sb);
 	if (c->format == FORMAT_JSON)
@@ -427,6 +443,8 @@ static int cmd_plan(struct cli *c, struct registry *reg)
 		return EXIT_ERROR;
 	pass_init(&p, reg);
 	p.verbose = c->verbose;
+	p.show_sql = c->show_sql;
+	p.allow_destructive = c->allow_destructive;
 	if ((err = pass_load(&p, &c->po)) != 0) {
 		print_errors(&p);
 		pass_dispose(&p);
@@ -475,6 +493,15 @@ static int cmd_apply(struct cli *c, struct registry *reg)
 
 	pass_init(&p, reg);
 	p.verbose = c->verbose;
+	p.show_sql = c->show_sql;
+	p.allow_destructive = c->allow_destructive;
+	p.mode_plugin = c->mode_plugin;
+	p.mode = c->mode;
+	if (saved && c->mode != NULL) {
+		pass_dispose(&p);
+		return cli_error("a plugin command does not take a saved plan",
+				 NULL);
+	}
 	if (saved) {
 		if (has_source(c)) {
 			pass_dispose(&p);
@@ -535,7 +562,10 @@ static int cmd_apply(struct cli *c, struct registry *reg)
 	if (p.plan.n > 0 && !saved)
 		printf("\n");
 	ao.allow_destructive = c->allow_destructive || p.spec.allow_destructive;
-	ao.command = saved ? "apply PLANFILE" : "apply";
+	ao.command = saved ? "apply PLANFILE"
+		     : c->mode != NULL
+			 ? arena_printf(p.a, "%s %s", c->mode_plugin, c->mode)
+			 : "apply";
 	ao.step_delay_ms = delay != NULL ? (int)strtol(delay, NULL, 10) : 0;
 	ao.plan_json = NULL;
 	{
@@ -592,12 +622,41 @@ static int cmd_version(struct registry *reg, struct arena *a)
 		return EXIT_ERROR;
 	}
 	printf("plugins:\n");
-	for (size_t i = 0; i < reg->n; i++)
-		printf("  %-12s %-8s phase %-3d %s\n",
-		       reg->plugins[i].desc->name,
-		       reg->plugins[i].desc->version,
-		       reg->plugins[i].desc->phase, reg->plugins[i].path);
+	for (size_t i = 0; i < reg->n; i++) {
+		const struct dbops_plugin *d = reg->plugins[i].desc;
+
+		printf("  %-12s %-8s phase %-3d %s\n", d->name, d->version,
+		       d->phase, reg->plugins[i].path);
+		for (const struct dbops_command *k = d->commands;
+		     k != NULL && k->name != NULL; k++)
+			printf("      dbops %s %s: %s\n", d->name, k->name,
+			       k->summary);
+	}
 	return EXIT_OK;
+}
+
+/* Is `dbops PLUGIN COMMAND` a command some loaded plugin offers? */
+static bool plugin_command_known(const struct registry *reg,
+				 const struct cli *c)
+{
+	const struct loaded_plugin *lp = loader_find(reg, c->mode_plugin);
+
+	if (lp == NULL) {
+		fprintf(
+		    stderr,
+		    "ERROR:  unknown command \"%s\"\nHINT:  Run \"dbops --help\" for the commands, and \"dbops version\" for the plugins and their commands.\n",
+		    c->mode_plugin);
+		return false;
+	}
+	for (const struct dbops_command *k = lp->desc->commands;
+	     k != NULL && k->name != NULL; k++)
+		if (strcmp(k->name, c->mode) == 0)
+			return true;
+	fprintf(
+	    stderr,
+	    "ERROR:  plugin \"%s\" has no command \"%s\"\nHINT:  Run \"dbops version\" for the plugins and their commands.\n",
+	    c->mode_plugin, c->mode);
+	return false;
 }
 
 int main(int argc, char **argv)
@@ -644,6 +703,10 @@ int main(int argc, char **argv)
 		goto done;
 	}
 	if (load_plugins(&reg, proc, c.verbose) != 0) {
+		rc = EXIT_ERROR;
+		goto done;
+	}
+	if (c.mode != NULL && !plugin_command_known(&reg, &c)) {
 		rc = EXIT_ERROR;
 		goto done;
 	}

@@ -59,6 +59,10 @@ struct pass {
 	struct strbuf observed; /* everything observe read, for the hash */
 	struct plan plan;
 	int verbose;
+	const char *mode_plugin; /* `dbops <plugin> <command>`, or NULL */
+	const char *mode;	 /* that command */
+	bool show_sql;		 /* --show-sql */
+	bool allow_destructive;	 /* --allow-destructive */
 };
 
 /* The context handed to plugin callbacks. */

@@ -98,14 +98,17 @@ static int pgconn_result_diag(struct dbops_diag_list *diags, struct arena *a,
 	return code;
 }
 
+static int connect_params(struct pgconn **out, struct arena *a,
+			  struct dbops_diag_list *diags,
+			  const char *const *keys, const char *const *vals,
+			  int expand);
+
 int pgconn_open(struct pgconn **out, struct arena *a,
 		struct dbops_diag_list *diags, const char *conninfo,
 		const char *password)
 {
 	const char *keys[4], *vals[4];
 	int n = 0;
-	struct pgconn *c;
-	struct dbops_diag *d;
 
 	keys[n] = "dbname";
 	vals[n++] = conninfo != NULL && conninfo[0] != '\0' ? conninfo : NULL;
@@ -119,9 +122,72 @@ int pgconn_open(struct pgconn **out, struct arena *a,
 	}
 	keys[n] = NULL;
 	vals[n] = NULL;
+	return connect_params(out, a, diags, keys, vals, 1);
+}
+
+int pgconn_open_overlay(struct pgconn **out, struct arena *a,
+			struct dbops_diag_list *diags,
+			const struct pgconn *base, const char *conninfo)
+{
+	PQconninfoOption *cur = NULL, *over = NULL;
+	char *errmsg = NULL;
+	const char **keys, **vals;
+	size_t n = 0, cap = 0;
+	int err;
+
+	over = PQconninfoParse(conninfo != NULL ? conninfo : "", &errmsg);
+	if (over == NULL) {
+		struct dbops_diag *d =
+		    diag_add(diags, a, DBOPS_SEV_ERROR, DBOPS_ERR_INVALID, NULL,
+			     "invalid connection string");
+
+		d->detail = tidy(a, errmsg != NULL ? errmsg : "out of memory");
+		PQfreemem(errmsg);
+		return DBOPS_ERR_INVALID;
+	}
+	if (base != NULL && base->conn != NULL)
+		cur = PQconninfo(base->conn);
+	for (PQconninfoOption *o = over; o->keyword != NULL; o++)
+		cap++;
+	keys = arena_alloc(a, (cap + 2) * sizeof(char *));
+	vals = arena_alloc(a, (cap + 2) * sizeof(char *));
+	for (PQconninfoOption *o = over; o->keyword != NULL; o++) {
+		const char *v = o->val;
+
+		if (v == NULL && cur != NULL)
+			for (PQconninfoOption *b = cur; b->keyword != NULL; b++)
+				if (strcmp(b->keyword, o->keyword) == 0) {
+					v = b->val;
+					break;
+				}
+		if (v == NULL)
+			continue;
+		keys[n] = o->keyword;
+		vals[n++] = arena_strdup(a, v);
+	}
+	keys[n] = "fallback_application_name";
+	vals[n++] = "dbops";
+	keys[n] = NULL;
+	vals[n] = NULL;
+	/* the strings were copied: the option arrays can go now */
+	for (size_t i = 0; i < n; i++)
+		keys[i] = arena_strdup(a, keys[i]);
+	PQconninfoFree(over);
+	PQconninfoFree(cur);
+	err = connect_params(out, a, diags, keys, vals, 0);
+	return err;
+}
+
+static int connect_params(struct pgconn **out, struct arena *a,
+			  struct dbops_diag_list *diags,
+			  const char *const *keys, const char *const *vals,
+			  int expand)
+{
+	struct pgconn *c;
+	struct dbops_diag *d;
 
 	c = arena_alloc(a, sizeof(*c));
-	c->conn = PQconnectdbParams(keys, vals, 1);
+	c->conn = PQconnectdbParams(keys, vals, expand);
 	if (c->conn == NULL)
 		arena_oom();
 	arena_defer(a, close_deferred, c);
@@ -165,9 +231,10 @@ int pgconn_query(struct dbops_rows **out, struct pgconn *c, struct arena *a,
 			 "not connected to the cluster");
 		return DBOPS_ERR_GENERIC;
 	}
-	/* Statements without parameters or rows go through the simple query
-	 * protocol, which also takes several statements in one string. */
-	if (nparams == 0 && out == NULL)
+	/* Statements without parameters go through the simple query
+	 * protocol, which takes several statements in one string and is the
+	 * only one PgBouncer's admin console speaks. */
+	if (nparams == 0)
 		res = PQexec(c->conn, sql);
 	else
 		res = PQexecParams(c->conn, sql, nparams, NULL, params, NULL,

@@ -28,8 +28,18 @@ int pgconn_open(struct pgconn **out, struct arena *a,
 		const char *password);
 void pgconn_close(struct pgconn *c);
 
-/* Run one statement; rows copied to `a`. With out NULL and no
- * parameters, `sql` may hold several statements. */
+/*
+ * Connect with `conninfo` laid over every parameter of `base` (host, port,
+ * user, password, sslmode...): "dbname=app" reaches another database of
+ * the same cluster as the same user.
+ */
+int pgconn_open_overlay(struct pgconn **out, struct arena *a,
+			struct dbops_diag_list *diags,
+			const struct pgconn *base, const char *conninfo);
+
+/* Run one statement; rows copied to `a`. Without parameters it goes
+ * through the simple query protocol: `sql` may hold several statements
+ * and `out` receives the last one's rows. */
 int pgconn_query(struct dbops_rows **out, struct pgconn *c, struct arena *a,
 		 struct dbops_diag_list *diags, const char *sql, int nparams,
 		 const char *const *params);

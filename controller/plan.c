@@ -65,6 +65,8 @@ static int cmp_change(const void *x, const void *y)
 	const struct plan_change *a = *(struct plan_change *const *)x;
 	const struct plan_change *b = *(struct plan_change *const *)y;
 
+	if (a->change.phase != b->change.phase)
+		return a->change.phase < b->change.phase ? -1 : 1;
 	if (a->plugin_index != b->plugin_index)
 		return a->plugin_index < b->plugin_index ? -1 : 1;
 	return strcmp(a->change.address, b->change.address);
@@ -239,7 +241,7 @@ static void render_attr(struct strbuf *sb, const struct dbops_attr *at,
 }
 
 static void render_change(struct strbuf *sb, const struct dbops_change *c,
-			  bool color)
+			  bool color, bool show_sql)
 {
 	const char *sym = plan_action_symbol(c->action);
 	int width = 0;
@@ -264,17 +266,29 @@ static void render_change(struct strbuf *sb, const struct dbops_change *c,
 		render_attr(sb, &c->attrs[i], width, color);
 	if (c->sql != NULL) {
 		const char *s = c->sql;
+		int shown = 0, more = 0;
 
-		/* one comment line per SQL line */
+		/* one comment line per SQL line; a long script is cut short
+		 * unless --show-sql asks for all of it */
 		while (*s) {
 			const char *nl = strchr(s, '\n');
 			size_t len = nl ? (size_t)(nl - s) : strlen(s);
 
-			strbuf_puts(sb, "        # ");
-			strbuf_add(sb, s, len);
-			strbuf_putc(sb, '\n');
+			if (show_sql || shown < PLAN_SQL_LINES) {
+				strbuf_puts(sb, "        # ");
+				strbuf_add(sb, s, len);
+				strbuf_putc(sb, '\n');
+				shown++;
+			} else {
+				more++;
+			}
 			s += len + (nl ? 1 : 0);
 		}
+		if (more > 0)
+			strbuf_printf(
+			    sb,
+			    "        # ... %d more line%s (--show-sql shows all)\n",
+			    more, more == 1 ? "" : "s");
 	}
 	strbuf_puts(sb, "    }\n\n");
 }
@@ -375,7 +389,8 @@ void plan_render_text(struct strbuf *sb, const struct plan *p,
 	}
 	strbuf_puts(sb, "\ndbops will perform the following actions:\n\n");
 	for (size_t i = 0; i < p->n; i++)
-		render_change(sb, &p->changes[i]->change, color);
+		render_change(sb, &p->changes[i]->change, color,
+			      o != NULL && o->show_sql);
 	render_diags(sb, p, color);
 	strbuf_printf(sb, "%sPlan:%s %d to add, %d to change, %d to destroy.\n",
 		      color ? C_BOLD : "", color ? C_RESET : "", k.add,
@@ -430,7 +445,7 @@ void plan_render_markdown(struct strbuf *sb, const struct plan *p)
 {
 	struct plan_counts k = plan_count(p);
 	const struct source_revision *r = p->revision;
-	struct plan_render_opts o = {false, NULL};
+	struct plan_render_opts o = {false, NULL, false};
 	struct strbuf text;
 
 	strbuf_printf(sb, "#### dbops plan: cluster `%s`\n\n",

@@ -50,7 +50,8 @@ struct plan_change *plan_append(struct plan *p, struct arena *a,
 				const char *address);
 void plan_attr(struct plan_change *c, struct arena *a, const char *name,
 	       const char *before, const char *after, bool sensitive);
-/* Order by plugin order (phase, after, name), then address; number ids. */
+/* Order by the changes' phase, then plugin order (phase, after, name),
+ * then address; number the ids. */
 void plan_sort(struct plan *p);
 struct plan_counts plan_count(const struct plan *p);
 
@@ -60,7 +61,11 @@ const char *plan_action_symbol(enum dbops_action action); /* "~" */
 struct plan_render_opts {
 	bool color;
 	const char *saved_to; /* plan --out FILE, or NULL */
+	bool show_sql;	      /* all of a long SQL text, not the first lines */
 };
+
+/* Lines of a change's SQL shown in text plans without --show-sql. */
+#define PLAN_SQL_LINES 12
 
 void plan_render_text(struct strbuf *sb, const struct plan *p,
 		      const struct plan_render_opts *o);

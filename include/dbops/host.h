@@ -43,6 +43,16 @@ struct dbops_rows {
 	const char *const *values;
 };
 
+/* Another connection of the pass (ABI 1.1); opaque. */
+struct dbops_conn;
+
+/* conn_open flags */
+#define DBOPS_CONN_SAME_CLUSTER 0u	  /* conninfo overlays the target's */
+#define DBOPS_CONN_STANDALONE	(1u << 0) /* conninfo alone (PgBouncer...) */
+#define DBOPS_CONN_VOLATILE                                                    \
+	(1u << 1) /* rows never enter the live-state
+					   fingerprint (statistics) */
+
 struct dbops_host {
 	struct dbops_abi_header header; /* DBOPS_ABI_HEADER_INIT(...) */
 
@@ -133,6 +143,38 @@ struct dbops_host {
 	/* Plugin-instance state kept across passes (init to fini). */
 	void *(*state)(struct dbops_ctx *ctx);
 	void (*set_state)(struct dbops_ctx *ctx, void *state);
+
+	/* ---- ABI 1.1: more connections */
+	/*
+	 * Open a connection that lives until the pass ends (or conn_close).
+	 * With DBOPS_CONN_SAME_CLUSTER, `conninfo` ("dbname=app") is laid
+	 * over every parameter of the target connection (host, port, user,
+	 * password, TLS...), to reach another database of the same cluster;
+	 * with DBOPS_CONN_STANDALONE it is used alone, through libpq as
+	 * usual (PG* variables still apply), e.g. PgBouncer's admin console.
+	 * Errors become diagnostics; the password never appears in them.
+	 */
+	int (*conn_open)(struct dbops_conn **out, struct dbops_ctx *ctx,
+			 const char *conninfo, unsigned flags);
+	/* As query(), on that connection. Without parameters the statement
+	 * goes through the simple query protocol (several statements in one
+	 * string; the only protocol PgBouncer's console speaks) and `out`
+	 * receives the last result's rows. During observe the rows enter the
+	 * live-state fingerprint unless the connection is VOLATILE. */
+	int (*conn_query)(struct dbops_rows **out, struct dbops_ctx *ctx,
+			  struct dbops_conn *conn, const char *sql, int nparams,
+			  const char *const *params);
+	void (*conn_close)(struct dbops_ctx *ctx, struct dbops_conn *conn);
+	/* The raw PGconn of that connection (pipeline mode, COPY...). */
+	void *(*conn_pgconn)(struct dbops_conn *conn);
+
+	/* ---- ABI 1.1: the command being run */
+	/* NULL for plan/apply; the plugin command's name for
+	 * `dbops <plugin> <command>` (to this plugin only). */
+	const char *(*mode)(struct dbops_ctx *ctx);
+	/* A command-line flag given to this run: "show-sql",
+	 * "allow-destructive". */
+	bool (*flag)(struct dbops_ctx *ctx, const char *name);
 };
 
 /*

@@ -81,7 +81,10 @@ struct dbops_change {
 	const struct dbops_attr *attrs; /* set through host->change_attr */
 	size_t nattrs;
 	void *payload; /* plugin data for apply, in the pass arena */
-	int phase;     /* set by the host from the descriptor */
+	int phase;     /* the host sets the descriptor's phase; since ABI
+			  1.1 a plugin may set a LATER one in diff, for a
+			  change that must follow other plugins' changes
+			  (grants on tables a migration creates: 40) */
 	unsigned id;   /* 1-based position in the ordered plan (host) */
 };
 
@@ -124,6 +127,18 @@ typedef int (*dbops_apply_fn)(struct dbops_ctx *ctx,
 typedef int (*dbops_verify_fn)(struct dbops_ctx *ctx,
 			       const struct dbops_node *section);
 
+/*
+ * A plugin command (ABI 1.1): `dbops <plugin> <name>` runs a pass like
+ * `dbops apply` — plan shown, confirmation, apply, run log — with
+ * host->mode() returning `name` to the plugin's callbacks, so the plugin
+ * plans what the command means (e.g. "repair": realign checksums)
+ * instead of its normal changes.
+ */
+struct dbops_command {
+	const char *name;    /* "repair" */
+	const char *summary; /* one line, for --help */
+};
+
 typedef int (*dbops_init_fn)(struct dbops_ctx *ctx);
 typedef void (*dbops_fini_fn)(struct dbops_ctx *ctx);
 
@@ -146,6 +161,9 @@ struct dbops_plugin {
 	dbops_diff_fn diff;	    /* required */
 	dbops_apply_fn apply;	    /* required */
 	dbops_verify_fn verify;	    /* optional */
+
+	/* ABI 1.1 */
+	const struct dbops_command *commands; /* {NULL} terminated, or NULL */
 };
 
 /*

@@ -96,7 +96,7 @@ TEST(test_plan__renders_text)
 	struct arena *a = arena_new();
 	struct plan p;
 	struct strbuf sb;
-	struct plan_render_opts o = {false, NULL};
+	struct plan_render_opts o = {false, NULL, false};
 
 	build(&p, a);
 	strbuf_init(&sb);
@@ -113,7 +113,7 @@ TEST(test_plan__renders_text_in_colour_on_request)
 	struct arena *a = arena_new();
 	struct plan p;
 	struct strbuf sb;
-	struct plan_render_opts o = {true, "out.plan"};
+	struct plan_render_opts o = {true, "out.plan", false};
 
 	build(&p, a);
 	strbuf_init(&sb);
@@ -130,7 +130,7 @@ TEST(test_plan__renders_empty_plan)
 	struct arena *a = arena_new();
 	struct plan p;
 	struct strbuf sb;
-	struct plan_render_opts o = {false, NULL};
+	struct plan_render_opts o = {false, NULL, false};
 
 	memset(&p, 0, sizeof(p));
 	p.cluster = "prod";
