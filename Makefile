@@ -20,6 +20,10 @@ CC        ?= cc
 PKGS      := libpq yaml-0.1 libgit2 libcurl json-c
 PLUGINS   := parameters
 
+# Libraries one plugin needs beyond the common ones.
+PLUGIN_LIBS_migrations = -lpg_query
+PLUGIN_LIBS_roles = $(shell pkg-config --libs libcrypto 2>/dev/null)
+
 ifeq ($(V),1)
 Q :=
 else
@@ -87,7 +91,7 @@ define plugin_rule
 $(B)/plugins/dbops_$(1).so: $(patsubst %.c,$(B)/%.pic.o,$(call plugin_srcs,$(1)))
 	@mkdir -p $$(dir $$@)
 	@echo "  LD      $$@"
-	$(Q)$$(CC) -shared $$(LDFLAGS) -o $$@ $$^ $$(PKG_LIBS) -lm
+	$(Q)$$(CC) -shared $$(LDFLAGS) -o $$@ $$^ $$(PKG_LIBS) $$(PLUGIN_LIBS_$(1)) -lm
 endef
 $(foreach p,$(PLUGINS),$(eval $(call plugin_rule,$(p))))
 
@@ -98,7 +102,8 @@ $(B)/tests/plugins/%.so: tests/fixtures/plugins/%.c
 
 $(B)/tests/unit-runner: $(UNIT_OBJS) $(PLUGIN_LIB_OBJS) $(B)/libdbops.a
 	@echo "  LD      $@"
-	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -ldl -lm
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) \
+		$(foreach p,$(PLUGINS),$(PLUGIN_LIBS_$(p))) -ldl -lm
 
 deps:
 	$(Q)contrib/install-deps.sh

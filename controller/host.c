@@ -147,10 +147,10 @@ static int h_secret_read(const char **out, struct dbops_ctx *ctx,
 {
 	struct pass *p = pass_of(ctx);
 
-	if (p->stage != PASS_STAGE_APPLY) {
+	if (p->stage != PASS_STAGE_APPLY && p->stage != PASS_STAGE_DIFF) {
 		diag_add(&p->diags, p->a, DBOPS_SEV_ERROR, DBOPS_ERR_GENERIC,
 			 &ref->loc,
-			 "secrets can only be read while a change is applied");
+			 "secrets can only be read to compare or apply a change");
 		return DBOPS_ERR_GENERIC;
 	}
 	return secret_read(out, p->a, &p->diags, ref);
@@ -166,6 +166,18 @@ static int h_source_read(const char **data_out, size_t *len_out,
 		: path;
 
 	return source_read(data_out, len_out, p->src, &p->diags, full);
+}
+
+static int h_source_list(const char *const **names_out, size_t *n_out,
+			 struct dbops_ctx *ctx, const char *dir)
+{
+	struct pass *p = pass_of(ctx);
+	const char *full =
+	    p->cluster_dir[0] != '\0'
+		? arena_printf(p->a, "%s/%s", p->cluster_dir, dir)
+		: dir;
+
+	return source_list(names_out, n_out, p->src, &p->diags, full);
 }
 
 static struct dbops_change *h_change_new(struct dbops_ctx *ctx,
@@ -411,4 +423,5 @@ const struct dbops_host host_table = {
     .conn_pgconn = h_conn_pgconn,
     .mode = h_mode,
     .flag = h_flag,
+    .source_list = h_source_list,
 };

@@ -102,8 +102,10 @@ struct dbops_host {
 	 * refused with a hint, so literal secrets never sit in a spec. */
 	int (*spec_secret)(struct dbops_secret_ref *out, struct dbops_ctx *ctx,
 			   const struct dbops_node *node, const char *what);
-	/* Read a secret's value. Only during apply; the value must never be
-	 * logged, rendered or put in a diagnostic. */
+	/* Read a secret's value: during apply, and during diff only to
+	 * compare it with the live state (a password's stored verifier).
+	 * The value must never be logged, rendered, put in a change or in a
+	 * diagnostic. */
 	int (*secret_read)(const char **out, struct dbops_ctx *ctx,
 			   const struct dbops_secret_ref *ref);
 	/* Read a file of the spec source (same revision as the spec), path
@@ -175,6 +177,12 @@ struct dbops_host {
 	/* A command-line flag given to this run: "show-sql",
 	 * "allow-destructive". */
 	bool (*flag)(struct dbops_ctx *ctx, const char *name);
+	/* The regular files directly inside a directory of the spec source
+	 * (same revision as the spec), path relative to the cluster
+	 * directory; names only, sorted bytewise. A missing directory is
+	 * DBOPS_ERR_NOTFOUND with a diagnostic. */
+	int (*source_list)(const char *const **names_out, size_t *n_out,
+			   struct dbops_ctx *ctx, const char *dir);
 };
 
 /*
