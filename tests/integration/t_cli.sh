@@ -116,3 +116,18 @@ check "make install into a staging directory" \
 check "the installed binary runs" "$inst/usr/bin/dbops" version
 check_contains "and loads the installed plugin" "$T_OUT" \
 	"$inst/usr/lib/dbops/plugins/dbops_parameters.so"
+
+# on a terminal, apply shows the plan and asks; only "yes" applies
+reset_params
+tty_apply()
+{
+	printf '%s\n' "$1" | script -qec "'$DBOPS' apply --dir '$good' --no-color" /dev/null
+}
+check_exit "answering no on a terminal" 1 tty_apply no
+check_contains "shows the question" "$T_OUT" "Do you want to perform these actions?"
+check_contains "and cancels" "$T_OUT" "Apply cancelled."
+check_eq "nothing was applied" "$(psql_q 'SHOW work_mem')" 4MB
+check "answering yes on a terminal" tty_apply yes
+check_contains "applies" "$T_OUT" "Apply complete! Changes: 0 added, 1 changed, 0 destroyed."
+wait_setting work_mem 10MB
+check_eq "the change is live" "$(psql_q 'SHOW work_mem')" 10MB
