@@ -148,9 +148,10 @@ static int h_secret_read(const char **out, struct dbops_ctx *ctx,
 	struct pass *p = pass_of(ctx);
 
 	if (p->stage != PASS_STAGE_APPLY && p->stage != PASS_STAGE_DIFF) {
-		diag_add(&p->diags, p->a, DBOPS_SEV_ERROR, DBOPS_ERR_GENERIC,
-			 &ref->loc,
-			 "secrets can only be read to compare or apply a change");
+		diag_add(
+		    &p->diags, p->a, DBOPS_SEV_ERROR, DBOPS_ERR_GENERIC,
+		    &ref->loc,
+		    "secrets can only be read to compare or apply a change");
 		return DBOPS_ERR_GENERIC;
 	}
 	return secret_read(out, p->a, &p->diags, ref);
@@ -389,6 +390,28 @@ static bool h_flag(struct dbops_ctx *ctx, const char *name)
 	return false;
 }
 
+static const char *h_arg(struct dbops_ctx *ctx, const char *name)
+{
+	struct pass *p = pass_of(ctx);
+
+	if (h_mode(ctx) == NULL)
+		return NULL;
+	for (size_t i = 0; i < p->nargs; i++)
+		if (strcmp(p->args[2 * i], name) == 0)
+			return p->args[2 * i + 1];
+	return NULL;
+}
+
+static void h_out(struct dbops_ctx *ctx, const char *fmt, ...)
+{
+	va_list ap;
+
+	(void)ctx;
+	va_start(ap, fmt);
+	vfprintf(stdout, fmt, ap);
+	va_end(ap);
+}
+
 const struct dbops_host host_table = {
     .header = DBOPS_ABI_HEADER_INIT(struct dbops_host),
     .alloc = h_alloc,
@@ -424,4 +447,6 @@ const struct dbops_host host_table = {
     .mode = h_mode,
     .flag = h_flag,
     .source_list = h_source_list,
+    .arg = h_arg,
+    .out = h_out,
 };

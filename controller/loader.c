@@ -175,6 +175,7 @@ static const struct desc_member desc_members[] = {
     DESC_MEMBER(flags),	       DESC_MEMBER(init),    DESC_MEMBER(fini),
     DESC_MEMBER(validate),     DESC_MEMBER(observe), DESC_MEMBER(diff),
     DESC_MEMBER(apply),	       DESC_MEMBER(verify),  DESC_MEMBER(commands),
+    DESC_MEMBER(status),
 };
 
 /* The smallest descriptor ABI 1.0 accepts: up to the last required

@@ -6,8 +6,8 @@
  * record.c; this file only wires them together and prints.
  *
  * Exit codes: 0 success (no changes with --detailed-exitcode), 1 error,
- * 2 changes present (plan --detailed-exitcode), 3 the apply lock is held
- * by another controller.
+ * 2 changes present (plan --detailed-exitcode) or degraded (status), 3 the
+ * apply lock is held by another controller.
  */
 #include <getopt.h>
 #include <git2.h>
@@ -54,6 +54,8 @@ struct cli {
 	bool show_sql;
 	const char *mode_plugin; /* dbops PLUGIN COMMAND */
 	const char *mode;
+	const char **args; /* a plugin command's own options: name, value */
+	size_t nargs;
 };
 
 extern volatile int host_cancel_requested;
@@ -74,14 +76,15 @@ static const char usage_main[] =
     "  validate   check the spec without connecting to the cluster\n"
     "  plan       show what apply would change\n"
     "  apply      change the cluster to match the spec (or apply a saved plan)\n"
+    "  status     the health each plugin reports (replication lag, ...)\n"
     "  history    show the runs recorded in the cluster\n"
     "  version    show the version, the plugins found and their commands\n"
     "  PLUGIN CMD a plugin's command (e.g. \"dbops migrations repair\"),\n"
     "             planned and applied like apply\n"
     "\n"
     "Run \"dbops COMMAND --help\" for a command's options.\n"
-    "Exit codes: 0 ok, 1 error, 2 changes pending (plan --detailed-exitcode),\n"
-    "3 the cluster is locked by another apply.\n";
+    "Exit codes: 0 ok, 1 error, 2 changes pending (plan --detailed-exitcode)\n"
+    "or degraded (status), 3 the cluster is locked by another apply.\n";
 
 static const char usage_source[] =
     "Spec source (one of):\n"
@@ -136,6 +139,10 @@ static void print_help(const char *command)
 		    "  --limit N            how many runs (default 20)\n"
 		    "  --format FMT         text (default) or json\n%s",
 		    usage_conn, usage_source, usage_common);
+	} else if (strcmp(command, "status") == 0) {
+		printf(
+		    "Usage: dbops status [OPTIONS]\n\nObserve the cluster and show the health each plugin reports. Exit 0\nhealthy, 2 degraded (warnings), 1 unhealthy or an error.\n\n%s\n%s\n%s",
+		    usage_source, usage_conn, usage_common);
 	} else if (strcmp(command, "version") == 0) {
 		printf(
 		    "Usage: dbops version\n\nShow the version of dbops, its plugin ABI, and the plugins it finds.\n");
@@ -189,7 +196,42 @@ static const char *absolute(const char *path)
 	return strdup(buf);
 }
 
-static int parse_args(struct cli *c, int argc, char **argv)
+/*
+ * An option the core does not know, given to a plugin command: "--name
+ * value", "--name=value" or a lone "--name". Kept for host->arg().
+ */
+static bool plugin_option(struct cli *c, int argc, char **argv)
+{
+	const char *opt = argv[optind - 1];
+	const char *eq;
+	char *name, *value;
+	const char **v;
+
+	if (strncmp(opt, "--", 2) != 0 || opt[2] == '\0')
+		return false;
+	opt += 2;
+	eq = strchr(opt, '=');
+	if (eq != NULL) {
+		name = strndup(opt, (size_t)(eq - opt));
+		value = strdup(eq + 1);
+	} else {
+		name = strdup(opt);
+		if (optind < argc && argv[optind][0] != '-')
+			value = strdup(argv[optind++]);
+		else
+			value = strdup("");
+	}
+	v = realloc(c->args, (2 * c->nargs + 2) * sizeof(char *));
+	if (name == NULL || value == NULL || v == NULL)
+		arena_oom();
+	v[2 * c->nargs] = name;
+	v[2 * c->nargs + 1] = value;
+	c->args = v;
+	c->nargs++;
+	return true;
+}
+
+static int parse_args(struct cli *c, int argc, char **argv, int first)
 {
 	enum {
 		O_REPO = 256,
@@ -231,7 +273,8 @@ static int parse_args(struct cli *c, int argc, char **argv)
 	char *end;
 
 	c->limit = 20;
-	optind = c->mode != NULL ? 3 : 2;
+	optind = first;
+	opterr = c->mode == NULL;
 	while ((ch = getopt_long(argc, argv, "d:vh", opts, NULL)) != -1) {
 		switch (ch) {
 		case O_REPO:
@@ -308,10 +351,16 @@ static int parse_args(struct cli *c, int argc, char **argv)
 				print_help(c->command);
 			exit(EXIT_OK);
 		default:
+			if (c->mode != NULL && plugin_option(c, argc, argv))
+				break;
+			if (c->mode != NULL)
+				fprintf(stderr,
+					"ERROR:  invalid option \"%s\"\n",
+					argv[optind - 1]);
 			fprintf(
 			    stderr,
 			    "HINT:  Run \"dbops %s --help\" for the options.\n",
-			    c->command);
+			    c->mode != NULL ? c->mode : c->command);
 			return EXIT_ERROR;
 		}
 	}
@@ -497,6 +546,8 @@ static int cmd_apply(struct cli *c, struct registry *reg)
 	p.allow_destructive = c->allow_destructive;
 	p.mode_plugin = c->mode_plugin;
 	p.mode = c->mode;
+	p.args = c->args;
+	p.nargs = c->nargs;
 	if (saved && c->mode != NULL) {
 		pass_dispose(&p);
 		return cli_error("a plugin command does not take a saved plan",
@@ -587,6 +638,55 @@ static int cmd_apply(struct cli *c, struct registry *reg)
 	return rc;
 }
 
+/*
+ * `dbops status`: observe as plan does and let each plugin report the
+ * health of its concern. Exit 0 healthy, 2 degraded (warnings), 1
+ * unhealthy or an error.
+ */
+static int cmd_status(struct cli *c, struct registry *reg)
+{
+	struct pass p;
+	int err, rc;
+
+	if (need_source(c) != 0)
+		return EXIT_ERROR;
+	pass_init(&p, reg);
+	p.verbose = c->verbose;
+	if ((err = pass_load(&p, &c->po)) != 0) {
+		print_errors(&p);
+		pass_dispose(&p);
+		return EXIT_ERROR;
+	}
+	if ((err = pass_connect(&p, &c->po)) != 0 ||
+	    (err = pass_observe(&p)) != 0) {
+		print_new_errors(&p);
+		pass_dispose(&p);
+		return exit_for(err);
+	}
+	printf("Status of cluster \"%s\" (%s)\n\n",
+	       p.spec.name != NULL ? p.spec.name : "(unnamed)",
+	       pgconn_describe(p.conn, p.a));
+	fflush(stdout);
+	err = pass_status(&p);
+	fflush(stdout);
+	for (const struct dbops_diag *d = p.diags.head; d != NULL; d = d->next)
+		diag_print(stdout, d);
+	if (err != 0 || p.diags.nerrors > 0) {
+		printf("\nStatus: unhealthy (%d problem%s).\n", p.diags.nerrors,
+		       p.diags.nerrors == 1 ? "" : "s");
+		rc = EXIT_ERROR;
+	} else if (p.diags.nwarnings > 0) {
+		printf("\nStatus: degraded (%d warning%s).\n",
+		       p.diags.nwarnings, p.diags.nwarnings == 1 ? "" : "s");
+		rc = EXIT_CHANGES;
+	} else {
+		printf("\nStatus: healthy.\n");
+		rc = EXIT_OK;
+	}
+	pass_dispose(&p);
+	return rc;
+}
+
 static int cmd_history(struct cli *c, struct registry *reg)
 {
 	struct pass p;
@@ -635,27 +735,67 @@ static int cmd_version(struct registry *reg, struct arena *a)
 	return EXIT_OK;
 }
 
-/* Is `dbops PLUGIN COMMAND` a command some loaded plugin offers? */
-static bool plugin_command_known(const struct registry *reg,
-				 const struct cli *c)
+/*
+ * `dbops PLUGIN COMMAND ...` or `dbops COMMAND ...` (a command only one
+ * plugin offers): fill c->mode_plugin and c->mode, and return the index
+ * of the first option, or 0 with an error printed.
+ */
+static int resolve_plugin_command(struct cli *c, const struct registry *reg,
+				  int argc, char **argv)
 {
-	const struct loaded_plugin *lp = loader_find(reg, c->mode_plugin);
+	const struct loaded_plugin *lp = loader_find(reg, argv[1]);
+	const char *owner = NULL;
 
-	if (lp == NULL) {
+	if (lp != NULL) {
+		for (const struct dbops_command *k = lp->desc->commands;
+		     argc > 2 && k != NULL && k->name != NULL; k++)
+			if (strcmp(k->name, argv[2]) == 0) {
+				c->mode_plugin = lp->desc->name;
+				c->mode = k->name;
+				return 3;
+			}
 		fprintf(
 		    stderr,
-		    "ERROR:  unknown command \"%s\"\nHINT:  Run \"dbops --help\" for the commands, and \"dbops version\" for the plugins and their commands.\n",
-		    c->mode_plugin);
-		return false;
+		    "ERROR:  plugin \"%s\" has no command \"%s\"\nHINT:  Run \"dbops version\" for the plugins and their commands.\n",
+		    argv[1], argc > 2 ? argv[2] : "");
+		return 0;
 	}
-	for (const struct dbops_command *k = lp->desc->commands;
-	     k != NULL && k->name != NULL; k++)
-		if (strcmp(k->name, c->mode) == 0)
-			return true;
+	for (size_t i = 0; i < reg->n; i++)
+		for (const struct dbops_command *k =
+			 reg->plugins[i].desc->commands;
+		     k != NULL && k->name != NULL; k++)
+			if (strcmp(k->name, argv[1]) == 0) {
+				if (owner != NULL) {
+					fprintf(
+					    stderr,
+					    "ERROR:  command \"%s\" is offered by plugins \"%s\" and \"%s\"\nHINT:  Name the plugin: dbops %s %s.\n",
+					    argv[1], owner,
+					    reg->plugins[i].desc->name, owner,
+					    argv[1]);
+					return 0;
+				}
+				owner = reg->plugins[i].desc->name;
+				c->mode = k->name;
+			}
+	if (owner != NULL) {
+		c->mode_plugin = owner;
+		return 2;
+	}
 	fprintf(
 	    stderr,
-	    "ERROR:  plugin \"%s\" has no command \"%s\"\nHINT:  Run \"dbops version\" for the plugins and their commands.\n",
-	    c->mode_plugin, c->mode);
+	    "ERROR:  unknown command \"%s\"\nHINT:  Run \"dbops --help\" for the commands, and \"dbops version\" for the plugins and their commands.\n",
+	    argv[1]);
+	return 0;
+}
+
+static bool builtin_command(const char *name)
+{
+	static const char *const names[] = {"validate", "plan",	   "apply",
+					    "status",	"history", "version"};
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (strcmp(name, names[i]) == 0)
+			return true;
 	return false;
 }
 
@@ -664,7 +804,7 @@ int main(int argc, char **argv)
 	struct cli c;
 	struct registry reg;
 	struct arena *proc;
-	int rc;
+	int rc, first = 2;
 
 	memset(&c, 0, sizeof(c));
 	memset(&reg, 0, sizeof(reg));
@@ -680,33 +820,34 @@ int main(int argc, char **argv)
 	}
 	if (strcmp(c.command, "--version") == 0)
 		c.command = "version";
-	if (strcmp(c.command, "validate") != 0 &&
-	    strcmp(c.command, "plan") != 0 && strcmp(c.command, "apply") != 0 &&
-	    strcmp(c.command, "history") != 0 &&
-	    strcmp(c.command, "version") != 0) {
-		fprintf(
-		    stderr,
-		    "ERROR:  unknown command \"%s\"\nHINT:  Run \"dbops --help\" for the commands.\n",
-		    c.command);
-		return EXIT_ERROR;
-	}
-	if ((rc = parse_args(&c, argc, argv)) != EXIT_OK)
-		return rc;
 
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	signal(SIGPIPE, SIG_IGN);
 	git_libgit2_init();
 	proc = arena_new();
+	if (!builtin_command(c.command)) {
+		/* a plugin's command: the plugins say which exist */
+		if (c.command[0] == '-' || load_plugins(&reg, proc, 0) != 0 ||
+		    (first = resolve_plugin_command(&c, &reg, argc, argv)) ==
+			0) {
+			if (c.command[0] == '-')
+				fprintf(
+				    stderr,
+				    "ERROR:  unknown command \"%s\"\nHINT:  Run \"dbops --help\" for the commands.\n",
+				    c.command);
+			rc = EXIT_ERROR;
+			goto done;
+		}
+		c.command = "apply";
+	}
+	if ((rc = parse_args(&c, argc, argv, first)) != EXIT_OK)
+		goto done;
 	if (strcmp(c.command, "version") == 0) {
 		rc = cmd_version(&reg, proc);
 		goto done;
 	}
-	if (load_plugins(&reg, proc, c.verbose) != 0) {
-		rc = EXIT_ERROR;
-		goto done;
-	}
-	if (c.mode != NULL && !plugin_command_known(&reg, &c)) {
+	if (reg.n == 0 && load_plugins(&reg, proc, c.verbose) != 0) {
 		rc = EXIT_ERROR;
 		goto done;
 	}
@@ -716,6 +857,8 @@ int main(int argc, char **argv)
 		rc = cmd_plan(&c, &reg);
 	else if (strcmp(c.command, "apply") == 0)
 		rc = cmd_apply(&c, &reg);
+	else if (strcmp(c.command, "status") == 0)
+		rc = cmd_status(&c, &reg);
 	else
 		rc = cmd_history(&c, &reg);
 done:

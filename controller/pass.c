@@ -309,7 +309,7 @@ static int observe_identity(struct pass *p)
 	return 0;
 }
 
-int pass_plan(struct pass *p)
+int pass_observe(struct pass *p)
 {
 	int err;
 
@@ -338,7 +338,15 @@ int pass_plan(struct pass *p)
 		return err;
 	p->plan.live_fingerprint = sha1_hex(
 	    p->a, p->observed.buf ? p->observed.buf : "", p->observed.len);
+	return 0;
+}
 
+int pass_plan(struct pass *p)
+{
+	int err = pass_observe(p);
+
+	if (err != 0)
+		return err;
 	p->stage = PASS_STAGE_DIFF;
 	for (size_t i = 0; i < p->nplugins; i++) {
 		struct pass_plugin *pp = &p->plugins[i];
@@ -352,6 +360,27 @@ int pass_plan(struct pass *p)
 	}
 	plan_sort(&p->plan);
 	p->plan.source_fingerprint = source_fingerprint(p->src);
+	return err;
+}
+
+int pass_status(struct pass *p)
+{
+	int err = 0;
+
+	p->stage = PASS_STAGE_VERIFY;
+	for (size_t i = 0; i < p->nplugins; i++) {
+		struct pass_plugin *pp = &p->plugins[i];
+		int before = p->diags.nerrors;
+		struct dbops_diag *mark = p->diags.tail;
+		int e;
+
+		if (pp->lp->desc->status == NULL)
+			continue;
+		e = pp->lp->desc->status(pp->ctx, pp->section, pp->live);
+		e = after_callback(p, pp, mark, e, before);
+		if (e != 0 && err == 0)
+			err = e;
+	}
 	return err;
 }
 
@@ -390,10 +419,8 @@ int pass_verify(struct pass *p)
 		struct dbops_diag *mark = p->diags.tail;
 		int e;
 
-		if (pp->lp->desc->header.size <
-			offsetof(struct dbops_plugin, verify) +
-			    sizeof(pp->lp->desc->verify) ||
-		    pp->lp->desc->verify == NULL)
+		/* the loader zeroes members a plugin was not built with */
+		if (pp->lp->desc->verify == NULL)
 			continue;
 		e = pp->lp->desc->verify(pp->ctx, pp->section);
 		e = after_callback(p, pp, mark, e, before);

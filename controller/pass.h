@@ -63,6 +63,8 @@ struct pass {
 	const char *mode;	 /* that command */
 	bool show_sql;		 /* --show-sql */
 	bool allow_destructive;	 /* --allow-destructive */
+	const char *const *args; /* plugin command options: name, value... */
+	size_t nargs;		 /* pairs */
 };
 
 /* The context handed to plugin callbacks. */
@@ -90,6 +92,10 @@ int pass_plan(struct pass *p);
 /* Call a plugin's apply / verify through the host wrappers. */
 int pass_apply_change(struct pass *p, struct plan_change *c);
 int pass_verify(struct pass *p);
+/* `dbops status`: each plugin's status callback, after pass_plan's
+ * observe (call pass_observe). */
+int pass_observe(struct pass *p);
+int pass_status(struct pass *p);
 
 struct pass_plugin *pass_plugin_of(struct pass *p, const char *name);
 

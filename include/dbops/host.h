@@ -183,6 +183,13 @@ struct dbops_host {
 	 * DBOPS_ERR_NOTFOUND with a diagnostic. */
 	int (*source_list)(const char *const **names_out, size_t *n_out,
 			   struct dbops_ctx *ctx, const char *dir);
+	/* The value of a plugin command's option (`--to replica1` gives
+	 * "replica1" for "to"; a flag without value gives ""), or NULL. */
+	const char *(*arg)(struct dbops_ctx *ctx, const char *name);
+	/* Write to the command's standard output (`dbops status` tables,
+	 * progress of a long change). Never a secret. */
+	void (*out)(struct dbops_ctx *ctx, const char *fmt, ...)
+	    DBOPS_PRINTF(2, 3);
 };
 
 /*

@@ -128,16 +128,28 @@ typedef int (*dbops_verify_fn)(struct dbops_ctx *ctx,
 			       const struct dbops_node *section);
 
 /*
- * A plugin command (ABI 1.1): `dbops <plugin> <name>` runs a pass like
+ * A plugin command (ABI 1.1): `dbops <plugin> <name>` (or `dbops <name>`
+ * when no other plugin has a command of that name) runs a pass like
  * `dbops apply` — plan shown, confirmation, apply, run log — with
  * host->mode() returning `name` to the plugin's callbacks, so the plugin
  * plans what the command means (e.g. "repair": realign checksums)
- * instead of its normal changes.
+ * instead of its normal changes. Options the core does not know
+ * (`--to replica1`, `--to=replica1`) are passed to it: host->arg().
  */
 struct dbops_command {
 	const char *name;    /* "repair" */
 	const char *summary; /* one line, for --help */
 };
+
+/*
+ * status (optional, ABI 1.1): `dbops status` observes as plan does, then
+ * asks each plugin to report the health of its concern: lines of text
+ * through host->out (a table, say), and every problem as a WARNING
+ * (degraded) or ERROR (unhealthy) diagnostic through host->diag.
+ * Read-only.
+ */
+typedef int (*dbops_status_fn)(struct dbops_ctx *ctx,
+			       const struct dbops_node *section, void *live);
 
 typedef int (*dbops_init_fn)(struct dbops_ctx *ctx);
 typedef void (*dbops_fini_fn)(struct dbops_ctx *ctx);
@@ -164,6 +176,7 @@ struct dbops_plugin {
 
 	/* ABI 1.1 */
 	const struct dbops_command *commands; /* {NULL} terminated, or NULL */
+	dbops_status_fn status;		      /* optional */
 };
 
 /*

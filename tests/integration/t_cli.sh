@@ -131,3 +131,10 @@ check "answering yes on a terminal" tty_apply yes
 check_contains "applies" "$T_OUT" "Apply complete! Changes: 0 added, 1 changed, 0 destroyed."
 wait_setting work_mem 10MB
 check_eq "the change is live" "$(psql_q 'SHOW work_mem')" 10MB
+
+check "status of a cluster whose plugins report nothing wrong" \
+	"$DBOPS" status --dir "$good" --no-color
+check_contains "says healthy" "$T_OUT" "Status: healthy."
+check_exit "a command no plugin offers" 1 "$DBOPS" frobnicate --now
+check_exit "a plugin without that command" 1 "$DBOPS" parameters frobnicate
+check_contains "says so" "$T_OUT" 'plugin "parameters" has no command "frobnicate"'
