@@ -157,6 +157,18 @@ static int h_secret_read(const char **out, struct dbops_ctx *ctx,
 	return secret_read(out, p->a, &p->diags, ref);
 }
 
+static int h_secret_try_read(const char **out, struct dbops_ctx *ctx,
+			     const struct dbops_secret_ref *ref)
+{
+	struct pass *p = pass_of(ctx);
+	struct dbops_diag_list quiet = {0};
+
+	if (p->stage != PASS_STAGE_APPLY && p->stage != PASS_STAGE_DIFF)
+		return h_secret_read(out, ctx, ref);
+	return secret_read(out, p->a, &quiet, ref) == 0 ? 0
+							: DBOPS_ERR_NOTFOUND;
+}
+
 static int h_source_read(const char **data_out, size_t *len_out,
 			 struct dbops_ctx *ctx, const char *path)
 {
@@ -449,4 +461,5 @@ const struct dbops_host host_table = {
     .source_list = h_source_list,
     .arg = h_arg,
     .out = h_out,
+    .secret_try_read = h_secret_try_read,
 };

@@ -190,6 +190,12 @@ struct dbops_host {
 	 * progress of a long change). Never a secret. */
 	void (*out)(struct dbops_ctx *ctx, const char *fmt, ...)
 	    DBOPS_PRINTF(2, 3);
+	/* As secret_read, but a secret that is not available here (an unset
+	 * variable, a missing file: a plan made in a pull request, say)
+	 * returns DBOPS_ERR_NOTFOUND without a diagnostic, so the plugin can
+	 * say the state it would compare is unknown. */
+	int (*secret_try_read)(const char **out, struct dbops_ctx *ctx,
+			       const struct dbops_secret_ref *ref);
 };
 
 /*

@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "diag.h"
+#include "secret.h"
 #include "spec.h"
 
 struct fake_result {
@@ -203,41 +204,24 @@ static int fh_spec_secret(struct dbops_secret_ref *out, struct dbops_ctx *ctx,
 }
 
 /* {env: NAME} from the environment, {file: PATH} from the file system,
- * one trailing newline removed. */
+ * as the controller reads them. */
 static int fh_secret_read(const char **out, struct dbops_ctx *ctx,
 			  const struct dbops_secret_ref *ref)
 {
 	struct fake_ctx *fc = fake_of(ctx);
-	char buf[4096];
-	size_t n;
-	FILE *f;
 
-	if (ref->kind == DBOPS_SECRET_ENV) {
-		const char *v = getenv(ref->name);
+	return secret_read(out, fc->arena, &fc->diags, ref);
+}
 
-		if (v == NULL) {
-			diag_add(&fc->diags, fc->arena, DBOPS_SEV_ERROR,
-				 DBOPS_ERR_NOTFOUND, &ref->loc,
-				 "environment variable \"%s\" is not set",
-				 ref->name);
-			return DBOPS_ERR_NOTFOUND;
-		}
-		*out = arena_strdup(fc->arena, v);
-		return 0;
-	}
-	f = fopen(ref->name, "rb");
-	if (f == NULL) {
-		diag_add(&fc->diags, fc->arena, DBOPS_SEV_ERROR,
-			 DBOPS_ERR_NOTFOUND, &ref->loc,
-			 "could not open secret file \"%s\"", ref->name);
-		return DBOPS_ERR_NOTFOUND;
-	}
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	if (n > 0 && buf[n - 1] == '\n')
-		n--;
-	*out = arena_strndup(fc->arena, buf, n);
-	return 0;
+static int fh_secret_try_read(const char **out, struct dbops_ctx *ctx,
+			      const struct dbops_secret_ref *ref)
+{
+	struct fake_ctx *fc = fake_of(ctx);
+	struct dbops_diag_list quiet = {0};
+
+	return secret_read(out, fc->arena, &quiet, ref) == 0
+		   ? 0
+		   : DBOPS_ERR_NOTFOUND;
 }
 
 static int fh_source_read(const char **data_out, size_t *len_out,
@@ -467,6 +451,7 @@ static const struct dbops_host fake_host_table = {
     .spec_int = fh_spec_int,
     .spec_secret = fh_spec_secret,
     .secret_read = fh_secret_read,
+    .secret_try_read = fh_secret_try_read,
     .source_read = fh_source_read,
     .change_new = fh_change_new,
     .change_attr = fh_change_attr,
