@@ -169,6 +169,20 @@ static int h_secret_try_read(const char **out, struct dbops_ctx *ctx,
 							: DBOPS_ERR_NOTFOUND;
 }
 
+static void h_observe_note(struct dbops_ctx *ctx, const char *key,
+			   const char *value)
+{
+	struct pass *p = pass_of(ctx);
+
+	if (p->stage != PASS_STAGE_OBSERVE)
+		return;
+	strbuf_printf(&p->observed, "%s:%s", ctx->pp->lp->desc->name,
+		      key != NULL ? key : "");
+	strbuf_putc(&p->observed, '\0');
+	strbuf_puts(&p->observed, value != NULL ? value : "\\N");
+	strbuf_putc(&p->observed, '\0');
+}
+
 static int h_source_read(const char **data_out, size_t *len_out,
 			 struct dbops_ctx *ctx, const char *path)
 {
@@ -340,7 +354,7 @@ static int h_conn_open(struct dbops_conn **out, struct dbops_ctx *ctx,
 	int err;
 
 	if (flags & DBOPS_CONN_STANDALONE)
-		err = pgconn_open(&c->pc, p->a, &p->diags, conninfo, NULL);
+		err = pgconn_open_plain(&c->pc, p->a, &p->diags, conninfo);
 	else
 		err = pgconn_open_overlay(&c->pc, p->a, &p->diags, p->conn,
 					  conninfo);
@@ -462,4 +476,5 @@ const struct dbops_host host_table = {
     .arg = h_arg,
     .out = h_out,
     .secret_try_read = h_secret_try_read,
+    .observe_note = h_observe_note,
 };

@@ -101,7 +101,16 @@ static int pgconn_result_diag(struct dbops_diag_list *diags, struct arena *a,
 static int connect_params(struct pgconn **out, struct arena *a,
 			  struct dbops_diag_list *diags,
 			  const char *const *keys, const char *const *vals,
-			  int expand);
+			  int expand, bool session_settings);
+
+int pgconn_open_plain(struct pgconn **out, struct arena *a,
+		      struct dbops_diag_list *diags, const char *conninfo)
+{
+	const char *keys[3] = {"dbname", "fallback_application_name", NULL};
+	const char *vals[3] = {conninfo, "dbops", NULL};
+
+	return connect_params(out, a, diags, keys, vals, 1, false);
+}
 
 int pgconn_open(struct pgconn **out, struct arena *a,
 		struct dbops_diag_list *diags, const char *conninfo,
@@ -122,7 +131,7 @@ int pgconn_open(struct pgconn **out, struct arena *a,
 	}
 	keys[n] = NULL;
 	vals[n] = NULL;
-	return connect_params(out, a, diags, keys, vals, 1);
+	return connect_params(out, a, diags, keys, vals, 1, true);
 }
 
 int pgconn_open_overlay(struct pgconn **out, struct arena *a,
@@ -174,14 +183,14 @@ int pgconn_open_overlay(struct pgconn **out, struct arena *a,
 		keys[i] = arena_strdup(a, keys[i]);
 	PQconninfoFree(over);
 	PQconninfoFree(cur);
-	err = connect_params(out, a, diags, keys, vals, 0);
+	err = connect_params(out, a, diags, keys, vals, 0, true);
 	return err;
 }
 
 static int connect_params(struct pgconn **out, struct arena *a,
 			  struct dbops_diag_list *diags,
 			  const char *const *keys, const char *const *vals,
-			  int expand)
+			  int expand, bool session_settings)
 {
 	struct pgconn *c;
 	struct dbops_diag *d;
@@ -203,7 +212,7 @@ static int connect_params(struct pgconn **out, struct arena *a,
 	PQsetNoticeProcessor(c->conn, notice_ignore, NULL);
 	/* The controller's own statements must not be slowed or altered by
 	 * per-role settings of the connecting user. */
-	{
+	if (session_settings) {
 		PGresult *r =
 		    PQexec(c->conn, "SET statement_timeout = 0; SET "
 				    "lock_timeout = 0; SET "

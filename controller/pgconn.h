@@ -27,6 +27,10 @@ int pgconn_open(struct pgconn **out, struct arena *a,
 		struct dbops_diag_list *diags, const char *conninfo,
 		const char *password);
 void pgconn_close(struct pgconn *c);
+/* As pgconn_open, for a service that is not the target cluster
+ * (PgBouncer's admin console): no session settings are sent. */
+int pgconn_open_plain(struct pgconn **out, struct arena *a,
+		      struct dbops_diag_list *diags, const char *conninfo);
 
 /*
  * Connect with `conninfo` laid over every parameter of `base` (host, port,

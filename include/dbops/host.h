@@ -196,6 +196,12 @@ struct dbops_host {
 	 * say the state it would compare is unknown. */
 	int (*secret_try_read)(const char **out, struct dbops_ctx *ctx,
 			       const struct dbops_secret_ref *ref);
+	/* During observe: add a fact read outside the host's query helpers
+	 * (a file, the stable values of a volatile console) to the
+	 * live-state fingerprint, so a saved plan goes stale when it
+	 * changes. Ignored in other stages. */
+	void (*observe_note)(struct dbops_ctx *ctx, const char *key,
+			     const char *value);
 };
 
 /*

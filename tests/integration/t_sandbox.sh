@@ -3,8 +3,9 @@
 #
 # t_sandbox.sh — the sandbox the other scenarios stand on: the shared server
 # answers on loopback only, with the settings contrib/sandbox writes, as a
-# non-root OS user; and a second sandbox can be brought up, stopped (keeping
-# its files), started again on the same port, and destroyed.
+# non-root OS user, with a PgBouncer in front of it; and a second sandbox
+# (with its own PgBouncer) can be brought up, stopped (keeping its files),
+# started again on the same ports, and destroyed.
 
 set -u
 # shellcheck source=tests/integration/lib.sh
@@ -71,6 +72,36 @@ check "sandbox status reports the primary running" \
 	"$sandbox" status "$SANDBOX_DIR"
 check_contains "status names the port" "$T_OUT" "127.0.0.1:$PGPORT"
 
+# ---- the shared sandbox's PgBouncer ----------------------------------------
+
+check "env file names the pooler" \
+	grep -q "PGBOUNCER_PORT=[0-9]" "$SANDBOX_DIR/env"
+bport=$(sed -n 's/.*PGBOUNCER_PORT=\([0-9]*\).*/\1/p' "$SANDBOX_DIR/env")
+badmin="host=127.0.0.1 port=$bport dbname=pgbouncer user=postgres"
+check_eq "PgBouncer 1.18 answers on its admin console" \
+	"$(psql -X -A -t "$badmin" -c "SHOW VERSION" 2>&1)" "PgBouncer 1.18.0"
+check_eq "PgBouncer listens on loopback only" \
+	"$(psql -X -A -t "$badmin" -c "SHOW CONFIG" 2>&1 | awk -F'|' '$1 == "listen_addr" { print $2 }')" \
+	"127.0.0.1"
+check_eq "postgres is an admin user (RELOAD is allowed)" \
+	"$(psql -X -A -t "$badmin" -c "RELOAD" 2>&1)" "RELOAD"
+check_eq "clients reach the primary through PgBouncer" \
+	"$(psql_q "SELECT inet_server_port()" -h 127.0.0.1 -p "$bport" -d postgres 2>&1)" \
+	"$PGPORT"
+check "its files live in the sandbox" \
+	test -f "$SANDBOX_DIR/pgbouncer/pgbouncer.ini" -a \
+	-f "$SANDBOX_DIR/pgbouncer/userlist.txt" -a \
+	-f "$SANDBOX_DIR/pgbouncer/pgbouncer.pid"
+bpid=$(head -n 1 "$SANDBOX_DIR/pgbouncer/pgbouncer.pid")
+if [ "$(id -u)" -eq 0 ]; then
+	check_eq "PgBouncer runs as the postgres OS user" \
+		"$(ps -o user= -p "$bpid" 2>/dev/null | tr -d ' ')" postgres
+fi
+check "sandbox status reports the pooler running" \
+	"$sandbox" status "$SANDBOX_DIR"
+check_contains "status names the pooler's port" "$T_OUT" \
+	"pgbouncer: running (pid $bpid) on 127.0.0.1:$bport"
+
 # ---- a second sandbox --------------------------------------------------------
 
 dir2=$T_TMP/second
@@ -94,7 +125,18 @@ check "up on a running sandbox succeeds" "$sandbox" up "$dir2"
 check_eq "and keeps its port" \
 	"$(sed -n 's/.*PGPORT=\([0-9]*\).*/\1/p' "$dir2/env")" "$port2"
 
+bport2=$(sed -n 's/.*PGBOUNCER_PORT=\([0-9]*\).*/\1/p' "$dir2/env")
+if [ -n "$bport2" ] && [ "$bport2" != "$bport" ]; then
+	ok "second sandbox has its own pooler port ($bport2)"
+else
+	not_ok "second sandbox has its own pooler port (${bport2:-none})"
+fi
+check_eq "its PgBouncer is in front of its primary" \
+	"$(psql_q "SELECT inet_server_port()" -h 127.0.0.1 -p "$bport2" -d postgres 2>&1)" \
+	"$port2"
 check "down stops it" "$sandbox" down "$dir2"
+check_exit "its PgBouncer no longer answers" 2 \
+	psql_q "SELECT 1" -h 127.0.0.1 -p "$bport2" -d postgres
 check_exit "server no longer answers" 2 \
 	psql_q "SELECT 1" -p "$port2"
 check_exit "status exits 3 when stopped" 3 "$sandbox" status "$dir2"
@@ -112,13 +154,22 @@ check_exit "up --port with another port is refused" 1 \
 check_contains "with a clear message" "$T_OUT" \
 	"sandbox: error: sandbox \"$dir2\" already uses port $port2"
 
+check_eq "its PgBouncer is back on the same port" \
+	"$(psql_q "SELECT inet_server_port()" -h 127.0.0.1 -p "$bport2" -d postgres 2>&1)" \
+	"$port2"
 check "restart of the second sandbox works" "$sandbox" restart "$dir2"
+check "restart of its PgBouncer works" "$sandbox" restart "$dir2" pgbouncer
+check_eq "PgBouncer answers after its restart" \
+	"$(psql_q "SELECT inet_server_port()" -h 127.0.0.1 -p "$bport2" -d postgres 2>&1)" \
+	"$port2"
 check_eq "it answers after restart" \
 	"$(psql_q "SELECT inet_server_port()" -p "$port2" 2>&1)" "$port2"
 
 check "destroy stops and removes it" "$sandbox" destroy "$dir2"
 check "directory is gone" test ! -e "$dir2"
 check_exit "nothing answers on its port" 2 psql_q "SELECT 1" -p "$port2"
+check_exit "nor on its pooler's port" 2 \
+	psql_q "SELECT 1" -h 127.0.0.1 -p "$bport2" -d postgres
 
 # ---- usage errors ------------------------------------------------------------
 

@@ -435,6 +435,122 @@ static void fh_set_state(struct dbops_ctx *ctx, void *state)
 	fake_of(ctx)->state = state;
 }
 
+/* ---- ABI 1.1: more connections share the canned results of query() */
+
+struct dbops_conn {
+	const char *conninfo;
+};
+
+static int fh_conn_open(struct dbops_conn **out, struct dbops_ctx *ctx,
+			const char *conninfo, unsigned flags)
+{
+	struct fake_ctx *fc = fake_of(ctx);
+	struct dbops_conn *c = arena_alloc(fc->arena, sizeof(*c));
+
+	(void)flags;
+	c->conninfo = arena_strdup(fc->arena, conninfo);
+	*out = c;
+	return 0;
+}
+
+static int fh_conn_query(struct dbops_rows **out, struct dbops_ctx *ctx,
+			 struct dbops_conn *conn, const char *sql, int nparams,
+			 const char *const *params)
+{
+	(void)conn;
+	return fh_query(out, ctx, sql, nparams, params);
+}
+
+static void fh_conn_close(struct dbops_ctx *ctx, struct dbops_conn *conn)
+{
+	(void)ctx;
+	(void)conn;
+}
+
+static void *fh_conn_pgconn(struct dbops_conn *conn)
+{
+	(void)conn;
+	return NULL;
+}
+
+static const char *fh_mode(struct dbops_ctx *ctx)
+{
+	return fake_of(ctx)->mode;
+}
+
+static bool fh_flag(struct dbops_ctx *ctx, const char *name)
+{
+	struct fake_ctx *fc = fake_of(ctx);
+
+	if (strcmp(name, "show-sql") == 0)
+		return fc->show_sql;
+	if (strcmp(name, "allow-destructive") == 0)
+		return fc->allow_destructive;
+	return false;
+}
+
+/* The names of the canned files directly inside `dir`, sorted. */
+static int fh_source_list(const char *const **names_out, size_t *n_out,
+			  struct dbops_ctx *ctx, const char *dir)
+{
+	struct fake_ctx *fc = fake_of(ctx);
+	size_t n = 0, dlen = strlen(dir);
+	const char **v;
+
+	for (struct fake_file *f = fc->files; f != NULL; f = f->next)
+		n++;
+	v = arena_alloc(fc->arena, (n + 1) * sizeof(*v));
+	n = 0;
+	for (struct fake_file *f = fc->files; f != NULL; f = f->next)
+		if (strncmp(f->path, dir, dlen) == 0 && f->path[dlen] == '/' &&
+		    strchr(f->path + dlen + 1, '/') == NULL)
+			v[n++] = f->path + dlen + 1;
+	for (size_t i = 1; i < n; i++)
+		for (size_t j = i; j > 0 && strcmp(v[j - 1], v[j]) > 0; j--) {
+			const char *t = v[j];
+
+			v[j] = v[j - 1];
+			v[j - 1] = t;
+		}
+	v[n] = NULL;
+	*names_out = v;
+	*n_out = n;
+	return 0;
+}
+
+static const char *fh_arg(struct dbops_ctx *ctx, const char *name)
+{
+	struct fake_ctx *fc = fake_of(ctx);
+
+	for (size_t i = 0; i < fc->nargs; i++)
+		if (strcmp(fc->args[2 * i], name) == 0)
+			return fc->args[2 * i + 1];
+	return NULL;
+}
+
+static void fh_out(struct dbops_ctx *ctx, const char *fmt, ...)
+    DBOPS_PRINTF(2, 3);
+static void fh_out(struct dbops_ctx *ctx, const char *fmt, ...)
+{
+	struct fake_ctx *fc = fake_of(ctx);
+	va_list ap;
+	char *text;
+
+	va_start(ap, fmt);
+	text = arena_vprintf(fc->arena, fmt, ap);
+	va_end(ap);
+	fc->out = arena_printf(fc->arena, "%s%s", fc->out ? fc->out : "", text);
+}
+
+static void fh_observe_note(struct dbops_ctx *ctx, const char *key,
+			    const char *value)
+{
+	struct fake_ctx *fc = fake_of(ctx);
+
+	fc->notes = arena_printf(fc->arena, "%s%s=%s\n",
+				 fc->notes ? fc->notes : "", key, value);
+}
+
 static const struct dbops_host fake_host_table = {
     .header = DBOPS_ABI_HEADER_INIT(struct dbops_host),
     .alloc = fh_alloc,
@@ -464,6 +580,16 @@ static const struct dbops_host fake_host_table = {
     .cancelled = fh_cancelled,
     .state = fh_state,
     .set_state = fh_set_state,
+    .conn_open = fh_conn_open,
+    .conn_query = fh_conn_query,
+    .conn_close = fh_conn_close,
+    .conn_pgconn = fh_conn_pgconn,
+    .mode = fh_mode,
+    .flag = fh_flag,
+    .source_list = fh_source_list,
+    .arg = fh_arg,
+    .out = fh_out,
+    .observe_note = fh_observe_note,
 };
 
 /* ---- the test-facing side */

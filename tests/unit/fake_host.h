@@ -56,6 +56,15 @@ struct fake_ctx {
 	int server_version; /* 150000 unless set */
 	bool cancelled;
 	void *state;
+
+	/* ABI 1.1 */
+	const char *mode;	 /* host->mode(); NULL unless set */
+	const char *const *args; /* host->arg(): name, value, ... */
+	size_t nargs;		 /* pairs */
+	bool show_sql;		 /* host->flag("show-sql") */
+	bool allow_destructive;	 /* host->flag("allow-destructive") */
+	char *out;		 /* everything host->out() wrote */
+	char *notes;		 /* every observe_note, "key=value\n" */
 };
 
 /* A recorded statement and its parameters (arena copies). */
