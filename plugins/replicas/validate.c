@@ -1,0 +1,473 @@
+/* SPDX-License-Identifier: PostgreSQL */
+/*
+ * validate.c — the `replicas:` section read into a struct repl_spec, with
+ * every problem that needs no server reported at its spec location:
+ * unknown keys, member names that cannot be slot names, duplicate names
+ * or ports, a synchronous count larger than the members that may be
+ * synchronous, sizes and durations that do not parse. diff.c and
+ * status.c parse the section again through the same function.
+ */
+#include "replicas_int.h"
+
+#include <ctype.h>
+#include <string.h>
+
+static const char *const repl_keys[] = {
+    "provider", "synchronous", "slots",	 "max_lag",	 "settings", "members",
+    "remove",	"os_user",     "bindir", "wait_timeout", NULL,
+};
+static const char *const repl_sync_keys[] = {"mode", "count", NULL};
+static const char *const repl_lag_keys[] = {"bytes", "time", NULL};
+static const char *const repl_remove_keys[] = {"delete_data", NULL};
+static const char *const repl_member_keys[] = {
+    "name", "host", "port", "data_dir", "sync", "state", NULL,
+};
+
+bool repl_name_valid(const char *name)
+{
+	size_t len = strlen(name);
+
+	if (len == 0 || len > REPL_NAME_MAX)
+		return false;
+	for (const char *p = name; *p; p++)
+		if (!(islower((unsigned char)*p) ||
+		      isdigit((unsigned char)*p) || *p == '_'))
+			return false;
+	return true;
+}
+
+/* A number followed by an optional unit from `units` (factor each). */
+static int64_t repl_parse_unit(const char *text, const char *const *units,
+			       const int64_t *factors, int64_t base)
+{
+	int64_t n = 0;
+	const char *p = text;
+
+	while (*p == ' ')
+		p++;
+	if (!isdigit((unsigned char)*p))
+		return -1;
+	for (; isdigit((unsigned char)*p); p++) {
+		if (n > INT64_MAX / 10 - 10)
+			return -1;
+		n = n * 10 + (*p - '0');
+	}
+	while (*p == ' ')
+		p++;
+	if (*p == '\0')
+		return n * base;
+	for (size_t i = 0; units[i] != NULL; i++)
+		if (strcmp(p, units[i]) == 0) {
+			if (n > INT64_MAX / factors[i])
+				return -1;
+			return n * factors[i];
+		}
+	return -1;
+}
+
+int64_t repl_parse_bytes(const char *text)
+{
+	static const char *const u[] = {"B", "kB", "MB", "GB", "TB", NULL};
+	static const int64_t f[] = {1, 1024, 1024 * 1024, 1024 * 1024 * 1024,
+				    (int64_t)1024 * 1024 * 1024 * 1024};
+
+	return repl_parse_unit(text, u, f, 1);
+}
+
+int64_t repl_parse_ms(const char *text)
+{
+	static const char *const u[] = {"ms", "s", "min", "h", NULL};
+	static const int64_t f[] = {1, 1000, 60000, 3600000};
+
+	/* a bare number is seconds, as in the rest of the spec */
+	return repl_parse_unit(text, u, f, 1000);
+}
+
+static struct dbops_diag *repl_err(struct dbops_ctx *ctx,
+				   const struct dbops_node *n, const char *msg)
+{
+	return dbops_host(ctx)->diag(ctx, DBOPS_SEV_ERROR, DBOPS_ERR_INVALID,
+				     n != NULL ? &n->loc : NULL, "%s", msg);
+}
+
+static int repl_get_string(const char **out, struct dbops_ctx *ctx,
+			   const struct dbops_node *map, const char *key,
+			   const char *what)
+{
+	const struct dbops_host *h = dbops_host(ctx);
+	const struct dbops_node *n = h->spec_get(map, key);
+
+	if (n == NULL || n->kind == DBOPS_NODE_NULL)
+		return 0;
+	return h->spec_string(out, ctx, n, what);
+}
+
+static int repl_get_bool(bool *out, struct dbops_ctx *ctx,
+			 const struct dbops_node *map, const char *key,
+			 const char *what)
+{
+	const struct dbops_host *h = dbops_host(ctx);
+	const struct dbops_node *n = h->spec_get(map, key);
+
+	if (n == NULL || n->kind == DBOPS_NODE_NULL)
+		return 0;
+	return h->spec_bool(out, ctx, n, what);
+}
+
+static int repl_get_size(int64_t *out, struct dbops_ctx *ctx,
+			 const struct dbops_node *map, const char *key,
+			 bool time)
+{
+	const struct dbops_host *h = dbops_host(ctx);
+	const struct dbops_node *n = h->spec_get(map, key);
+	struct dbops_diag *d;
+	const char *text;
+	int err;
+
+	if (n == NULL || n->kind == DBOPS_NODE_NULL)
+		return 0;
+	if ((err = h->spec_string(
+		 &text, ctx, n, time ? "max_lag.time" : "max_lag.bytes")) != 0)
+		return err;
+	*out = time ? repl_parse_ms(text) : repl_parse_bytes(text);
+	if (*out >= 0)
+		return 0;
+	d = h->diag(ctx, DBOPS_SEV_ERROR, DBOPS_ERR_INVALID, &n->loc,
+		    time ? "invalid duration \"%s\" for max_lag.time"
+			 : "invalid size \"%s\" for max_lag.bytes",
+		    text);
+	h->diag_hint(
+	    ctx, d,
+	    time
+		? "Give a whole number with a unit: ms, s, min or h (10s)."
+		: "Give a whole number with a unit: B, kB, MB, GB or TB (16MB).");
+	return DBOPS_ERR_INVALID;
+}
+
+static int repl_parse_sync(struct repl_spec *s, struct dbops_ctx *ctx,
+			   const struct dbops_node *node)
+{
+	const struct dbops_host *h = dbops_host(ctx);
+	const struct dbops_node *n;
+	const char *mode = "off";
+	int64_t count = 1;
+	int err;
+
+	if (node == NULL || node->kind == DBOPS_NODE_NULL)
+		return 0;
+	s->sync_loc = node->loc;
+	if ((err = h->spec_check_keys(ctx, node, "the synchronous section",
+				      repl_sync_keys)) != 0)
+		return err;
+	if ((err = repl_get_string(&mode, ctx, node, "mode",
+				   "synchronous.mode")) != 0)
+		return err;
+	if (strcmp(mode, "off") == 0 || strcmp(mode, "false") == 0)
+		s->sync_mode = REPL_SYNC_OFF;
+	else if (strcmp(mode, "any") == 0)
+		s->sync_mode = REPL_SYNC_ANY;
+	else if (strcmp(mode, "first") == 0)
+		s->sync_mode = REPL_SYNC_FIRST;
+	else {
+		struct dbops_diag *d =
+		    h->diag(ctx, DBOPS_SEV_ERROR, DBOPS_ERR_INVALID,
+			    &h->spec_get(node, "mode")->loc,
+			    "invalid synchronous mode \"%s\"", mode);
+
+		h->diag_hint(ctx, d,
+			     "Use off, any (quorum) or first (priority).");
+		return DBOPS_ERR_INVALID;
+	}
+	n = h->spec_get(node, "count");
+	if (n != NULL && n->kind != DBOPS_NODE_NULL &&
+	    (err = h->spec_int(&count, ctx, n, "synchronous.count", 1, 100)))
+		return err;
+	s->sync_count = (int)count;
+	return 0;
+}
+
+static int repl_parse_settings(struct repl_spec *s, struct dbops_ctx *ctx,
+			       const struct dbops_node *node)
+{
+	const struct dbops_host *h = dbops_host(ctx);
+	int rc = 0;
+
+	if (node == NULL || node->kind == DBOPS_NODE_NULL)
+		return 0;
+	if (node->kind != DBOPS_NODE_MAP) {
+		repl_err(
+		    ctx, node,
+		    "replicas.settings must be a map of setting names to values");
+		return DBOPS_ERR_INVALID;
+	}
+	s->settings = h->alloc(ctx, (node->len + 1) * sizeof(*s->settings));
+	for (size_t i = 0; i < node->len; i++) {
+		struct repl_setting_spec *st = &s->settings[s->nsettings];
+		const struct dbops_node *v = node->items[i];
+
+		if (!repl_setting_allowed(node->keys[i])) {
+			struct dbops_diag *d = h->diag(
+			    ctx, DBOPS_SEV_ERROR, DBOPS_ERR_INVALID,
+			    &node->key_nodes[i]->loc,
+			    "setting \"%s\" is not a replication setting",
+			    node->keys[i]);
+
+			h->diag_hint(
+			    ctx, d,
+			    "replicas.settings takes wal_level, max_wal_senders, max_replication_slots, wal_keep_size, max_slot_wal_keep_size, hot_standby_feedback and wal_log_hints; put other settings under parameters.");
+			rc = DBOPS_ERR_INVALID;
+			continue;
+		}
+		if (h->spec_string(&st->value, ctx, v, node->keys[i]) != 0) {
+			rc = DBOPS_ERR_INVALID;
+			continue;
+		}
+		st->name = node->keys[i];
+		st->loc = v->loc;
+		s->nsettings++;
+	}
+	return rc;
+}
+
+static int repl_parse_member(struct repl_member_spec *m, struct dbops_ctx *ctx,
+			     const struct repl_spec *s,
+			     const struct dbops_node *node)
+{
+	const struct dbops_host *h = dbops_host(ctx);
+	const struct dbops_node *n;
+	const char *state = "present";
+	int64_t port = 5432;
+	int err;
+
+	m->loc = node->loc;
+	m->host = "127.0.0.1";
+	m->sync = true;
+	if ((err = h->spec_check_keys(ctx, node, "a replicas member",
+				      repl_member_keys)) != 0)
+		return err;
+	n = h->spec_get(node, "name");
+	if (n == NULL) {
+		repl_err(ctx, node, "a replicas member has no name");
+		return DBOPS_ERR_INVALID;
+	}
+	if ((err = h->spec_string(&m->name, ctx, n, "member name")) != 0)
+		return err;
+	if (!repl_name_valid(m->name)) {
+		struct dbops_diag *d =
+		    h->diag(ctx, DBOPS_SEV_ERROR, DBOPS_ERR_INVALID, &n->loc,
+			    "invalid member name \"%s\"", m->name);
+
+		h->diag_detail(
+		    ctx, d,
+		    "The name is also the member's replication slot and application_name.");
+		h->diag_hint(
+		    ctx, d,
+		    "Use lower-case letters, digits and underscores, at most 63 characters.");
+		return DBOPS_ERR_INVALID;
+	}
+	if ((err = repl_get_string(&m->host, ctx, node, "host", "host")) ||
+	    (err = repl_get_string(&m->data_dir, ctx, node, "data_dir",
+				   "data_dir")) ||
+	    (err = repl_get_bool(&m->sync, ctx, node, "sync", "sync")) ||
+	    (err = repl_get_string(&state, ctx, node, "state", "state")))
+		return err;
+	n = h->spec_get(node, "port");
+	if (n != NULL && (err = h->spec_int(&port, ctx, n, "port", 1, 65535)))
+		return err;
+	m->port = (int)port;
+	if (strcmp(state, "absent") == 0)
+		m->absent = true;
+	else if (strcmp(state, "present") != 0) {
+		repl_err(ctx, h->spec_get(node, "state"),
+			 "a member's state must be present or absent");
+		return DBOPS_ERR_INVALID;
+	}
+	if (s->provider == &repl_provider_local) {
+		if (m->data_dir == NULL) {
+			struct dbops_diag *d = h->diag(
+			    ctx, DBOPS_SEV_ERROR, DBOPS_ERR_INVALID, &node->loc,
+			    "member \"%s\" has no data_dir", m->name);
+
+			h->diag_hint(
+			    ctx, d,
+			    "The local provider creates the standby in data_dir; give an absolute path.");
+			return DBOPS_ERR_INVALID;
+		}
+		if (m->data_dir[0] != '/' || strlen(m->data_dir) > 900) {
+			repl_err(ctx, h->spec_get(node, "data_dir"),
+				 "data_dir must be an absolute path");
+			return DBOPS_ERR_INVALID;
+		}
+	}
+	return 0;
+}
+
+static int repl_parse_members(struct repl_spec *s, struct dbops_ctx *ctx,
+			      const struct dbops_node *node)
+{
+	const struct dbops_host *h = dbops_host(ctx);
+	int rc = 0;
+
+	if (node == NULL || node->kind == DBOPS_NODE_NULL)
+		return 0;
+	if (node->kind != DBOPS_NODE_SEQ) {
+		repl_err(ctx, node, "replicas.members must be a list");
+		return DBOPS_ERR_INVALID;
+	}
+	s->members = h->alloc(ctx, (node->len + 1) * sizeof(*s->members));
+	for (size_t i = 0; i < node->len; i++) {
+		struct repl_member_spec *m = &s->members[s->nmembers];
+
+		if (repl_parse_member(m, ctx, s, node->items[i]) != 0) {
+			rc = DBOPS_ERR_INVALID;
+			continue;
+		}
+		for (size_t j = 0; j < s->nmembers; j++) {
+			const struct repl_member_spec *o = &s->members[j];
+
+			if (strcmp(o->name, m->name) == 0) {
+				h->diag(ctx, DBOPS_SEV_ERROR, DBOPS_ERR_INVALID,
+					&m->loc,
+					"member \"%s\" is listed twice",
+					m->name);
+				rc = DBOPS_ERR_INVALID;
+			} else if (o->port == m->port &&
+				   strcmp(o->host, m->host) == 0) {
+				h->diag(
+				    ctx, DBOPS_SEV_ERROR, DBOPS_ERR_INVALID,
+				    &m->loc,
+				    "members \"%s\" and \"%s\" have the same host and port",
+				    o->name, m->name);
+				rc = DBOPS_ERR_INVALID;
+			} else if (m->data_dir != NULL && o->data_dir != NULL &&
+				   strcmp(o->data_dir, m->data_dir) == 0) {
+				h->diag(
+				    ctx, DBOPS_SEV_ERROR, DBOPS_ERR_INVALID,
+				    &m->loc,
+				    "members \"%s\" and \"%s\" have the same data_dir",
+				    o->name, m->name);
+				rc = DBOPS_ERR_INVALID;
+			}
+		}
+		s->nmembers++;
+	}
+	return rc;
+}
+
+static int repl_parse_top(struct repl_spec *s, struct dbops_ctx *ctx,
+			  const struct dbops_node *section)
+{
+	const struct dbops_host *h = dbops_host(ctx);
+	const struct dbops_node *n;
+	const char *provider = "local", *wait = NULL;
+	int rc = 0, err;
+
+	if ((err = repl_get_string(&provider, ctx, section, "provider",
+				   "provider")) != 0)
+		return err;
+	if (strcmp(provider, "local") == 0)
+		s->provider = &repl_provider_local;
+	else if (strcmp(provider, "external") == 0)
+		s->provider = &repl_provider_external;
+	else {
+		struct dbops_diag *d =
+		    h->diag(ctx, DBOPS_SEV_ERROR, DBOPS_ERR_INVALID,
+			    &h->spec_get(section, "provider")->loc,
+			    "unknown replicas provider \"%s\"", provider);
+
+		h->diag_hint(
+		    ctx, d,
+		    "Use local (dbops creates the standbys) or external (they are created elsewhere).");
+		return DBOPS_ERR_INVALID;
+	}
+	if (repl_parse_sync(s, ctx, h->spec_get(section, "synchronous")))
+		rc = DBOPS_ERR_INVALID;
+	if (repl_get_bool(&s->slots, ctx, section, "slots", "slots"))
+		rc = DBOPS_ERR_INVALID;
+	n = h->spec_get(section, "max_lag");
+	if (n != NULL && n->kind != DBOPS_NODE_NULL &&
+	    (h->spec_check_keys(ctx, n, "the max_lag section", repl_lag_keys) !=
+		 0 ||
+	     repl_get_size(&s->max_lag_bytes, ctx, n, "bytes", false) != 0 ||
+	     repl_get_size(&s->max_lag_ms, ctx, n, "time", true) != 0))
+		rc = DBOPS_ERR_INVALID;
+	if (repl_parse_settings(s, ctx, h->spec_get(section, "settings")))
+		rc = DBOPS_ERR_INVALID;
+	n = h->spec_get(section, "remove");
+	if (n != NULL && n->kind != DBOPS_NODE_NULL &&
+	    (h->spec_check_keys(ctx, n, "the remove section",
+				repl_remove_keys) != 0 ||
+	     repl_get_bool(&s->delete_data, ctx, n, "delete_data",
+			   "remove.delete_data") != 0))
+		rc = DBOPS_ERR_INVALID;
+	if (repl_get_string(&s->os_user, ctx, section, "os_user", "os_user") ||
+	    repl_get_string(&s->bindir, ctx, section, "bindir", "bindir") ||
+	    repl_get_string(&wait, ctx, section, "wait_timeout",
+			    "wait_timeout"))
+		rc = DBOPS_ERR_INVALID;
+	if (wait != NULL) {
+		int64_t ms = repl_parse_ms(wait);
+
+		if (ms < 1000 || ms > 86400000) {
+			repl_err(
+			    ctx, h->spec_get(section, "wait_timeout"),
+			    "wait_timeout must be a duration from 1s to 24h");
+			rc = DBOPS_ERR_INVALID;
+		} else
+			s->wait_seconds = (int)(ms / 1000);
+	}
+	return rc;
+}
+
+int repl_spec_parse(struct repl_spec **out, struct dbops_ctx *ctx,
+		    const struct dbops_node *section)
+{
+	const struct dbops_host *h = dbops_host(ctx);
+	struct repl_spec *s = h->alloc(ctx, sizeof(*s));
+	int rc, nsync = 0;
+
+	*out = s;
+	s->loc = section->loc;
+	s->slots = true;
+	s->max_lag_bytes = -1;
+	s->max_lag_ms = -1;
+	s->sync_count = 1;
+	s->wait_seconds = 120;
+	if (section->kind != DBOPS_NODE_MAP) {
+		repl_err(ctx, section, "the replicas section must be a map");
+		return DBOPS_ERR_INVALID;
+	}
+	if (h->spec_check_keys(ctx, section, "the replicas section",
+			       repl_keys) != 0)
+		return DBOPS_ERR_INVALID;
+	rc = repl_parse_top(s, ctx, section);
+	if (s->provider == NULL)
+		return DBOPS_ERR_INVALID;
+	if (repl_parse_members(s, ctx, h->spec_get(section, "members")))
+		rc = DBOPS_ERR_INVALID;
+	for (size_t i = 0; i < s->nmembers; i++)
+		if (s->members[i].sync && !s->members[i].absent)
+			nsync++;
+	if (rc == 0 && s->sync_mode != REPL_SYNC_OFF && s->sync_count > nsync) {
+		struct dbops_diag *d = h->diag(
+		    ctx, DBOPS_SEV_ERROR, DBOPS_ERR_INVALID, &s->sync_loc,
+		    "synchronous.count is %d but only %d member%s may be synchronous",
+		    s->sync_count, nsync, nsync == 1 ? "" : "s");
+
+		h->diag_detail(
+		    ctx, d,
+		    "Every commit would wait for standbys that do not exist.");
+		h->diag_hint(
+		    ctx, d,
+		    "Lower the count, or add members without sync: false.");
+		rc = DBOPS_ERR_INVALID;
+	}
+	return rc;
+}
+
+int repl_validate(struct dbops_ctx *ctx, const struct dbops_node *section)
+{
+	struct repl_spec *s;
+
+	return repl_spec_parse(&s, ctx, section);
+}
