@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: PostgreSQL
 #
-# run.sh — `make bench`: a no-op `dbops plan` of the quickstart (spec read
-# from a git commit, observe, diff, render) against its floor, psql running
-# the same catalog queries in one session, timed in one hyperfine run on a
-# sandbox cluster. Prints the ratio; asserts nothing.
+# run.sh — `make bench`: a no-op `dbops plan` of the quickstart's settings
+# (spec read from a git commit, observe, diff, render) against its floor,
+# psql running the same catalog queries in one session, timed in one
+# hyperfine run on a sandbox cluster. Prints the ratio; asserts nothing.
+# The plugins' own workloads: roles.sh, pooler.sh, replicas.sh,
+# migrations.sh (run by hand).
 #
 #   tests/bench/run.sh [--runs N]
 
@@ -28,7 +30,10 @@ eval "$("$src/contrib/sandbox" up "$work/sandbox" 2>/dev/null)"
 export GIT_AUTHOR_NAME=bench GIT_AUTHOR_EMAIL=bench@dbops.invalid
 export GIT_COMMITTER_NAME=bench GIT_COMMITTER_EMAIL=bench@dbops.invalid
 mkdir -p "$work/repo"
-cp -R "$src/specs/examples/quickstart/." "$work/repo/"
+# the quickstart's core part (parameters): the pooler and the replicas
+# have benches of their own (pooler.sh, replicas.sh)
+sed '/^# PgBouncer in front of the primary/,$d' \
+	"$src/specs/examples/quickstart/cluster.yaml" >"$work/repo/cluster.yaml"
 git -C "$work/repo" init -q -b main
 git -C "$work/repo" add -A
 git -C "$work/repo" commit -q -m bench
