@@ -155,7 +155,8 @@ struct apply_state {
 	const char **err;
 	size_t group_start; /* first change of the open transaction */
 	bool in_tx;
-	bool failed; /* a change failed: hold back the rest */
+	bool failed;		   /* a change failed: hold back the rest */
+	struct record_batch batch; /* change results not yet written */
 };
 
 /* Is change i to be held back? A plan is ordered so that a change may
@@ -177,9 +178,22 @@ static void record(struct apply_state *s, size_t i)
 
 	/* recording failures must not pile up as apply errors */
 	p->diags = ignore;
-	record_change(p, s->run_id, c, cstate_name(s->st[i]), s->dur[i],
-		      s->err[i]);
+	record_batch_add(&s->batch, p, s->run_id, c, cstate_name(s->st[i]),
+			 s->dur[i], s->err[i]);
 	p->diags = saved;
+}
+
+/* Write the queued results; only ever outside a transaction. */
+static void record_flush(struct apply_state *s)
+{
+	struct dbops_diag_list ignore = {0};
+	struct dbops_diag_list saved = s->p->diags;
+
+	if (s->in_tx)
+		return;
+	s->p->diags = ignore;
+	record_batch_flush(&s->batch, s->p);
+	s->p->diags = saved;
 }
 
 static int tx_end(struct apply_state *s, size_t end, bool commit)
@@ -297,6 +311,7 @@ int apply_run(struct apply_result *res, struct pass *p,
 	s.st = arena_alloc(p->a, (p->plan.n + 1) * sizeof(*s.st));
 	s.dur = arena_alloc(p->a, (p->plan.n + 1) * sizeof(*s.dur));
 	s.err = arena_alloc(p->a, (p->plan.n + 1) * sizeof(*s.err));
+	record_batch_init(&s.batch);
 
 	if ((err = record_ensure_schema(p)) != 0 ||
 	    (err = record_run_begin(&s.run_id, p, o->command, o->plan_json)))
@@ -321,8 +336,10 @@ int apply_run(struct apply_result *res, struct pass *p,
 			    c->address);
 			continue;
 		}
-		if (attempted && o->step_delay_ms > 0)
+		if (attempted && o->step_delay_ms > 0) {
+			record_flush(&s);
 			sleep_ms(o->step_delay_ms);
+		}
 		attempted = true;
 		err = apply_one(&s, i);
 		if (err != 0 && first_err == 0)
@@ -343,6 +360,7 @@ int apply_run(struct apply_result *res, struct pass *p,
 			break;
 		case CS_SKIPPED:
 			res->skipped++;
+			record(&s, i);
 			break;
 		case CS_BLOCKED:
 			res->blocked++;
@@ -352,6 +370,8 @@ int apply_run(struct apply_result *res, struct pass *p,
 			break;
 		}
 	}
+	record_flush(&s);
+	record_batch_dispose(&s.batch);
 	if (first_err == 0)
 		pass_verify(p);
 	status = first_err == 0 ? (res->skipped ? "partial" : "applied")

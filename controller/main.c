@@ -476,11 +476,12 @@ static void render(const struct cli *c, const struct pass *p,
 	strbuf_dispose(&sb);
 }
 
+/* A failed pass: its errors, and its warnings too (an INVALID index
+ * found beside the error that stopped the plan, say). */
 static void print_new_errors(const struct pass *p)
 {
 	for (const struct dbops_diag *d = p->diags.head; d != NULL; d = d->next)
-		if (d->severity == DBOPS_SEV_ERROR)
-			diag_print(stderr, d);
+		diag_print(stderr, d);
 }
 
 static int cmd_plan(struct cli *c, struct registry *reg)

@@ -204,7 +204,9 @@ static void render_attr(struct strbuf *sb, const struct dbops_attr *at,
 	const char *sym;
 	bool changed;
 
-	if (at->before == NULL && at->after != NULL)
+	if (at->before == NULL && at->after == NULL)
+		sym = " ";
+	else if (at->before == NULL && at->after != NULL)
 		sym = "+";
 	else if (at->before != NULL && at->after == NULL)
 		sym = "-";
@@ -234,8 +236,10 @@ static void render_attr(struct strbuf *sb, const struct dbops_attr *at,
 		put_quoted(sb, at->before);
 		strbuf_puts(sb, color ? " " C_YELLOW "->" C_RESET " " : " -> ");
 		put_quoted(sb, at->after);
-	} else {
+	} else if (at->after != NULL) {
 		put_quoted(sb, at->after);
+	} else {
+		strbuf_puts(sb, "null");
 	}
 	strbuf_putc(sb, '\n');
 }

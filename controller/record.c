@@ -8,6 +8,8 @@
 #include "record.h"
 
 #include <json-c/json.h>
+#include <stdio.h>
+#include <time.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -103,33 +105,76 @@ int record_run_begin(const char **run_id_out, struct pass *p,
 	return 0;
 }
 
-int record_change(struct pass *p, const char *run_id,
-		  const struct dbops_change *c, const char *status,
-		  double duration_ms, const char *error)
+static double record_now_ms(void)
 {
-	char seq[16], dur[32];
-	const char *params[8];
+	struct timespec ts;
 
-	snprintf(seq, sizeof(seq), "%u", c->id);
-	snprintf(dur, sizeof(dur), "%.3f", duration_ms);
-	params[0] = run_id;
-	params[1] = seq;
-	params[2] = c->address;
-	params[3] = plan_action_name(c->action);
-	params[4] = status;
-	params[5] = duration_ms >= 0 ? dur : NULL;
-	params[6] = c->sql;
-	params[7] = error;
-	return pgconn_query(
-	    NULL, p->conn, p->a, &p->diags,
-	    "INSERT INTO dbops.run_changes (run_id, seq, "
-	    "address, action, status, duration_ms, sql, error) "
-	    "VALUES ($1::bigint, $2::int, $3, $4, $5, "
-	    "$6::numeric, $7, $8) ON CONFLICT (run_id, seq) DO "
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
+}
+
+void record_batch_init(struct record_batch *b)
+{
+	strbuf_init(&b->values);
+	b->n = 0;
+	b->last_flush_ms = record_now_ms();
+}
+
+void record_batch_dispose(struct record_batch *b)
+{
+	if (b != NULL)
+		strbuf_dispose(&b->values);
+}
+
+/* A literal, or NULL. */
+static const char *lit(struct pass *p, const char *s)
+{
+	return s != NULL ? pgconn_quote_literal(p->conn, p->a, s) : "NULL";
+}
+
+int record_batch_add(struct record_batch *b, struct pass *p, const char *run_id,
+		     const struct dbops_change *c, const char *status,
+		     double duration_ms, const char *error)
+{
+	char dur[32];
+
+	if (duration_ms >= 0)
+		snprintf(dur, sizeof(dur), "%.3f", duration_ms);
+	else
+		snprintf(dur, sizeof(dur), "NULL");
+	strbuf_printf(&b->values, "%s(%s, %u, %s, %s, %s, %s, %s, %s)",
+		      b->n > 0 ? ", " : "", lit(p, run_id), c->id,
+		      lit(p, c->address), lit(p, plan_action_name(c->action)),
+		      lit(p, status), dur, lit(p, c->sql), lit(p, error));
+	b->n++;
+	if (b->n >= RECORD_BATCH_MAX ||
+	    record_now_ms() - b->last_flush_ms >= RECORD_BATCH_MS)
+		return record_batch_flush(b, p);
+	return 0;
+}
+
+int record_batch_flush(struct record_batch *b, struct pass *p)
+{
+	char *sql;
+	int err;
+
+	b->last_flush_ms = record_now_ms();
+	if (b->n == 0)
+		return 0;
+	sql = arena_printf(
+	    p->a,
+	    "INSERT INTO dbops.run_changes (run_id, seq, address, action, "
+	    "status, duration_ms, sql, error) SELECT v.run_id::bigint, v.seq, "
+	    "v.address, v.action, v.status, v.duration_ms::numeric, v.sql, "
+	    "v.error FROM (VALUES %s) AS v(run_id, seq, address, action, "
+	    "status, duration_ms, sql, error) ON CONFLICT (run_id, seq) DO "
 	    "UPDATE SET status = EXCLUDED.status, duration_ms = "
-	    "EXCLUDED.duration_ms, error = EXCLUDED.error, "
-	    "finished_at = now()",
-	    8, params);
+	    "EXCLUDED.duration_ms, error = EXCLUDED.error, finished_at = now()",
+	    b->values.buf);
+	strbuf_reset(&b->values);
+	b->n = 0;
+	err = pgconn_exec(p->conn, p->a, &p->diags, sql);
+	return err;
 }
 
 int record_run_end(struct pass *p, const char *run_id, const char *status,

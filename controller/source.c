@@ -34,6 +34,11 @@ static pthread_once_t source_git_once = PTHREAD_ONCE_INIT;
 static void source_git_init_once(void)
 {
 	git_libgit2_init();
+	/* Keep trees in libgit2's object cache whatever their size: every
+	 * file read by path walks its directory's tree, and a migrations
+	 * directory of 10,000 files would be parsed again per file. */
+	git_libgit2_opts(GIT_OPT_SET_CACHE_OBJECT_LIMIT, GIT_OBJECT_TREE,
+			 (size_t)16 << 20);
 }
 
 static void source_git_init(void)

@@ -195,3 +195,26 @@ TEST(test_plan__renders_identically_twice)
 	strbuf_dispose(&s2);
 	arena_free(a);
 }
+
+TEST(test_plan__renders_attribute_without_values)
+{
+	struct arena *a = arena_new();
+	struct plan p;
+	struct strbuf sb;
+	struct plan_render_opts o = {false, NULL, false};
+	struct plan_change *c;
+
+	memset(&p, 0, sizeof(p));
+	c = plan_append(&p, a, 0, "x", 10, DBOPS_ACTION_RUN, "x.note");
+	plan_attr(c, a, "checksum", NULL, NULL, false);
+	plan_sort(&p);
+	strbuf_init(&sb);
+	plan_render_text(&sb, &p, &o);
+	T_ASSERT_CONTAINS(sb.buf, "        checksum = null\n");
+	strbuf_dispose(&sb);
+	strbuf_init(&sb);
+	plan_render_markdown(&sb, &p);
+	T_ASSERT_CONTAINS(sb.buf, "checksum: `(none)` → `(none)`");
+	strbuf_dispose(&sb);
+	arena_free(a);
+}
