@@ -18,7 +18,7 @@ DESTDIR   ?=
 
 CC        ?= cc
 PKGS      := libpq yaml-0.1 libgit2 libcurl json-c
-PLUGINS   := parameters roles pooler replicas
+PLUGINS   := parameters roles pooler replicas migrations
 
 # Libraries one plugin needs beyond the common ones.
 PLUGIN_LIBS_migrations = -lpg_query

@@ -15,6 +15,7 @@ set -euo pipefail
 packages=(
 	build-essential pkg-config git ca-certificates procps
 	libpq-dev libyaml-dev libgit2-dev libcurl4-openssl-dev libjson-c-dev
+	libpg-query-dev
 	postgresql-15 postgresql-client-15 pgbouncer
 	hyperfine clang-format valgrind
 )

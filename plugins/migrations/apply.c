@@ -1,0 +1,560 @@
+/* SPDX-License-Identifier: PostgreSQL */
+/*
+ * apply.c — running one migration change on its database's connection.
+ *
+ * The first change of a database takes the migration lock, Flyway's
+ * advisory lock key for the history table, by polling
+ * pg_try_advisory_lock (a session blocked in pg_advisory_lock would
+ * deadlock a CREATE INDEX CONCURRENTLY of the holder), keeps it until the
+ * pass ends, sets lock_timeout and statement_timeout, creates the history
+ * table if needed and reads the history again: a migration another
+ * deployer applied meanwhile is skipped, so nothing runs twice.
+ *
+ * A transactional migration is sent in one libpq pipeline — BEGIN, each
+ * statement, the history row, COMMIT — so it costs one round trip; on a
+ * failure everything is rolled back and no row is written (Flyway on
+ * PostgreSQL does the same). A non-transactional migration runs one
+ * statement per simple query; a failure part-way is recorded as a row
+ * with success = false, as Flyway does, and INVALID indexes left by a
+ * failed concurrent build are named in the error.
+ */
+#include "migrations_int.h"
+
+#include <libpq-fe.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static double mig_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
+}
+
+static void mig_sleep_ms(long ms)
+{
+	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+
+	nanosleep(&ts, NULL);
+}
+
+#define MIG_INSERT_NAME "dbops_migrations_history_insert"
+
+static const char mig_insert_fmt[] =
+    "INSERT INTO %s (installed_rank, version, description, type, script, checksum, installed_by, execution_time, success) SELECT coalesce(max(installed_rank), 0) + 1, $1, $2, 'SQL', $3, $4::integer, current_user, %s, %s FROM %s";
+
+/* Flyway cuts long descriptions to 197 characters plus "...", and long
+ * scripts to 1,000 characters with "..." in front. */
+static const char *mig_cut_description(struct dbops_ctx *ctx, const char *s)
+{
+	if (strlen(s) <= 200)
+		return s;
+	return dbops_host(ctx)->printf(ctx, "%.197s...", s);
+}
+
+static const char *mig_cut_script(struct dbops_ctx *ctx, const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n <= 1000)
+		return s;
+	return dbops_host(ctx)->printf(ctx, "...%s", s + n - 997);
+}
+
+static int mig_ensure_table(struct dbops_ctx *ctx, struct mig_run *run)
+{
+	const struct dbops_host *h = dbops_host(ctx);
+	const char *t = run->qtable;
+	const char *pk =
+	    h->quote_ident(ctx, h->printf(ctx, "%s_pk", run->db->hist_table));
+	const char *idx = h->quote_ident(
+	    ctx, h->printf(ctx, "%s_s_idx", run->db->hist_table));
+	const char *sql;
+
+	if (run->hist->table_exists)
+		return 0;
+	/* Flyway's own DDL (PostgreSQLDatabase), in one implicit
+	 * transaction */
+	sql = h->printf(
+	    ctx,
+	    "CREATE SCHEMA IF NOT EXISTS %s; CREATE TABLE %s (installed_rank INT NOT NULL, version VARCHAR(50), description VARCHAR(200) NOT NULL, type VARCHAR(20) NOT NULL, script VARCHAR(1000) NOT NULL, checksum INTEGER, installed_by VARCHAR(100) NOT NULL, installed_on TIMESTAMP NOT NULL DEFAULT now(), execution_time INTEGER NOT NULL, success BOOLEAN NOT NULL); ALTER TABLE %s ADD CONSTRAINT %s PRIMARY KEY (installed_rank); CREATE INDEX %s ON %s (success)",
+	    h->quote_ident(ctx, run->db->hist_schema), t, t, pk, idx, t);
+	if (h->conn_query(NULL, ctx, run->conn, sql, 0, NULL) != 0)
+		return DBOPS_ERR_GENERIC;
+	run->hist->table_exists = true;
+	return 0;
+}
+
+static int mig_row_cmp(const void *x, const void *y)
+{
+	const struct mig_row *a = *(const struct mig_row *const *)x;
+	const struct mig_row *b = *(const struct mig_row *const *)y;
+	int c = mig_version_cmp(&a->v, &b->v);
+
+	return c != 0 ? c : (a->rank > b->rank) - (a->rank < b->rank);
+}
+
+/* Index the versioned rows of the history by version, then rank, so
+ * that each precondition check costs O(log n) however long the history
+ * is. */
+static void mig_index_rows(struct dbops_ctx *ctx, struct mig_run *run)
+{
+	const struct mig_live_db *l = run->hist;
+	const struct mig_row **v =
+	    dbops_host(ctx)->alloc(ctx, (l->nrows + 1) * sizeof(*v));
+	size_t n = 0;
+
+	for (size_t i = 0; i < l->nrows; i++)
+		if (l->rows[i].version != NULL && l->rows[i].v.parts != NULL)
+			v[n++] = &l->rows[i];
+	if (n > 1)
+		qsort(v, n, sizeof(*v), mig_row_cmp);
+	run->byver = v;
+	run->nbyver = n;
+}
+
+/* The last row (highest rank) of a version, or NULL. */
+static const struct mig_row *mig_last_of(const struct mig_run *run,
+					 const struct mig_version *v)
+{
+	size_t lo = 0, hi = run->nbyver;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+
+		if (mig_version_cmp(&run->byver[mid]->v, v) <= 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo == 0 || mig_version_cmp(&run->byver[lo - 1]->v, v) != 0)
+		return NULL;
+	return run->byver[lo - 1];
+}
+
+static int mig_lock(struct dbops_ctx *ctx, struct mig_run *run)
+{
+	const struct dbops_host *h = dbops_host(ctx);
+	int64_t key = mig_lock_key(run->db->hist_schema, run->db->hist_table);
+	const char *params[1];
+	double deadline;
+	bool said = false;
+	int err;
+
+	if (run->locked)
+		return 0;
+	params[0] = h->printf(ctx, "%lld", (long long)key);
+	deadline = mig_now_ms() + (double)run->spec->lock_wait_s * 1000.0;
+	for (;;) {
+		struct dbops_rows *rows = NULL;
+		const char *got;
+
+		err = h->conn_query(
+		    &rows, ctx, run->conn,
+		    "SELECT pg_catalog.pg_try_advisory_lock($1::bigint) AS got",
+		    1, params);
+		if (err != 0)
+			return err;
+		got = h->rows_get(rows, 0, "got");
+		if (got != NULL && got[0] == 't')
+			break;
+		if (mig_now_ms() >= deadline || h->cancelled(ctx)) {
+			struct dbops_diag *d = h->diag(
+			    ctx, DBOPS_SEV_ERROR, DBOPS_ERR_LOCKED,
+			    &run->db->loc,
+			    "could not take the migration lock of database \"%s\" within %lld seconds",
+			    run->db->database,
+			    (long long)run->spec->lock_wait_s);
+
+			h->diag_detail(
+			    ctx, d,
+			    "Another deployer (dbops or Flyway) holds advisory lock %lld.",
+			    (long long)key);
+			h->diag_hint(
+			    ctx, d,
+			    "Wait for it to finish, or raise migrations.lock_wait.");
+			return DBOPS_ERR_LOCKED;
+		}
+		if (!said) {
+			h->log(
+			    ctx, DBOPS_LOG_INFO,
+			    "waiting for the migration lock of database \"%s\"",
+			    run->db->database);
+			said = true;
+		}
+		mig_sleep_ms(100);
+	}
+	run->locked = true;
+	err = h->conn_query(
+	    NULL, ctx, run->conn,
+	    h->printf(ctx, "SET lock_timeout = %s; SET statement_timeout = %s",
+		      h->quote_literal(ctx, run->spec->lock_timeout),
+		      h->quote_literal(ctx, run->spec->statement_timeout)),
+	    0, NULL);
+	if (err != 0)
+		return err;
+	/* the history as it is now that nobody else can write it */
+	run->hist = h->alloc(ctx, sizeof(*run->hist));
+	if ((err = mig_history_read(run->hist, ctx, run->conn, run->db)) != 0)
+		return err;
+	mig_index_rows(ctx, run);
+	return mig_ensure_table(ctx, run);
+}
+
+static int mig_run_open(struct dbops_ctx *ctx, struct mig_run *run)
+{
+	const struct dbops_host *h = dbops_host(ctx);
+
+	if (run->conn == NULL) {
+		int err = h->conn_open(
+		    &run->conn, ctx,
+		    h->printf(ctx, "dbname=%s",
+			      h->quote_literal(ctx, run->db->database)),
+		    DBOPS_CONN_SAME_CLUSTER);
+
+		if (err != 0)
+			return err;
+	}
+	return mig_lock(ctx, run);
+}
+
+/* Whether the history (re-read under the lock) already holds the
+ * migration; a failed row for it is an error. */
+static int mig_already(bool *done, struct dbops_ctx *ctx,
+		       const struct mig_run *run, const struct mig_file *f)
+{
+	const struct dbops_host *h = dbops_host(ctx);
+	const struct mig_live_db *l = run->hist;
+	const struct mig_row *r = NULL;
+
+	*done = false;
+	if (f->name.kind == MIG_VERSIONED) {
+		r = mig_last_of(run, &f->name.version);
+	} else {
+		for (size_t i = l->nrows; i > 0 && r == NULL; i--)
+			if (l->rows[i - 1].version == NULL &&
+			    strcmp(l->rows[i - 1].description,
+				   f->name.description) == 0)
+				r = &l->rows[i - 1];
+	}
+	if (r == NULL || strcmp(r->type, "DELETE") == 0)
+		return 0;
+	if (!r->success) {
+		h->diag(ctx, DBOPS_SEV_ERROR, DBOPS_ERR_CONFLICT, &f->loc,
+			"migration \"%s\" is recorded as failed in the history",
+			f->script);
+		return DBOPS_ERR_CONFLICT;
+	}
+	*done = f->name.kind == MIG_VERSIONED ||
+		(r->has_checksum && r->checksum == f->checksum);
+	return 0;
+}
+
+/* Line and column in the file of a character position (1-based) inside
+ * statement `s`. */
+static void mig_error_loc(struct dbops_loc *loc, const char *sql,
+			  const struct mig_stmt *s, const char *position)
+{
+	long pos = position ? strtol(position, NULL, 10) : 0;
+	size_t i = s->offset;
+
+	loc->line = s->line;
+	loc->col = s->col;
+	for (long chars = 1; pos > 0 && chars < pos && i < s->offset + s->len;
+	     i++) {
+		unsigned char c = (unsigned char)sql[i];
+
+		if ((c & 0xC0) == 0x80)
+			continue;
+		chars++;
+		if (c == '\n') {
+			loc->line++;
+			loc->col = 1;
+		} else {
+			loc->col++;
+		}
+	}
+}
+
+static const char *mig_invalid_indexes(struct dbops_ctx *ctx,
+				       struct mig_run *run)
+{
+	const struct dbops_host *h = dbops_host(ctx);
+	const char *const *names = NULL;
+	const char *list = NULL;
+	size_t n = 0;
+
+	if (mig_invalid_read(&names, &n, ctx, run->conn) != 0)
+		return NULL;
+	for (size_t i = 0; i < n; i++)
+		list =
+		    list ? h->printf(ctx, "%s, %s", list, names[i]) : names[i];
+	return list;
+}
+
+static int mig_fail(struct dbops_ctx *ctx, struct mig_run *run,
+		    const struct mig_payload *pl, size_t k, const PGresult *res,
+		    bool rolled_back)
+{
+	const struct dbops_host *h = dbops_host(ctx);
+	const struct mig_stmt *s = &pl->stmts[k];
+	const char *msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+	const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+	const char *detail = PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL);
+	const char *hint = PQresultErrorField(res, PG_DIAG_MESSAGE_HINT);
+	const char *invalid = NULL;
+	struct dbops_loc loc = pl->file->loc;
+	struct dbops_diag *d;
+	int slen = (int)(s->len > 300 ? 300 : s->len);
+
+	mig_error_loc(&loc, pl->sql, s,
+		      PQresultErrorField(res, PG_DIAG_STATEMENT_POSITION));
+	d = h->diag(ctx, DBOPS_SEV_ERROR, DBOPS_ERR_GENERIC, &loc,
+		    "migration \"%s\" failed at line %u: %s", pl->file->script,
+		    loc.line, msg ? msg : PQresultErrorMessage(res));
+	if (state != NULL)
+		memcpy(d->sqlstate, state,
+		       strlen(state) < 6 ? strlen(state) : 5);
+	if (!rolled_back)
+		invalid = mig_invalid_indexes(ctx, run);
+	h->diag_detail(
+	    ctx, d, "%s%s%s%s%s The statement was: %.*s%s",
+	    detail ? detail : "", detail ? " " : "",
+	    rolled_back
+		? "The migration was rolled back; nothing of it was kept."
+		: "The migration ran outside a transaction: the statements before this one were kept, and the history records it as failed.",
+	    invalid ? " INVALID indexes now in the database: " : "",
+	    invalid ? h->printf(ctx, "%s.", invalid) : "", slen,
+	    pl->sql + s->offset, (size_t)slen < s->len ? "..." : "");
+	if (hint != NULL)
+		h->diag_hint(ctx, d, "%s", hint);
+	else if (!rolled_back)
+		h->diag_hint(
+		    ctx, d,
+		    "Undo or finish the migration by hand (DROP INDEX CONCURRENTLY for an INVALID index), then run \"dbops migrations repair\".");
+	return DBOPS_ERR_GENERIC;
+}
+
+static int mig_pipeline_error(struct dbops_ctx *ctx, PGconn *pg)
+{
+	dbops_host(ctx)->diag(ctx, DBOPS_SEV_ERROR, DBOPS_ERR_TRANSIENT, NULL,
+			      "could not send migration: %s",
+			      PQerrorMessage(pg));
+	return DBOPS_ERR_TRANSIENT;
+}
+
+static int mig_run_tx(struct dbops_ctx *ctx, struct mig_run *run,
+		      const struct mig_payload *pl, const char *const *params)
+{
+	const struct dbops_host *h = dbops_host(ctx);
+	PGconn *pg = h->conn_pgconn(run->conn);
+	const char *insert = h->printf(
+	    ctx, mig_insert_fmt, run->qtable,
+	    "(extract(epoch FROM clock_timestamp() - now()) * 1000)::integer",
+	    "true", run->qtable);
+	size_t nsent = 0, nres = 0, failed_at = (size_t)-1;
+	PGresult *failed = NULL, *res;
+	bool synced = false;
+	int err = 0;
+
+	if (pg == NULL)
+		return mig_pipeline_error(ctx, pg);
+	if (!run->prepared) {
+		/* parsed and planned once per run, not per migration */
+		res = PQprepare(pg, MIG_INSERT_NAME, insert, 4, NULL);
+		if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+			h->diag(ctx, DBOPS_SEV_ERROR, DBOPS_ERR_GENERIC,
+				&run->db->loc,
+				"could not prepare the history insert: %s",
+				PQresultErrorMessage(res));
+			PQclear(res);
+			return DBOPS_ERR_GENERIC;
+		}
+		PQclear(res);
+		run->prepared = true;
+	}
+	if (PQenterPipelineMode(pg) != 1)
+		return mig_pipeline_error(ctx, pg);
+	if (!PQsendQueryParams(pg, "BEGIN", 0, NULL, NULL, NULL, NULL, 0))
+		goto send_failed;
+	nsent++;
+	for (size_t k = 0; k < pl->nstmts; k++) {
+		const char *stmt = h->printf(ctx, "%.*s", (int)pl->stmts[k].len,
+					     pl->sql + pl->stmts[k].offset);
+
+		if (!PQsendQueryParams(pg, stmt, 0, NULL, NULL, NULL, NULL, 0))
+			goto send_failed;
+		nsent++;
+	}
+	if (!PQsendQueryPrepared(pg, MIG_INSERT_NAME, 4, params, NULL, NULL,
+				 0) ||
+	    !PQsendQueryParams(pg, "COMMIT", 0, NULL, NULL, NULL, NULL, 0) ||
+	    !PQpipelineSync(pg))
+		goto send_failed;
+	nsent += 2;
+	for (size_t i = 0; i < nsent; i++) {
+		res = PQgetResult(pg);
+		if (res == NULL)
+			break;
+		nres++;
+		if (PQresultStatus(res) == PGRES_FATAL_ERROR &&
+		    failed == NULL) {
+			failed = res;
+			failed_at = i;
+		} else {
+			PQclear(res);
+		}
+		while ((res = PQgetResult(pg)) != NULL)
+			PQclear(res);
+	}
+	while ((res = PQgetResult(pg)) != NULL) {
+		ExecStatusType st = PQresultStatus(res);
+
+		PQclear(res);
+		if (st == PGRES_PIPELINE_SYNC) {
+			synced = true;
+			break;
+		}
+	}
+	PQexitPipelineMode(pg);
+	if (failed == NULL && (nres != nsent || !synced)) {
+		/* the connection broke: whether COMMIT was done is unknown,
+		 * the next pass re-reads the history and finds out */
+		return mig_pipeline_error(ctx, pg);
+	}
+	if (failed != NULL) {
+		PQclear(PQexec(pg, "ROLLBACK"));
+		if (failed_at >= 1 && failed_at <= pl->nstmts) {
+			err =
+			    mig_fail(ctx, run, pl, failed_at - 1, failed, true);
+		} else {
+			h->diag(ctx, DBOPS_SEV_ERROR, DBOPS_ERR_GENERIC,
+				&pl->file->loc,
+				failed_at == nsent - 1
+				    ? "could not commit migration \"%s\": %s"
+				    : "could not record migration \"%s\": %s",
+				pl->file->script, PQresultErrorMessage(failed));
+			err = DBOPS_ERR_GENERIC;
+		}
+		PQclear(failed);
+	}
+	return err;
+send_failed:
+	err = mig_pipeline_error(ctx, pg);
+	PQexitPipelineMode(pg);
+	return err;
+}
+
+static int mig_run_nontx(struct dbops_ctx *ctx, struct mig_run *run,
+			 const struct mig_payload *pl,
+			 const char *const *params)
+{
+	const struct dbops_host *h = dbops_host(ctx);
+	PGconn *pg = h->conn_pgconn(run->conn);
+	double t0 = mig_now_ms();
+	const char *before = mig_invalid_indexes(ctx, run);
+	int err = 0;
+	bool ok = true;
+
+	if (pg == NULL)
+		return mig_pipeline_error(ctx, pg);
+	if (before != NULL)
+		h->log(
+		    ctx, DBOPS_LOG_WARNING,
+		    "database \"%s\" has INVALID indexes before migration \"%s\": %s",
+		    run->db->database, pl->file->script, before);
+	for (size_t k = 0; k < pl->nstmts && ok; k++) {
+		const char *stmt = h->printf(ctx, "%.*s", (int)pl->stmts[k].len,
+					     pl->sql + pl->stmts[k].offset);
+		PGresult *res = PQexec(pg, stmt);
+		ExecStatusType st = PQresultStatus(res);
+
+		if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK &&
+		    st != PGRES_EMPTY_QUERY) {
+			ok = false;
+			err = mig_fail(ctx, run, pl, k, res, false);
+		}
+		PQclear(res);
+	}
+	{
+		const char *insert =
+		    h->printf(ctx, mig_insert_fmt, run->qtable,
+			      h->printf(ctx, "%d", (int)(mig_now_ms() - t0)),
+			      ok ? "true" : "false", run->qtable);
+		PGresult *res =
+		    PQexecParams(pg, insert, 4, NULL, params, NULL, NULL, 0);
+
+		if (PQresultStatus(res) != PGRES_COMMAND_OK && err == 0) {
+			h->diag(ctx, DBOPS_SEV_ERROR, DBOPS_ERR_GENERIC,
+				&pl->file->loc,
+				"could not record migration \"%s\": %s",
+				pl->file->script, PQresultErrorMessage(res));
+			err = DBOPS_ERR_GENERIC;
+		}
+		PQclear(res);
+	}
+	return err;
+}
+
+static int mig_apply_migrate(struct dbops_ctx *ctx,
+			     const struct mig_payload *pl)
+{
+	const struct dbops_host *h = dbops_host(ctx);
+	const struct mig_file *f = pl->file;
+	const char *params[4];
+	bool done = false;
+	int err;
+
+	if ((err = mig_already(&done, ctx, pl->run, f)) != 0)
+		return err;
+	if (done) {
+		h->log(ctx, DBOPS_LOG_INFO,
+		       "migration \"%s\" was applied meanwhile; skipped",
+		       f->script);
+		return 0;
+	}
+	params[0] = f->name.kind == MIG_VERSIONED ? f->name.version.text : NULL;
+	params[1] = mig_cut_description(ctx, f->name.description);
+	params[2] = mig_cut_script(ctx, f->script);
+	params[3] = h->printf(ctx, "%d", f->checksum);
+	return pl->in_tx ? mig_run_tx(ctx, pl->run, pl, params)
+			 : mig_run_nontx(ctx, pl->run, pl, params);
+}
+
+int mig_apply(struct dbops_ctx *ctx, const struct dbops_change *change)
+{
+	const struct dbops_host *h = dbops_host(ctx);
+	const struct mig_payload *pl = change->payload;
+	int err;
+
+	if (pl == NULL || pl->run == NULL) {
+		h->diag(ctx, DBOPS_SEV_ERROR, DBOPS_ERR_GENERIC, &change->loc,
+			"change \"%s\" has no migration to apply",
+			change->address);
+		return DBOPS_ERR_GENERIC;
+	}
+	if ((err = mig_run_open(ctx, pl->run)) != 0)
+		return err;
+	switch (pl->op) {
+	case MIG_OP_MIGRATE:
+		return mig_apply_migrate(ctx, pl);
+	case MIG_OP_BASELINE:
+		if (pl->run->hist->nrows > 0) {
+			h->log(
+			    ctx, DBOPS_LOG_INFO,
+			    "the history of database \"%s\" is not empty; no baseline written",
+			    pl->run->db->database);
+			return 0;
+		}
+		return h->conn_query(NULL, ctx, pl->run->conn, change->sql, 0,
+				     NULL);
+	case MIG_OP_REPAIR_DELETE:
+	case MIG_OP_REPAIR_CHECKSUM:
+	case MIG_OP_REPAIR_MISSING:
+		return h->conn_query(NULL, ctx, pl->run->conn, change->sql, 0,
+				     NULL);
+	}
+	return 0;
+}

@@ -1,0 +1,554 @@
+/* SPDX-License-Identifier: PostgreSQL */
+/*
+ * files.c — migration files as Flyway sees them: names (V<version>__<desc>
+ * .sql, R__<desc>.sql), versions compared part by part as integers, the
+ * CRC-32 checksum over lines without their terminators, the sidecar .conf
+ * file, ${name} placeholders and the advisory-lock key Flyway derives from
+ * the history table's name. Also the listing and reading of the files of
+ * a database's locations through the host. Nothing here parses SQL
+ * (sql.c) or talks to a server.
+ */
+#include "migrations_int.h"
+
+#include <ctype.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+/* ---- versions */
+
+int mig_version_parse(struct mig_version *out, struct dbops_ctx *ctx,
+		      const char *text)
+{
+	const struct dbops_host *h = dbops_host(ctx);
+	char *dotted = h->strdup(ctx, text);
+	const char **parts;
+	size_t n = 0, cap = 1;
+
+	if (*dotted == '\0')
+		return DBOPS_ERR_INVALID;
+	for (char *p = dotted; *p; p++) {
+		if (*p == '_')
+			*p = '.';
+		if (*p == '.')
+			cap++;
+		else if (!isdigit((unsigned char)*p))
+			return DBOPS_ERR_INVALID;
+	}
+	parts = h->alloc(ctx, cap * sizeof(*parts));
+	for (const char *p = dotted; *p;) {
+		const char *start = p;
+		size_t len;
+
+		while (*p && *p != '.')
+			p++;
+		len = (size_t)(p - start);
+		if (len == 0)
+			return DBOPS_ERR_INVALID; /* "1..2", ".1", "1." */
+		while (len > 1 && *start == '0') {
+			start++;
+			len--;
+		}
+		parts[n++] = h->printf(ctx, "%.*s", (int)len, start);
+		if (*p == '.') {
+			p++;
+			if (*p == '\0')
+				return DBOPS_ERR_INVALID;
+		}
+	}
+	while (n > 1 && strcmp(parts[n - 1], "0") == 0)
+		n--;
+	out->text = dotted;
+	out->parts = parts;
+	out->nparts = n;
+	return 0;
+}
+
+static int mig_part_cmp(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+
+	if (la != lb)
+		return la < lb ? -1 : 1;
+	return strcmp(a, b);
+}
+
+int mig_version_cmp(const struct mig_version *a, const struct mig_version *b)
+{
+	size_t n = a->nparts > b->nparts ? a->nparts : b->nparts;
+
+	for (size_t i = 0; i < n; i++) {
+		const char *pa = i < a->nparts ? a->parts[i] : "0";
+		const char *pb = i < b->nparts ? b->parts[i] : "0";
+		int c = mig_part_cmp(pa, pb);
+
+		if (c != 0)
+			return c < 0 ? -1 : 1;
+	}
+	return 0;
+}
+
+/* ---- names */
+
+static bool mig_ends_with_sql(const char *name, size_t *stem_len)
+{
+	size_t len = strlen(name);
+
+	if (len < 4 || strcasecmp(name + len - 4, ".sql") != 0)
+		return false;
+	*stem_len = len - 4;
+	return true;
+}
+
+int mig_name_parse(struct mig_name *out, const char **why,
+		   struct dbops_ctx *ctx, const char *name)
+{
+	const struct dbops_host *h = dbops_host(ctx);
+	size_t stem_len;
+	const char *sep;
+	char *stem, *desc;
+
+	*why = NULL;
+	if (!mig_ends_with_sql(name, &stem_len))
+		return 0;
+	if (strchr("VRvr", name[0]) == NULL || name[0] == '\0')
+		return 0;
+	/* V1__x, R__x, v1__x, V1_x, Vx__... all look like migrations; a
+	 * name such as "views.sql" does not */
+	if (!(isdigit((unsigned char)name[1]) || name[1] == '_'))
+		return 0;
+	if (name[0] == 'v' || name[0] == 'r') {
+		*why = "The prefix must be an upper-case \"V\" or \"R\".";
+		return -1;
+	}
+	stem = h->printf(ctx, "%.*s", (int)stem_len, name);
+	sep = strstr(stem + 1, "__");
+	if (sep == NULL) {
+		*why =
+		    "The version and the description must be separated by two underscores (\"__\").";
+		return -1;
+	}
+	desc = h->strdup(ctx, sep + 2);
+	out->raw_description = h->strdup(ctx, desc);
+	for (char *p = desc; *p; p++)
+		if (*p == '_')
+			*p = ' ';
+	out->description = desc;
+	if (stem[0] == 'R') {
+		if (sep != stem + 1) {
+			*why =
+			    "A repeatable migration has no version: its name is \"R__<description>.sql\".";
+			return -1;
+		}
+		out->kind = MIG_REPEATABLE;
+		memset(&out->version, 0, sizeof(out->version));
+	} else {
+		char *vtext =
+		    h->printf(ctx, "%.*s", (int)(sep - stem - 1), stem + 1);
+
+		if (*vtext == '\0') {
+			*why =
+			    "A versioned migration needs a version after \"V\".";
+			return -1;
+		}
+		if (mig_version_parse(&out->version, ctx, vtext) != 0) {
+			*why =
+			    "A version may only contain digits separated by \".\" or \"_\".";
+			return -1;
+		}
+		out->kind = MIG_VERSIONED;
+	}
+	if (*desc == '\0') {
+		*why = "The description after \"__\" is empty.";
+		return -1;
+	}
+	return 1;
+}
+
+/* ---- checksum */
+
+static uint32_t mig_crc_table[256];
+static bool mig_crc_ready;
+
+static void mig_crc_init(void)
+{
+	for (uint32_t i = 0; i < 256; i++) {
+		uint32_t c = i;
+
+		for (int k = 0; k < 8; k++)
+			c = (c & 1) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
+		mig_crc_table[i] = c;
+	}
+	mig_crc_ready = true;
+}
+
+uint32_t mig_crc32(uint32_t crc, const void *data, size_t len)
+{
+	const unsigned char *p = data;
+
+	if (!mig_crc_ready)
+		mig_crc_init();
+	crc = ~crc;
+	for (size_t i = 0; i < len; i++)
+		crc = mig_crc_table[(crc ^ p[i]) & 0xFF] ^ (crc >> 8);
+	return ~crc;
+}
+
+int32_t mig_checksum(const char *data, size_t len)
+{
+	uint32_t crc = 0;
+	size_t i = 0, start;
+
+	/* lines are fed without their terminators (\n, \r\n, \r) and
+	 * nothing between them, so the CRC is that of the text with every
+	 * CR and LF removed */
+	if (len >= 3 && memcmp(data, "\xEF\xBB\xBF", 3) == 0)
+		i = 3;
+	while (i < len) {
+		start = i;
+		while (i < len && data[i] != '\n' && data[i] != '\r')
+			i++;
+		crc = mig_crc32(crc, data + start, i - start);
+		while (i < len && (data[i] == '\n' || data[i] == '\r'))
+			i++;
+	}
+	return (int32_t)crc;
+}
+
+/* ---- placeholders */
+
+static bool mig_ph_is(const char *name, size_t len, const char *lit)
+{
+	return strlen(lit) == len && strncasecmp(name, lit, len) == 0;
+}
+
+static const char *mig_ph_lookup(const struct mig_db *db,
+				 const struct mig_file *f, const char *name,
+				 size_t len)
+{
+	for (size_t i = 0; i < db->nph; i++)
+		if (mig_ph_is(name, len, db->ph_names[i]))
+			return db->ph_values[i];
+	if (mig_ph_is(name, len, "flyway:database"))
+		return db->database;
+	if (mig_ph_is(name, len, "flyway:table"))
+		return db->hist_table;
+	if (mig_ph_is(name, len, "flyway:defaultSchema"))
+		return db->hist_schema;
+	if (mig_ph_is(name, len, "flyway:filename") && f != NULL)
+		return f->script;
+	return NULL;
+}
+
+const char *mig_placeholders(struct dbops_ctx *ctx, const struct mig_db *db,
+			     const struct mig_file *f, const char *text,
+			     const char **missing)
+{
+	const struct dbops_host *h = dbops_host(ctx);
+	const char *p = strstr(text, "${"), *from = text;
+	size_t cap, used = 0;
+	char *out;
+
+	*missing = NULL;
+	if (p == NULL)
+		return text;
+	cap = strlen(text) * 2 + 256;
+	out = h->alloc(ctx, cap);
+	for (; p != NULL; p = strstr(from, "${")) {
+		const char *end = strchr(p + 2, '}');
+		const char *val;
+		size_t need;
+
+		if (end == NULL)
+			break;
+		val = mig_ph_lookup(db, f, p + 2, (size_t)(end - p - 2));
+		if (val == NULL) {
+			*missing =
+			    h->printf(ctx, "%.*s", (int)(end - p - 2), p + 2);
+			return NULL;
+		}
+		need =
+		    used + (size_t)(p - from) + strlen(val) + strlen(end) + 1;
+		if (need > cap) {
+			char *bigger = h->alloc(ctx, need * 2);
+
+			memcpy(bigger, out, used);
+			out = bigger;
+			cap = need * 2;
+		}
+		memcpy(out + used, from, (size_t)(p - from));
+		used += (size_t)(p - from);
+		memcpy(out + used, val, strlen(val));
+		used += strlen(val);
+		from = end + 1;
+	}
+	if (used + strlen(from) + 1 > cap) {
+		char *bigger = h->alloc(ctx, used + strlen(from) + 1);
+
+		memcpy(bigger, out, used);
+		out = bigger;
+	}
+	memcpy(out + used, from, strlen(from) + 1);
+	return out;
+}
+
+/* ---- the lock key */
+
+static int32_t mig_java_hash(const char *s)
+{
+	uint32_t hash = 0;
+
+	/* String.hashCode over UTF-16 units; identical for ASCII names */
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+		hash = hash * 31u + *p;
+	return (int32_t)hash;
+}
+
+int64_t mig_lock_key(const char *schema, const char *table)
+{
+	char buf[512];
+	size_t n = 0;
+	const char *parts[2] = {schema, table};
+
+	for (int i = 0; i < 2; i++) {
+		if (i == 1 && n < sizeof(buf) - 1)
+			buf[n++] = '.';
+		if (n < sizeof(buf) - 1)
+			buf[n++] = '"';
+		for (const char *p = parts[i]; *p && n < sizeof(buf) - 3; p++)
+			buf[n++] = *p;
+		if (n < sizeof(buf) - 1)
+			buf[n++] = '"';
+	}
+	buf[n] = '\0';
+	/* "Flyway" in ASCII, plus the hash of "schema"."table" */
+	return (int64_t)0x466C79776179LL + (int64_t)mig_java_hash(buf);
+}
+
+/* ---- listing and reading */
+
+static int mig_list_dir(const char *const **names, size_t *n,
+			struct dbops_ctx *ctx, const char *dir,
+			const struct dbops_loc *loc)
+{
+	const struct dbops_host *h = dbops_host(ctx);
+
+	if (h->header.size < offsetof(struct dbops_host, source_list) +
+				 sizeof(h->source_list) ||
+	    h->source_list == NULL) {
+		h->diag(
+		    ctx, DBOPS_SEV_ERROR, DBOPS_ERR_UNSUPPORTED, loc,
+		    "could not list migration directory \"%s\": this dbops cannot list source directories",
+		    dir);
+		return DBOPS_ERR_UNSUPPORTED;
+	}
+	return h->source_list(names, n, ctx, dir);
+}
+
+/* Sidecar "<file>.conf": executeInTransaction, placeholderReplacement. */
+static int mig_read_conf(struct dbops_ctx *ctx, struct mig_file *f,
+			 const char *path)
+{
+	const struct dbops_host *h = dbops_host(ctx);
+	const char *data;
+	size_t len;
+	int err;
+
+	err = h->source_read(&data, &len, ctx, path);
+	if (err != 0)
+		return err;
+	for (const char *line = data; line != NULL && *line;) {
+		const char *eol = strchr(line, '\n');
+		size_t l = eol ? (size_t)(eol - line) : strlen(line);
+		char *kv = h->printf(ctx, "%.*s", (int)l, line);
+		char *eq = strchr(kv, '=');
+		char *key = kv, *val;
+
+		line = eol ? eol + 1 : NULL;
+		while (isspace((unsigned char)*key))
+			key++;
+		if (*key == '#' || *key == '\0' || eq == NULL)
+			continue;
+		*eq = '\0';
+		val = eq + 1;
+		for (char *e = eq - 1; e >= key && isspace((unsigned char)*e);
+		     e--)
+			*e = '\0';
+		while (isspace((unsigned char)*val))
+			val++;
+		for (char *e = val + strlen(val) - 1;
+		     e >= val && isspace((unsigned char)*e); e--)
+			*e = '\0';
+		if (strcmp(key, "executeInTransaction") == 0)
+			f->txmode = strcasecmp(val, "false") == 0 ? MIG_TX_OFF
+								  : MIG_TX_ON;
+		else if (strcmp(key, "placeholderReplacement") == 0)
+			f->placeholder_replacement =
+			    strcasecmp(val, "false") != 0;
+	}
+	return 0;
+}
+
+static int mig_file_cmp(const void *x, const void *y)
+{
+	const struct mig_file *a = x, *b = y;
+
+	if (a->name.kind != b->name.kind)
+		return a->name.kind == MIG_VERSIONED ? -1 : 1;
+	if (a->name.kind == MIG_VERSIONED)
+		return mig_version_cmp(&a->name.version, &b->name.version);
+	return strcmp(a->name.description, b->name.description);
+}
+
+/* `names` is sorted bytewise (host->source_list). */
+static bool mig_has_name(const char *const *names, size_t n, const char *s)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		int c = strcmp(names[mid], s);
+
+		if (c == 0)
+			return true;
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return false;
+}
+
+static int mig_load_location(struct dbops_ctx *ctx, struct mig_db *db,
+			     const char *location, const struct dbops_loc *loc,
+			     const char *cluster_dir, bool contents,
+			     size_t *cap)
+{
+	const struct dbops_host *h = dbops_host(ctx);
+	const char *const *names = NULL;
+	size_t n = 0;
+	int err, result = 0;
+
+	err = mig_list_dir(&names, &n, ctx, location, loc);
+	if (err != 0)
+		return err;
+	for (size_t i = 0; i < n; i++) {
+		struct mig_file f;
+		const char *why = NULL, *conf;
+		int r;
+
+		memset(&f, 0, sizeof(f));
+		r = mig_name_parse(&f.name, &why, ctx, names[i]);
+		f.path = h->printf(ctx, "%s/%s", location, names[i]);
+		f.loc.file = cluster_dir[0]
+				 ? h->printf(ctx, "%s/%s", cluster_dir, f.path)
+				 : f.path;
+		f.loc.line = 1;
+		f.loc.col = 1;
+		if (r < 0) {
+			struct dbops_diag *d = h->diag(
+			    ctx, DBOPS_SEV_ERROR, DBOPS_ERR_INVALID, &f.loc,
+			    "invalid migration file name \"%s\"", names[i]);
+
+			h->diag_hint(ctx, d, "%s", why);
+			result = DBOPS_ERR_INVALID;
+			continue;
+		}
+		if (r == 0)
+			continue;
+		f.script = names[i];
+		f.placeholder_replacement = true;
+		if (!contents) {
+			f.text = "";
+			goto add;
+		}
+		err = h->source_read(&f.text, &f.len, ctx, f.path);
+		if (err != 0)
+			return err;
+		/* Flyway drops a byte order mark; so must the parser and the
+		 * server (the checksum ignores it either way) */
+		if (f.len >= 3 && memcmp(f.text, "\xEF\xBB\xBF", 3) == 0) {
+			f.text += 3;
+			f.len -= 3;
+		}
+		conf = h->printf(ctx, "%s.conf", names[i]);
+		if (mig_has_name(names, n, conf) &&
+		    (err = mig_read_conf(
+			 ctx, &f, h->printf(ctx, "%s/%s", location, conf))) !=
+			0)
+			return err;
+		if (f.name.kind == MIG_VERSIONED ||
+		    !f.placeholder_replacement) {
+			f.checksum = mig_checksum(f.text, f.len);
+		} else {
+			const char *missing = NULL;
+			const char *t =
+			    mig_placeholders(ctx, db, &f, f.text, &missing);
+
+			/* an unresolved placeholder is reported in diff */
+			f.checksum = t ? mig_checksum(t, strlen(t))
+				       : mig_checksum(f.text, f.len);
+		}
+	add:
+		if (db->nfiles == *cap) {
+			struct mig_file *bigger;
+
+			*cap = *cap ? *cap * 2 : 64;
+			bigger = h->alloc(ctx, *cap * sizeof(*bigger));
+			if (db->nfiles)
+				memcpy(bigger, db->files,
+				       db->nfiles * sizeof(*bigger));
+			db->files = bigger;
+		}
+		db->files[db->nfiles++] = f;
+	}
+	return result;
+}
+
+int mig_load_files(struct dbops_ctx *ctx, struct mig_db *db,
+		   const struct dbops_node *locations, const char *cluster_dir,
+		   bool contents)
+{
+	const struct dbops_host *h = dbops_host(ctx);
+	size_t cap = 0;
+	int result = 0;
+
+	for (size_t i = 0; i < locations->len; i++) {
+		const struct dbops_node *l = locations->items[i];
+		int err;
+
+		err = mig_load_location(ctx, db, l->scalar, &l->loc,
+					cluster_dir, contents, &cap);
+		if (err != 0 && err != DBOPS_ERR_INVALID)
+			return err;
+		if (err != 0)
+			result = err;
+	}
+	if (db->nfiles > 1)
+		qsort(db->files, db->nfiles, sizeof(*db->files), mig_file_cmp);
+	for (size_t i = 1; i < db->nfiles; i++) {
+		const struct mig_file *a = &db->files[i - 1],
+				      *b = &db->files[i];
+		struct dbops_diag *d;
+
+		if (mig_file_cmp(a, b) != 0)
+			continue;
+		if (a->name.kind == MIG_VERSIONED)
+			d = h->diag(
+			    ctx, DBOPS_SEV_ERROR, DBOPS_ERR_INVALID, &b->loc,
+			    "found more than one migration with version %s",
+			    a->name.version.text);
+		else
+			d = h->diag(
+			    ctx, DBOPS_SEV_ERROR, DBOPS_ERR_INVALID, &b->loc,
+			    "found more than one repeatable migration with description \"%s\"",
+			    a->name.description);
+		h->diag_detail(ctx, d, "The files are \"%s\" and \"%s\".",
+			       a->path, b->path);
+		h->diag_hint(
+		    ctx, d, "Give one of them another version or description.");
+		result = DBOPS_ERR_INVALID;
+	}
+	return result;
+}

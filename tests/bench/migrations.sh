@@ -1,0 +1,154 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: PostgreSQL
+#
+# migrations.sh — the migrations plugin against its floor, run by hand:
+# N migrations of one CREATE TABLE each (a), or N migrations with an ALTER
+# TABLE, a CREATE INDEX and a 1,000-row INSERT ... SELECT each (b), applied
+# to a fresh database by
+#   - psql, the same files in one session, each in its own transaction
+#     (the floor; it writes no history);
+#   - dbops apply (spec and files read from a git commit);
+#   - dbmate and sqitch when they are installed;
+# then the no-op re-run: dbops plan against psql reading the history
+# table. hyperfine, in one run, on a sandbox cluster of its own. Prints
+# the ratios; asserts nothing.
+#
+#   tests/bench/migrations.sh [--count N] [--workload a|b] [--runs N]
+#                             [--no-sqitch] [--no-dbmate]
+
+set -euo pipefail
+
+src=$(cd "$(dirname "$0")/../.." && pwd -P)
+count=1000
+workload=a
+runs=3
+use_sqitch=yes
+use_dbmate=yes
+while [ $# -gt 0 ]; do
+	case $1 in
+	--count) count=$2; shift 2 ;;
+	--workload) workload=$2; shift 2 ;;
+	--runs) runs=$2; shift 2 ;;
+	--no-sqitch) use_sqitch=no; shift ;;
+	--no-dbmate) use_dbmate=no; shift ;;
+	*) echo "usage: $0 [--count N] [--workload a|b] [--runs N]" >&2; exit 2 ;;
+	esac
+done
+command -v hyperfine >/dev/null || { echo "bench: hyperfine is not installed (contrib/install-deps.sh)" >&2; exit 1; }
+
+work=$(mktemp -d /tmp/dbops-bench-mig.XXXXXX)
+chmod 0755 "$work"
+cleanup()
+{
+	"$src/contrib/sandbox" destroy "$work/sandbox" >/dev/null 2>&1 || true
+	rm -rf "$work"
+}
+trap cleanup EXIT
+
+eval "$("$src/contrib/sandbox" up "$work/sandbox" 2>/dev/null)"
+export GIT_AUTHOR_NAME=bench GIT_AUTHOR_EMAIL=bench@dbops.invalid
+export GIT_COMMITTER_NAME=bench GIT_COMMITTER_EMAIL=bench@dbops.invalid
+
+# ---- the migration files, in Flyway's naming
+repo=$work/repo
+mkdir -p "$repo/m" "$work/dbmate/db/migrations" "$work/sqitch/deploy" \
+	"$work/sqitch/revert" "$work/sqitch/verify"
+printf '%%syntax-version=1.0.0\n%%project=bench\n\n' >"$work/sqitch/sqitch.plan"
+cat >"$work/sqitch/sqitch.conf" <<CONF
+[core]
+	engine = pg
+[engine "pg"]
+	target = db:pg://$PGUSER@$PGHOST:$PGPORT/bench
+[user]
+	name = bench
+	email = bench@dbops.invalid
+CONF
+cat >"$repo/cluster.yaml" <<YAML
+apiVersion: dbops/v1
+cluster: bench
+migrations:
+  databases:
+    - database: bench
+      locations: [m]
+      lint: {level: "off"}
+YAML
+: >"$work/floor.sql"
+for i in $(seq 1 "$count"); do
+	if [ "$workload" = a ]; then
+		body="CREATE TABLE t$i (id int PRIMARY KEY, name text);"
+	else
+		body="ALTER TABLE base ADD COLUMN c$i int;
+CREATE INDEX base_c${i}_idx ON base (c$i);
+INSERT INTO base (id, c$i) SELECT g + $i * 1000, g FROM generate_series(1, 1000) g;"
+	fi
+	printf '%s\n' "$body" >"$repo/m/V${i}__m$i.sql"
+	printf 'BEGIN;\n%s\nCOMMIT;\n' "$body" >>"$work/floor.sql"
+	printf -- '-- migrate:up\n%s\n\n-- migrate:down\n' "$body" \
+		>"$work/dbmate/db/migrations/$(printf '%06d' "$i")_m$i.sql"
+	printf 'BEGIN;\n%s\nCOMMIT;\n' "$body" >"$work/sqitch/deploy/m$i.sql"
+	printf 'm%s 2024-01-01T00:00:00Z bench <bench@dbops.invalid> # m%s\n' \
+		"$i" "$i" >>"$work/sqitch/sqitch.plan"
+done
+prep_sql="-c 'DROP DATABASE IF EXISTS bench WITH (FORCE)' -c 'CREATE DATABASE bench'"
+if [ "$workload" = b ]; then
+	setup="CREATE TABLE base (id bigint PRIMARY KEY)"
+	prep="psql -X -q -d postgres $prep_sql && psql -X -q -d bench -c '$setup'"
+else
+	prep="psql -X -q -d postgres $prep_sql"
+fi
+git -C "$repo" init -q -b main
+git -C "$repo" add -A
+git -C "$repo" commit -q -m bench
+
+cmds=(-n "psql (floor)" "psql -X -q -v ON_ERROR_STOP=1 -d bench -f $work/floor.sql >/dev/null"
+	-n "dbops apply" "$src/build/dbops apply --repo $repo --auto-approve --no-color >/dev/null")
+if [ $use_dbmate = yes ] && command -v dbmate >/dev/null; then
+	export DATABASE_URL="postgres://$PGUSER@$PGHOST:$PGPORT/bench?sslmode=disable"
+	cmds+=(-n "dbmate up" "cd $work/dbmate && dbmate --no-dump-schema up >/dev/null")
+fi
+if [ $use_sqitch = yes ] && command -v sqitch >/dev/null; then
+	cmds+=(-n "sqitch deploy" "cd $work/sqitch && sqitch deploy >/dev/null")
+fi
+
+hyperfine --style basic --runs "$runs" --prepare "$prep" \
+	--export-csv "$work/apply.csv" "${cmds[@]}"
+
+# ---- no-op re-run on the applied database
+eval "$prep"
+"$src/build/dbops" apply --repo "$repo" --auto-approve --no-color >/dev/null
+"$src/build/dbops" plan --repo "$repo" --no-color --detailed-exitcode >/dev/null ||
+	{ echo "bench: the plan is not empty after apply" >&2; exit 1; }
+noop=(-n "psql reads the history" "psql -X -q -d bench -c 'SELECT * FROM flyway_schema_history ORDER BY installed_rank' >/dev/null"
+	-n "dbops plan (no-op)" "$src/build/dbops plan --repo $repo --no-color >/dev/null"
+	-n "dbops apply (no-op)" "$src/build/dbops apply --repo $repo --auto-approve --no-color >/dev/null")
+# each peer on a database of its own, migrated by itself
+for d in bench_dm bench_sq; do
+	psql -X -q -d postgres -c "DROP DATABASE IF EXISTS $d WITH (FORCE)" -c "CREATE DATABASE $d"
+	[ "$workload" = a ] || psql -X -q -d "$d" -c "$setup"
+done
+if [ $use_dbmate = yes ] && command -v dbmate >/dev/null; then
+	dm_url="postgres://$PGUSER@$PGHOST:$PGPORT/bench_dm?sslmode=disable"
+	(cd "$work/dbmate" && DATABASE_URL=$dm_url dbmate --no-dump-schema up >/dev/null)
+	noop+=(-n "dbmate up (no-op)" "cd $work/dbmate && DATABASE_URL='$dm_url' dbmate --no-dump-schema up >/dev/null")
+fi
+if [ $use_sqitch = yes ] && command -v sqitch >/dev/null; then
+	sq_url="db:pg://$PGUSER@$PGHOST:$PGPORT/bench_sq"
+	(cd "$work/sqitch" && sqitch deploy "$sq_url" >/dev/null)
+	noop+=(-n "sqitch deploy (no-op)" "cd $work/sqitch && sqitch deploy $sq_url >/dev/null")
+fi
+"$src/build/dbops" plan --repo "$repo" --no-color --detailed-exitcode >"$work/plan.out" 2>&1 ||
+	{ echo "bench: the no-op plan fails or is not empty:" >&2; tail -n 20 "$work/plan.out" >&2; exit 1; }
+hyperfine --style basic --warmup 2 --runs $((runs * 3)) --export-csv "$work/noop.csv" \
+	"${noop[@]}"
+
+awk -F, -v n="$count" -v w="$workload" '
+FNR == 1 { file++ ; next }
+file == 1 { name[file, FNR] = $1; t[file, FNR] = $2; last1 = FNR }
+file == 2 { name[file, FNR] = $1; t[file, FNR] = $2; last2 = FNR }
+END {
+	printf "\nworkload %s, %d migrations (mean of the runs above):\n", w, n
+	for (i = 2; i <= last1; i++)
+		printf "  apply  %-24s %8.2f s   %5.2fx the floor\n", name[1, i], t[1, i], t[1, i] / t[1, 2]
+	for (i = 2; i <= last2; i++)
+		printf "  no-op  %-24s %8.1f ms  %5.2fx psql\n", name[2, i], t[2, i] * 1000, t[2, i] / t[2, 2]
+}' "$work/apply.csv" "$work/noop.csv"
