@@ -477,4 +477,5 @@ const struct dbops_host host_table = {
     .out = h_out,
     .secret_try_read = h_secret_try_read,
     .observe_note = h_observe_note,
+    .suggest = diag_suggest,
 };

@@ -202,6 +202,11 @@ struct dbops_host {
 	 * changes. Ignored in other stages. */
 	void (*observe_note)(struct dbops_ctx *ctx, const char *key,
 			     const char *value);
+	/* The candidate closest to `word` (case-insensitive edit distance)
+	 * when it is close enough to be a typo, else NULL: the "did you
+	 * mean" every unknown name gets. Borrowed from `candidates`. */
+	const char *(*suggest)(const char *word, const char *const *candidates,
+			       size_t n);
 };
 
 /*

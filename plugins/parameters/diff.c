@@ -110,67 +110,6 @@ const char *par_statement(struct dbops_ctx *ctx, const struct par_setting *s,
 	return h->printf(ctx, "ALTER SYSTEM SET %s = %s", name, list);
 }
 
-/* Optimal string alignment distance, ASCII case-insensitive; names longer
- * than the buffers are never suggested. */
-#define PAR_SUGGEST_MAX 128
-
-static size_t par_distance(const char *a, const char *b)
-{
-	size_t rows[3][PAR_SUGGEST_MAX + 1];
-	size_t la = strlen(a), lb = strlen(b);
-	size_t *prev2 = rows[0], *prev = rows[1], *cur = rows[2];
-
-	if (la > PAR_SUGGEST_MAX || lb > PAR_SUGGEST_MAX)
-		return (size_t)-1;
-	for (size_t j = 0; j <= lb; j++)
-		prev[j] = j;
-	for (size_t i = 1; i <= la; i++) {
-		size_t *t;
-
-		cur[0] = i;
-		for (size_t j = 1; j <= lb; j++) {
-			int ca = tolower((unsigned char)a[i - 1]);
-			int cb = tolower((unsigned char)b[j - 1]);
-			size_t v = prev[j] + 1;
-
-			if (cur[j - 1] + 1 < v)
-				v = cur[j - 1] + 1;
-			if (prev[j - 1] + (ca != cb) < v)
-				v = prev[j - 1] + (ca != cb);
-			if (i > 1 && j > 1 &&
-			    ca == tolower((unsigned char)b[j - 2]) &&
-			    tolower((unsigned char)a[i - 2]) == cb &&
-			    prev2[j - 2] + 1 < v)
-				v = prev2[j - 2] + 1;
-			cur[j] = v;
-		}
-		t = prev2;
-		prev2 = prev;
-		prev = cur;
-		cur = t;
-	}
-	return prev[lb];
-}
-
-const char *par_suggest(const char *word, const char *const *names, size_t n)
-{
-	const char *best = NULL;
-	size_t best_d = (size_t)-1;
-	size_t limit = strlen(word) / 3 + 1;
-
-	if (limit > 3)
-		limit = 3;
-	for (size_t i = 0; i < n; i++) {
-		size_t d = par_distance(word, names[i]);
-
-		if (d < best_d) {
-			best_d = d;
-			best = names[i];
-		}
-	}
-	return best_d <= limit ? best : NULL;
-}
-
 /* Whether a shared_preload_libraries value names `library` ("pg_cron",
  * "$libdir/pg_cron", "pg_cron.so"). */
 static bool par_list_has_library(struct dbops_ctx *ctx, const char *value,
@@ -242,7 +181,7 @@ static int par_unknown(struct dbops_ctx *ctx, const struct par_live *live,
 	}
 	d = h->diag(ctx, DBOPS_SEV_ERROR, DBOPS_ERR_INVALID, loc,
 		    "unrecognized configuration parameter \"%s\"", name);
-	guess = par_suggest(name, live->all_names, live->nall_names);
+	guess = h->suggest(name, live->all_names, live->nall_names);
 	if (guess != NULL)
 		h->diag_hint(ctx, d, "Did you mean \"%s\"?", guess);
 	else if (dotted)

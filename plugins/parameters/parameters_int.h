@@ -172,7 +172,6 @@ int par_validate(struct dbops_ctx *ctx, const struct dbops_node *section);
 const char *par_statement(struct dbops_ctx *ctx, const struct par_setting *s,
 			  const char *value);
 /* The closest of `names` to `word`, when close enough to be a typo. */
-const char *par_suggest(const char *word, const char *const *names, size_t n);
 int par_diff(struct dbops_ctx *ctx, const struct dbops_node *section,
 	     void *live);
 

@@ -39,7 +39,7 @@ struct pool_setting_def {
 
 const struct pool_setting_def *pool_setting_find(const char *name);
 /* The closest known setting name to `word`, when close enough. */
-const char *pool_setting_suggest(const char *word);
+const char *const *pool_setting_names(size_t *n_out);
 /* Whether `text` is a valid value of `def`; *why is a static sentence. */
 bool pool_setting_valid(const struct pool_setting_def *def, const char *text,
 			const char **why);
@@ -47,7 +47,6 @@ bool pool_setting_valid(const struct pool_setting_def *def, const char *text,
 bool pool_value_equal(const struct pool_setting_def *def, const char *a,
 		      const char *b);
 /* The closest of `names` to `word` (ASCII case-insensitive), or NULL. */
-const char *pool_suggest(const char *word, const char *const *names, size_t n);
 
 /* ---- validate.c: the desired state */
 

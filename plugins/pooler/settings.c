@@ -131,70 +131,16 @@ const struct pool_setting_def *pool_setting_find(const char *name)
 /* Optimal string alignment distance, ASCII case-insensitive. */
 #define POOL_SUGGEST_MAX 64
 
-static size_t pool_distance(const char *a, const char *b)
+/* The setting names, for "did you mean" (host->suggest). */
+const char *const *pool_setting_names(size_t *n_out)
 {
-	size_t rows[3][POOL_SUGGEST_MAX + 1];
-	size_t la = strlen(a), lb = strlen(b);
-	size_t *prev2 = rows[0], *prev = rows[1], *cur = rows[2];
+	static const char *names[POOL_NDEFS];
 
-	if (la > POOL_SUGGEST_MAX || lb > POOL_SUGGEST_MAX)
-		return (size_t)-1;
-	for (size_t j = 0; j <= lb; j++)
-		prev[j] = j;
-	for (size_t i = 1; i <= la; i++) {
-		size_t *t;
-
-		cur[0] = i;
-		for (size_t j = 1; j <= lb; j++) {
-			int ca = tolower((unsigned char)a[i - 1]);
-			int cb = tolower((unsigned char)b[j - 1]);
-			size_t v = prev[j] + 1;
-
-			if (cur[j - 1] + 1 < v)
-				v = cur[j - 1] + 1;
-			if (prev[j - 1] + (ca != cb) < v)
-				v = prev[j - 1] + (ca != cb);
-			if (i > 1 && j > 1 &&
-			    ca == tolower((unsigned char)b[j - 2]) &&
-			    tolower((unsigned char)a[i - 2]) == cb &&
-			    prev2[j - 2] + 1 < v)
-				v = prev2[j - 2] + 1;
-			cur[j] = v;
-		}
-		t = prev2;
-		prev2 = prev;
-		prev = cur;
-		cur = t;
-	}
-	return prev[lb];
-}
-
-const char *pool_suggest(const char *word, const char *const *names, size_t n)
-{
-	const char *best = NULL;
-	size_t best_d = (size_t)-1;
-	size_t limit = strlen(word) / 3 + 1;
-
-	if (limit > 3)
-		limit = 3;
-	for (size_t i = 0; i < n; i++) {
-		size_t dist = pool_distance(word, names[i]);
-
-		if (dist < best_d) {
-			best_d = dist;
-			best = names[i];
-		}
-	}
-	return best_d <= limit ? best : NULL;
-}
-
-const char *pool_setting_suggest(const char *word)
-{
-	const char *names[POOL_NDEFS];
-
-	for (size_t i = 0; i < POOL_NDEFS; i++)
-		names[i] = pool_defs[i].name;
-	return pool_suggest(word, names, POOL_NDEFS);
+	if (names[0] == NULL)
+		for (size_t i = 0; i < POOL_NDEFS; i++)
+			names[i] = pool_defs[i].name;
+	*n_out = POOL_NDEFS;
+	return names;
 }
 
 /* 1 true, 0 false, -1 neither (PgBouncer's cf_set_bool words). */

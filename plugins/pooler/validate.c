@@ -173,7 +173,13 @@ static int pool_read_settings(struct pool_desired *d, struct dbops_ctx *ctx,
 				       &key->loc,
 				       "unrecognized PgBouncer setting \"%s\"",
 				       map->keys[i]);
-			guess = pool_setting_suggest(map->keys[i]);
+			{
+				size_t nnames;
+				const char *const *names =
+				    pool_setting_names(&nnames);
+
+				guess = h->suggest(map->keys[i], names, nnames);
+			}
 			if (strcmp(map->keys[i], "conffile") == 0)
 				h->diag_hint(
 				    ctx, diag,

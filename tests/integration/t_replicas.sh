@@ -44,7 +44,7 @@ spec=$T_TMP/spec
 mkdir -p "$spec"
 d1=$T_TMP/r1
 d2=$T_TMP/r2
-p1=$(free_port 55431)
+p1=$(free_port 27431)
 p2=$(free_port $((p1 + 1)))
 
 cleanup_shared()

@@ -590,6 +590,7 @@ static const struct dbops_host fake_host_table = {
     .arg = fh_arg,
     .out = fh_out,
     .observe_note = fh_observe_note,
+    .suggest = diag_suggest,
 };
 
 /* ---- the test-facing side */

@@ -6,6 +6,7 @@
  * server (initdb defaults, shared_buffers = 32MB in postgresql.conf), the
  * precondition check of apply, and verify.
  */
+#include "diag.h"
 #include "t.h"
 
 #include <dlfcn.h>
@@ -978,9 +979,9 @@ TEST(test_parameters__suggest_closest_name)
 	static const char *const names[] = {"work_mem", "maintenance_work_mem",
 					    "wal_level", "shared_buffers"};
 
-	T_ASSERT_STR(par_suggest("wrok_mem", names, 4), "work_mem");
-	T_ASSERT_STR(par_suggest("Shared_Bufers", names, 4), "shared_buffers");
-	T_ASSERT(par_suggest("frobnicate", names, 4) == NULL);
+	T_ASSERT_STR(diag_suggest("wrok_mem", names, 4), "work_mem");
+	T_ASSERT_STR(diag_suggest("Shared_Bufers", names, 4), "shared_buffers");
+	T_ASSERT(diag_suggest("frobnicate", names, 4) == NULL);
 }
 
 /* ---- apply */

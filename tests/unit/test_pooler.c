@@ -10,6 +10,7 @@
  * added here over a copy of its table: console statements are answered
  * from the same canned results as query().
  */
+#include "diag.h"
 #include "t.h"
 
 #include <stdio.h>
@@ -408,8 +409,15 @@ TEST(test_pooler__setting_list_is_pgbouncer_118)
 	T_ASSERT(pool_setting_find("pool_mode")->reload);
 	T_ASSERT(pool_setting_find("conffile") == NULL);
 	T_ASSERT(pool_setting_find("max_prepared_statements") == NULL);
-	T_ASSERT_STR(pool_setting_suggest("listen_prot"), "listen_port");
-	T_ASSERT(pool_setting_suggest("something_else_entirely") == NULL);
+	{
+		size_t n;
+		const char *const *names = pool_setting_names(&n);
+
+		T_ASSERT_STR(diag_suggest("listen_prot", names, n),
+			     "listen_port");
+		T_ASSERT(diag_suggest("something_else_entirely", names, n) ==
+			 NULL);
+	}
 }
 
 TEST(test_pooler__values_compare_after_normalisation)
