@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "diag.h"
+#include "fileio.h"
 #include "pass.h"
 #include "secret.h"
 
@@ -438,6 +439,15 @@ static void h_out(struct dbops_ctx *ctx, const char *fmt, ...)
 	va_end(ap);
 }
 
+static int h_file_write(struct dbops_ctx *ctx, const char *path,
+			const char *data, size_t len, unsigned mode)
+{
+	struct pass *p = pass_of(ctx);
+
+	return fileio_write_atomic(p->a, &p->diags, path, data, len,
+				   (mode_t)mode);
+}
+
 const struct dbops_host host_table = {
     .header = DBOPS_ABI_HEADER_INIT(struct dbops_host),
     .alloc = h_alloc,
@@ -478,4 +488,5 @@ const struct dbops_host host_table = {
     .secret_try_read = h_secret_try_read,
     .observe_note = h_observe_note,
     .suggest = diag_suggest,
+    .file_write = h_file_write,
 };

@@ -363,27 +363,6 @@ int pass_plan(struct pass *p)
 	return err;
 }
 
-int pass_status(struct pass *p)
-{
-	int err = 0;
-
-	p->stage = PASS_STAGE_VERIFY;
-	for (size_t i = 0; i < p->nplugins; i++) {
-		struct pass_plugin *pp = &p->plugins[i];
-		int before = p->diags.nerrors;
-		struct dbops_diag *mark = p->diags.tail;
-		int e;
-
-		if (pp->lp->desc->status == NULL)
-			continue;
-		e = pp->lp->desc->status(pp->ctx, pp->section, pp->live);
-		e = after_callback(p, pp, mark, e, before);
-		if (e != 0 && err == 0)
-			err = e;
-	}
-	return err;
-}
-
 int pass_apply_change(struct pass *p, struct plan_change *c)
 {
 	struct pass_plugin *pp = pass_plugin_of(p, c->change.plugin);
@@ -408,24 +387,38 @@ int pass_apply_change(struct pass *p, struct plan_change *c)
 	return err;
 }
 
-int pass_verify(struct pass *p)
+/* The optional read-only callbacks that run after observe or apply:
+ * each plugin that has one, in order; the first error is returned. */
+static int each_readonly(struct pass *p, bool status)
 {
 	int err = 0;
 
 	p->stage = PASS_STAGE_VERIFY;
 	for (size_t i = 0; i < p->nplugins; i++) {
 		struct pass_plugin *pp = &p->plugins[i];
+		const struct dbops_plugin *d = pp->lp->desc;
 		int before = p->diags.nerrors;
 		struct dbops_diag *mark = p->diags.tail;
 		int e;
 
 		/* the loader zeroes members a plugin was not built with */
-		if (pp->lp->desc->verify == NULL)
+		if (status ? d->status == NULL : d->verify == NULL)
 			continue;
-		e = pp->lp->desc->verify(pp->ctx, pp->section);
+		e = status ? d->status(pp->ctx, pp->section, pp->live)
+			   : d->verify(pp->ctx, pp->section);
 		e = after_callback(p, pp, mark, e, before);
 		if (e != 0 && err == 0)
 			err = e;
 	}
 	return err;
+}
+
+int pass_verify(struct pass *p)
+{
+	return each_readonly(p, false);
+}
+
+int pass_status(struct pass *p)
+{
+	return each_readonly(p, true);
 }

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "diag.h"
+#include "fileio.h"
 
 #define PLANFILE_MAX (64u * 1024 * 1024)
 
@@ -21,9 +22,7 @@ int planfile_write(const char *path, struct pass *p, const struct pass_opts *o)
 	struct strbuf sb;
 	json_object *doc, *saved;
 	const char *text;
-	char *tmp;
-	int fd, err = 0;
-	FILE *f;
+	int err;
 
 	strbuf_init(&sb);
 	plan_render_json(&sb, &p->plan);
@@ -47,38 +46,15 @@ int planfile_write(const char *path, struct pass *p, const struct pass_opts *o)
 		json_object_object_add(saved, "cluster",
 				       json_object_new_string(o->cluster));
 	json_object_object_add(doc, "saved", saved);
-	text = json_object_to_json_string_ext(
-	    doc, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
-		     JSON_C_TO_STRING_NOSLASHESCAPE);
+	text = arena_printf(p->a, "%s\n",
+			    json_object_to_json_string_ext(
+				doc, JSON_C_TO_STRING_PRETTY |
+					 JSON_C_TO_STRING_SPACED |
+					 JSON_C_TO_STRING_NOSLASHESCAPE));
 
-	tmp = arena_printf(p->a, "%s.tmp.%d", path, (int)getpid());
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-	if (fd < 0 || (f = fdopen(fd, "w")) == NULL) {
-		diag_add(&p->diags, p->a, DBOPS_SEV_ERROR, DBOPS_ERR_GENERIC,
-			 NULL, "could not create plan file \"%s\": %s", tmp,
-			 strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		json_object_put(doc);
-		return DBOPS_ERR_GENERIC;
-	}
-	if (fputs(text, f) == EOF || fputc('\n', f) == EOF || fflush(f) != 0 ||
-	    fsync(fileno(f)) != 0) {
-		diag_add(&p->diags, p->a, DBOPS_SEV_ERROR, DBOPS_ERR_GENERIC,
-			 NULL, "could not write plan file \"%s\": %s", tmp,
-			 strerror(errno));
-		err = DBOPS_ERR_GENERIC;
-	}
-	fclose(f);
+	err = fileio_write_atomic(p->a, &p->diags, path, text, strlen(text),
+				  0600);
 	json_object_put(doc);
-	if (err == 0 && rename(tmp, path) != 0) {
-		diag_add(&p->diags, p->a, DBOPS_SEV_ERROR, DBOPS_ERR_GENERIC,
-			 NULL, "could not rename \"%s\" to \"%s\": %s", tmp,
-			 path, strerror(errno));
-		err = DBOPS_ERR_GENERIC;
-	}
-	if (err != 0)
-		unlink(tmp);
 	return err;
 }
 

@@ -207,6 +207,11 @@ struct dbops_host {
 	 * mean" every unknown name gets. Borrowed from `candidates`. */
 	const char *(*suggest)(const char *word, const char *const *candidates,
 			       size_t n);
+	/* Replace a file atomically (temporary file in the same directory,
+	 * fsync, rename, directory fsync): an existing file keeps its mode,
+	 * owner and group, a new one gets `mode`. Errors are diagnostics. */
+	int (*file_write)(struct dbops_ctx *ctx, const char *path,
+			  const char *data, size_t len, unsigned mode);
 };
 
 /*

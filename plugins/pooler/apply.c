@@ -38,79 +38,11 @@ static void pool_sleep_ms(long ms)
 		;
 }
 
-static int pool_io_error(struct dbops_ctx *ctx, const char *what,
-			 const char *path)
-{
-	dbops_host(ctx)->diag(ctx, DBOPS_SEV_ERROR, DBOPS_ERR_GENERIC, NULL,
-			      "could not %s \"%s\": %s", what, path,
-			      strerror(errno));
-	return DBOPS_ERR_GENERIC;
-}
-
-static int pool_fsync_dir(struct dbops_ctx *ctx, const char *path)
-{
-	char *copy = dbops_host(ctx)->strdup(ctx, path);
-	const char *dir = dirname(copy);
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-
-	if (fd < 0)
-		return pool_io_error(ctx, "open directory", dir);
-	if (fsync(fd) != 0 && errno != EINVAL) {
-		close(fd);
-		return pool_io_error(ctx, "fsync directory", dir);
-	}
-	close(fd);
-	return 0;
-}
-
 int pool_write_atomic(struct dbops_ctx *ctx, const char *path, const char *text,
 		      mode_t mode)
 {
-	const struct dbops_host *h = dbops_host(ctx);
-	char *copy = h->strdup(ctx, path);
-	char *tmp = h->printf(ctx, "%s/.%s.dbops-XXXXXX", dirname(copy),
-			      basename(h->strdup(ctx, path)));
-	size_t len = strlen(text), done = 0;
-	struct stat st;
-	bool exists = stat(path, &st) == 0;
-	int fd;
-
-	fd = mkstemp(tmp);
-	if (fd < 0)
-		return pool_io_error(ctx, "create temporary file", tmp);
-	if (fchmod(fd, exists ? st.st_mode & 07777 : mode) != 0)
-		goto fail;
-	if (exists && (st.st_uid != geteuid() || st.st_gid != getegid()) &&
-	    fchown(fd, st.st_uid, st.st_gid) != 0)
-		goto fail;
-	while (done < len) {
-		ssize_t w = write(fd, text + done, len - done);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			goto fail;
-		done += (size_t)w;
-	}
-	if (fsync(fd) != 0)
-		goto fail;
-	if (close(fd) != 0) {
-		fd = -1;
-		goto fail;
-	}
-	fd = -1;
-	if (rename(tmp, path) != 0)
-		goto fail;
-	return pool_fsync_dir(ctx, path);
-fail : {
-	int saved = errno;
-
-	if (fd >= 0)
-		close(fd);
-	unlink(tmp);
-	errno = saved;
-}
-	return pool_io_error(ctx, "write file", path);
+	return dbops_host(ctx)->file_write(ctx, path, text, strlen(text),
+					   (unsigned)mode);
 }
 
 /* The pooler as it is now. */

@@ -331,37 +331,8 @@ int role_hba_diff(struct dbops_ctx *ctx, const struct role_spec *spec,
 static int write_atomic(struct dbops_ctx *ctx, const char *path,
 			const char *content)
 {
-	const struct dbops_host *h = dbops_host(ctx);
-	const char *tmp = h->printf(ctx, "%s.dbops-%ld", path, (long)getpid());
-	size_t len = strlen(content);
-	struct stat st;
-	int fd = -1;
-
-	if (stat(path, &st) != 0)
-		goto fail;
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-	if (fd < 0)
-		goto fail;
-	if (write(fd, content, len) != (ssize_t)len ||
-	    fchmod(fd, st.st_mode & 07777) != 0 ||
-	    (fchown(fd, st.st_uid, st.st_gid) != 0 && errno != EPERM) ||
-	    fsync(fd) != 0)
-		goto fail;
-	if (close(fd) != 0) {
-		fd = -1;
-		goto fail;
-	}
-	fd = -1;
-	if (rename(tmp, path) != 0)
-		goto fail;
-	return 0;
-fail:
-	h->diag(ctx, DBOPS_SEV_ERROR, DBOPS_ERR_GENERIC, NULL,
-		"could not write file \"%s\": %s", path, strerror(errno));
-	if (fd >= 0)
-		close(fd);
-	unlink(tmp);
-	return DBOPS_ERR_GENERIC;
+	return dbops_host(ctx)->file_write(ctx, path, content, strlen(content),
+					   0600);
 }
 
 static int restore(struct dbops_ctx *ctx, const struct role_payload *p,

@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "diag.h"
+#include "fileio.h"
 #include "secret.h"
 #include "spec.h"
 
@@ -551,6 +552,15 @@ static void fh_observe_note(struct dbops_ctx *ctx, const char *key,
 				 fc->notes ? fc->notes : "", key, value);
 }
 
+static int fh_file_write(struct dbops_ctx *ctx, const char *path,
+			 const char *data, size_t len, unsigned mode)
+{
+	struct fake_ctx *fc = fake_of(ctx);
+
+	return fileio_write_atomic(fc->arena, &fc->diags, path, data, len,
+				   (mode_t)mode);
+}
+
 static const struct dbops_host fake_host_table = {
     .header = DBOPS_ABI_HEADER_INIT(struct dbops_host),
     .alloc = fh_alloc,
@@ -591,6 +601,7 @@ static const struct dbops_host fake_host_table = {
     .out = fh_out,
     .observe_note = fh_observe_note,
     .suggest = diag_suggest,
+    .file_write = fh_file_write,
 };
 
 /* ---- the test-facing side */
