@@ -250,6 +250,31 @@ static const char *progress_verb(enum dbops_action action)
 	}
 }
 
+static void change_start(struct apply_state *s, size_t i)
+{
+	const struct dbops_change *c = &s->p->plan.changes[i]->change;
+
+	fprintf(s->out, "%s: %s...\n", c->address, progress_verb(c->action));
+	fflush(s->out);
+}
+
+static void change_end(struct apply_state *s, size_t i, int err,
+		       struct dbops_diag *mark)
+{
+	const char *address = s->p->plan.changes[i]->change.address;
+
+	if (err != 0) {
+		s->st[i] = CS_FAILED;
+		s->err[i] = first_error_text(s->p, mark);
+		s->failed = true;
+		fprintf(s->out, "%s: failed after %.0fms\n", address,
+			s->dur[i]);
+		return;
+	}
+	s->st[i] = CS_APPLIED;
+	fprintf(s->out, "%s: done (%.0fms)\n", address, s->dur[i]);
+}
+
 static int apply_one(struct apply_state *s, size_t i)
 {
 	struct pass *p = s->p;
@@ -271,29 +296,145 @@ static int apply_one(struct apply_state *s, size_t i)
 		s->in_tx = true;
 		s->group_start = i;
 	}
-	fprintf(s->out, "%s: %s...\n", c->address, progress_verb(c->action));
-	fflush(s->out);
+	change_start(s, i);
 	mark = p->diags.tail;
 	t0 = now_ms();
 	err = pass_apply_change(p, pc);
 	s->dur[i] = now_ms() - t0;
+	change_end(s, i, err, mark);
 	if (err != 0) {
-		s->st[i] = CS_FAILED;
-		s->err[i] = first_error_text(p, mark);
-		s->failed = true;
-		fprintf(s->out, "%s: failed after %.0fms\n", c->address,
-			s->dur[i]);
 		if (s->in_tx)
 			tx_end(s, i + 1, false);
 		else
 			record(s, i);
 		return err;
 	}
-	s->st[i] = CS_APPLIED;
-	fprintf(s->out, "%s: done (%.0fms)\n", c->address, s->dur[i]);
 	if (!s->in_tx)
 		record(s, i);
 	return 0;
+}
+
+/* ---- several changes at once (a plugin's apply_many) */
+
+struct batch {
+	struct apply_state *s;
+	size_t base, n; /* plan changes [base, base + n) */
+	size_t next;	/* the report expected next */
+	int err;	/* the failure reported, if any */
+	bool misreported;
+	double t_last;
+	struct dbops_diag *mark;
+	int nerrors;
+};
+
+static void batch_next(struct batch *b)
+{
+	b->mark = b->s->p->diags.tail;
+	b->nerrors = b->s->p->diags.nerrors;
+	if (b->next < b->n)
+		change_start(b->s, b->base + b->next);
+}
+
+static void batch_report(void *arg, size_t k, int err)
+{
+	struct batch *b = arg;
+	struct apply_state *s = b->s;
+	struct pass *p = s->p;
+	size_t i = b->base + k;
+	double now = now_ms();
+
+	if (k != b->next || b->err != 0 || k >= b->n) {
+		if (!b->misreported)
+			diag_add(
+			    &p->diags, p->a, DBOPS_SEV_ERROR, DBOPS_ERR_GENERIC,
+			    NULL,
+			    "plugin \"%s\" reported change %zu of its batch out of order (expected %zu)",
+			    p->plan.changes[b->base]->change.plugin, k, b->next)
+			    ->hint = "This is a bug in the plugin.";
+		b->misreported = true;
+		return;
+	}
+	err =
+	    pass_change_result(p, p->plan.changes[i], b->mark, b->nerrors, err);
+	s->dur[i] = now - b->t_last;
+	b->t_last = now;
+	change_end(s, i, err, b->mark);
+	record(s, i);
+	b->next++;
+	if (err != 0)
+		b->err = err;
+	else
+		batch_next(b);
+}
+
+/* Hand changes [i, j) to their plugin's apply_many. */
+static int apply_batch(struct apply_state *s, size_t i, size_t j)
+{
+	struct pass *p = s->p;
+	struct batch b = {0};
+	int err;
+
+	if (s->in_tx && (err = tx_end(s, i, true)) != 0)
+		return err;
+	b.s = s;
+	b.base = i;
+	b.n = j - i;
+	b.t_last = now_ms();
+	batch_next(&b);
+	err = pass_apply_many(p, &p->plan.changes[i], j - i, batch_report, &b);
+	if (b.err != 0)
+		return b.err;
+	if (b.misreported)
+		err = err != 0 ? err : DBOPS_ERR_GENERIC;
+	if (err != 0 && b.next < b.n) {
+		/* a failure before any change of its own: the lock, the
+		 * connection */
+		size_t k = b.base + b.next;
+
+		err = pass_change_result(p, p->plan.changes[k], b.mark,
+					 b.nerrors, err);
+		s->dur[k] = now_ms() - b.t_last;
+		change_end(s, k, err, b.mark);
+		record(s, k);
+		return err;
+	}
+	if (err == 0 && b.next < b.n && !host_cancel_requested) {
+		diag_add(
+		    &p->diags, p->a, DBOPS_SEV_ERROR, DBOPS_ERR_GENERIC, NULL,
+		    "plugin \"%s\" returned with %zu of %zu changes unreported",
+		    p->plan.changes[i]->change.plugin, b.n - b.next, b.n)
+		    ->hint = "This is a bug in the plugin.";
+		s->failed = true;
+		return DBOPS_ERR_GENERIC;
+	}
+	if (err != 0)
+		s->failed = true;
+	return err;
+}
+
+/* The end of the batch starting at change i: the consecutive changes of
+ * the same plugin that run outside the host's transaction and are not
+ * held back. i itself when there is no batch to make. */
+static size_t batch_end(struct apply_state *s, size_t i)
+{
+	struct pass *p = s->p;
+	const struct plan_change *first = p->plan.changes[i];
+	size_t j = i;
+
+	if (s->o->step_delay_ms > 0 || !pass_can_apply_many(p, first))
+		return i;
+	while (j < p->plan.n) {
+		const struct plan_change *pc = p->plan.changes[j];
+		unsigned f = pc->change.flags;
+
+		if (pc->plugin_index != first->plugin_index ||
+		    !(f & DBOPS_CHANGE_NONTX) ||
+		    ((f & DBOPS_CHANGE_DESTRUCTIVE) &&
+		     !s->o->allow_destructive))
+			break;
+		j++;
+	}
+	return j;
 }
 
 int apply_run(struct apply_result *res, struct pass *p,
@@ -303,6 +444,7 @@ int apply_run(struct apply_result *res, struct pass *p,
 	const char *status;
 	int first_err = 0, err;
 	bool attempted = false;
+	size_t j;
 
 	memset(res, 0, sizeof(*res));
 	s.p = p;
@@ -319,10 +461,11 @@ int apply_run(struct apply_result *res, struct pass *p,
 	if (p->plan.n == 0)
 		return record_run_end(p, s.run_id, "no changes", 0, 0, NULL);
 
+	for (size_t i = 0; i < p->plan.n; i++)
+		s.dur[i] = -1;
 	for (size_t i = 0; i < p->plan.n; i++) {
 		const struct dbops_change *c = &p->plan.changes[i]->change;
 
-		s.dur[i] = -1;
 		if (is_blocked(&s, i) || host_cancel_requested) {
 			s.st[i] = CS_BLOCKED;
 			continue;
@@ -341,7 +484,12 @@ int apply_run(struct apply_result *res, struct pass *p,
 			sleep_ms(o->step_delay_ms);
 		}
 		attempted = true;
-		err = apply_one(&s, i);
+		if ((j = batch_end(&s, i)) > i) {
+			err = apply_batch(&s, i, j);
+			i = j - 1; /* the unreported ones stay pending */
+		} else {
+			err = apply_one(&s, i);
+		}
 		if (err != 0 && first_err == 0)
 			first_err = err;
 	}
@@ -366,16 +514,32 @@ int apply_run(struct apply_result *res, struct pass *p,
 			res->blocked++;
 			record(&s, i);
 			break;
-		case CS_PENDING:
+		case CS_PENDING: /* left by a failed or cancelled batch */
+			s.st[i] = CS_BLOCKED;
+			res->blocked++;
+			record(&s, i);
 			break;
 		}
 	}
 	record_flush(&s);
 	record_batch_dispose(&s.batch);
+	if (first_err == 0 && host_cancel_requested && res->blocked > 0) {
+		struct dbops_diag *d = diag_add(
+		    &p->diags, p->a, DBOPS_SEV_ERROR, DBOPS_ERR_CANCELLED, NULL,
+		    "apply interrupted: %d of %zu changes not attempted",
+		    res->blocked, p->plan.n);
+
+		d->detail = "Every change reported done was applied and is "
+			    "recorded; nothing was left half done.";
+		d->hint = "Run dbops apply again to finish.";
+		first_err = DBOPS_ERR_CANCELLED;
+	}
 	if (first_err == 0)
 		pass_verify(p);
 	status = first_err == 0 ? (res->skipped ? "partial" : "applied")
-				: (res->applied ? "partial" : "failed");
+		 : first_err == DBOPS_ERR_CANCELLED ? "interrupted"
+		 : res->applied			    ? "partial"
+						    : "failed";
 	{
 		struct dbops_diag_list ignore = {0};
 		struct dbops_diag_list saved = p->diags;
@@ -400,7 +564,9 @@ int apply_run(struct apply_result *res, struct pass *p,
 	} else {
 		fprintf(
 		    out,
-		    "\nApply failed: %d applied, %d failed, %d not attempted because an earlier change failed.\n",
+		    first_err == DBOPS_ERR_CANCELLED
+			? "\nApply interrupted: %d applied, %d failed, %d not attempted.\n"
+			: "\nApply failed: %d applied, %d failed, %d not attempted because an earlier change failed.\n",
 		    res->applied, res->failed, res->blocked);
 		for (size_t i = 0; i < p->plan.n; i++)
 			fprintf(out, "  %-12s %s\n", cstate_name(s.st[i]),

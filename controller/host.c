@@ -196,8 +196,9 @@ static int h_source_read(const char **data_out, size_t *len_out,
 	return source_read(data_out, len_out, p->src, &p->diags, full);
 }
 
-static int h_source_list(const char *const **names_out, size_t *n_out,
-			 struct dbops_ctx *ctx, const char *dir)
+static int source_list_in(const char *const **names_out, size_t *n_out,
+			  struct dbops_ctx *ctx, const char *dir,
+			  bool recursive)
 {
 	struct pass *p = pass_of(ctx);
 	const char *full =
@@ -205,7 +206,20 @@ static int h_source_list(const char *const **names_out, size_t *n_out,
 		? arena_printf(p->a, "%s/%s", p->cluster_dir, dir)
 		: dir;
 
-	return source_list(names_out, n_out, p->src, &p->diags, full);
+	return source_list(names_out, n_out, p->src, &p->diags, full,
+			   recursive);
+}
+
+static int h_source_list(const char *const **names_out, size_t *n_out,
+			 struct dbops_ctx *ctx, const char *dir)
+{
+	return source_list_in(names_out, n_out, ctx, dir, false);
+}
+
+static int h_source_tree(const char *const **names_out, size_t *n_out,
+			 struct dbops_ctx *ctx, const char *dir)
+{
+	return source_list_in(names_out, n_out, ctx, dir, true);
 }
 
 static struct dbops_change *h_change_new(struct dbops_ctx *ctx,
@@ -414,6 +428,8 @@ static bool h_flag(struct dbops_ctx *ctx, const char *name)
 		return p->show_sql;
 	if (strcmp(name, "allow-destructive") == 0)
 		return p->allow_destructive || p->spec.allow_destructive;
+	if (strcmp(name, "validate-only") == 0)
+		return p->validate_only;
 	return false;
 }
 
@@ -437,6 +453,14 @@ static void h_out(struct dbops_ctx *ctx, const char *fmt, ...)
 	va_start(ap, fmt);
 	vfprintf(stdout, fmt, ap);
 	va_end(ap);
+}
+
+static void h_applied(struct dbops_ctx *ctx, size_t k, int err)
+{
+	struct pass *p = pass_of(ctx);
+
+	if (p->applied_fn != NULL)
+		p->applied_fn(p->applied_arg, k, err);
 }
 
 static int h_file_write(struct dbops_ctx *ctx, const char *path,
@@ -489,4 +513,6 @@ const struct dbops_host host_table = {
     .observe_note = h_observe_note,
     .suggest = diag_suggest,
     .file_write = h_file_write,
+    .applied = h_applied,
+    .source_tree = h_source_tree,
 };

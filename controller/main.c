@@ -438,6 +438,7 @@ static int cmd_validate(struct cli *c, struct registry *reg)
 	if (need_source(c) != 0)
 		return EXIT_ERROR;
 	pass_init(&p, reg);
+	p.validate_only = true;
 	err = pass_load(&p, &c->po);
 	print_errors(&p);
 	if (err != 0 || p.diags.nerrors > 0) {

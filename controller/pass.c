@@ -363,6 +363,27 @@ int pass_plan(struct pass *p)
 	return err;
 }
 
+int pass_change_result(struct pass *p, const struct plan_change *c,
+		       struct dbops_diag *mark, int nerrors_before, int err)
+{
+	struct pass_plugin *pp = pass_plugin_of(p, c->change.plugin);
+
+	if (pp == NULL) /* a change always comes from a pass plugin */
+		abort();
+	p->stage = PASS_STAGE_APPLY;
+	err = after_callback(p, pp, mark, err, nerrors_before);
+	if (err != 0) {
+		struct dbops_diag *first = mark ? mark->next : p->diags.head;
+
+		for (struct dbops_diag *d = first; d != NULL; d = d->next)
+			if (d->severity == DBOPS_SEV_ERROR)
+				diag_context(d, p->a, "change %u of %zu: %s",
+					     c->change.id, p->plan.n,
+					     c->change.address);
+	}
+	return err;
+}
+
 int pass_apply_change(struct pass *p, struct plan_change *c)
 {
 	struct pass_plugin *pp = pass_plugin_of(p, c->change.plugin);
@@ -374,16 +395,33 @@ int pass_apply_change(struct pass *p, struct plan_change *c)
 		abort();
 	p->stage = PASS_STAGE_APPLY;
 	err = pp->lp->desc->apply(pp->ctx, &c->change);
-	err = after_callback(p, pp, mark, err, before);
-	if (err != 0) {
-		struct dbops_diag *first = mark ? mark->next : p->diags.head;
+	return pass_change_result(p, c, mark, before, err);
+}
 
-		for (struct dbops_diag *d = first; d != NULL; d = d->next)
-			if (d->severity == DBOPS_SEV_ERROR)
-				diag_context(d, p->a, "change %u of %zu: %s",
-					     c->change.id, p->plan.n,
-					     c->change.address);
-	}
+bool pass_can_apply_many(struct pass *p, const struct plan_change *c)
+{
+	struct pass_plugin *pp = pass_plugin_of(p, c->change.plugin);
+
+	return pp != NULL && pp->lp->desc->apply_many != NULL;
+}
+
+int pass_apply_many(struct pass *p, struct plan_change *const *cs, size_t n,
+		    void (*report)(void *arg, size_t k, int err), void *arg)
+{
+	struct pass_plugin *pp = pass_plugin_of(p, cs[0]->change.plugin);
+	const struct dbops_change **v = arena_alloc(p->a, n * sizeof(*v));
+	int err;
+
+	if (pp == NULL || pp->lp->desc->apply_many == NULL)
+		abort();
+	for (size_t k = 0; k < n; k++)
+		v[k] = &cs[k]->change;
+	p->stage = PASS_STAGE_APPLY;
+	p->applied_fn = report;
+	p->applied_arg = arg;
+	err = pp->lp->desc->apply_many(pp->ctx, v, n);
+	p->applied_fn = NULL;
+	p->applied_arg = NULL;
 	return err;
 }
 

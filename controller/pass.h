@@ -63,8 +63,12 @@ struct pass {
 	const char *mode;	 /* that command */
 	bool show_sql;		 /* --show-sql */
 	bool allow_destructive;	 /* --allow-destructive */
+	bool validate_only;	 /* `dbops validate`: nothing observed */
 	const char *const *args; /* plugin command options: name, value... */
 	size_t nargs;		 /* pairs */
+	/* during a plugin's apply_many: where host->applied goes */
+	void (*applied_fn)(void *arg, size_t k, int err);
+	void *applied_arg;
 };
 
 /* The context handed to plugin callbacks. */
@@ -91,6 +95,18 @@ int pass_plan(struct pass *p);
 
 /* Call a plugin's apply / verify through the host wrappers. */
 int pass_apply_change(struct pass *p, struct plan_change *c);
+/* What a change's apply returned (err), with the diagnostics raised
+ * since `mark`: a failure without a message gets one, every error gets
+ * the change and plugin as context; errors raised with err == 0 make it
+ * a failure. */
+int pass_change_result(struct pass *p, const struct plan_change *c,
+		       struct dbops_diag *mark, int nerrors_before, int err);
+/* Whether the change's plugin applies several changes at once (ABI 1.2
+ * apply_many), and the call: each host->applied(k, err) reaches
+ * report(arg, k, err). */
+bool pass_can_apply_many(struct pass *p, const struct plan_change *c);
+int pass_apply_many(struct pass *p, struct plan_change *const *cs, size_t n,
+		    void (*report)(void *arg, size_t k, int err), void *arg);
 int pass_verify(struct pass *p);
 /* `dbops status`: each plugin's status callback, after pass_plan's
  * observe (call pass_observe). */

@@ -468,15 +468,75 @@ static int source_no_directory(struct source *s, struct dbops_diag_list *diags,
 	    ->code;
 }
 
-static int source_list_git(const char **names_out[], size_t *n_out,
-			   struct source *s, struct dbops_diag_list *diags,
-			   const char *dir)
+/* A growing list of names in the arena. */
+struct name_vec {
+	const char **v;
+	size_t n, cap;
+};
+
+static void name_vec_push(struct name_vec *nv, struct arena *a,
+			  const char *name)
+{
+	if (nv->n == nv->cap) {
+		const char **bigger;
+
+		nv->cap = nv->cap ? nv->cap * 2 : 16;
+		bigger = arena_alloc(a, nv->cap * sizeof(*bigger));
+		if (nv->n > 0)
+			memcpy(bigger, nv->v, nv->n * sizeof(*nv->v));
+		nv->v = bigger;
+	}
+	nv->v[nv->n++] = name;
+}
+
+/* Deeper than this, a source tree is not a migration layout but a
+ * mistake (or a loop of symbolic links in a directory). */
+#define SOURCE_MAX_DEPTH 32
+
+static int source_collect_git(struct name_vec *nv, struct source *s,
+			      struct dbops_diag_list *diags,
+			      const git_tree *tree, const char *prefix,
+			      bool recursive, int depth)
+{
+	size_t count = git_tree_entrycount(tree);
+
+	for (size_t i = 0; i < count; i++) {
+		const git_tree_entry *te = git_tree_entry_byindex(tree, i);
+		const char *name = git_tree_entry_name(te);
+		git_tree *sub = NULL;
+		int rc;
+
+		if (source_entry_is_file(te)) {
+			name_vec_push(nv, s->a,
+				      arena_printf(s->a, "%s%s", prefix, name));
+			continue;
+		}
+		if (!recursive || git_tree_entry_type(te) != GIT_OBJECT_TREE ||
+		    depth >= SOURCE_MAX_DEPTH)
+			continue;
+		if (git_tree_lookup(&sub, s->repo, git_tree_entry_id(te)) < 0)
+			return source_git_diag(
+				   s, diags, DBOPS_ERR_GENERIC,
+				   "could not read directory \"%s%s\" at revision %s",
+				   prefix, name, s->short_id)
+			    ->code;
+		rc = source_collect_git(
+		    nv, s, diags, sub,
+		    arena_printf(s->a, "%s%s/", prefix, name), true, depth + 1);
+		git_tree_free(sub);
+		if (rc != 0)
+			return rc;
+	}
+	return 0;
+}
+
+static int source_list_git(struct name_vec *nv, struct source *s,
+			   struct dbops_diag_list *diags, const char *dir,
+			   bool recursive)
 {
 	git_tree_entry *e = NULL;
 	git_tree *tree = s->tree;
-	const char **names;
-	size_t count, n = 0;
-	int gerr;
+	int gerr, rc;
 
 	if (dir[0] != '\0') {
 		gerr = git_tree_entry_bypath(&e, s->tree, dir);
@@ -497,20 +557,10 @@ static int source_list_git(const char **names_out[], size_t *n_out,
 				   dir, s->short_id)
 			    ->code;
 	}
-	count = git_tree_entrycount(tree);
-	names = arena_alloc(s->a, (count + 1) * sizeof(*names));
-	for (size_t i = 0; i < count; i++) {
-		const git_tree_entry *te = git_tree_entry_byindex(tree, i);
-
-		if (source_entry_is_file(te))
-			names[n++] =
-			    arena_strdup(s->a, git_tree_entry_name(te));
-	}
+	rc = source_collect_git(nv, s, diags, tree, "", recursive, 0);
 	if (tree != s->tree)
 		git_tree_free(tree);
-	*names_out = source_names_finish(s->a, names, n);
-	*n_out = n;
-	return 0;
+	return rc;
 }
 
 /* ---- directory mode -------------------------------------------------- */
@@ -620,15 +670,58 @@ static int source_read_dir(const char **data_out, size_t *len_out,
 	return rc;
 }
 
-static int source_list_dir(const char **names_out[], size_t *n_out,
-			   struct source *s, struct dbops_diag_list *diags,
-			   const char *dir)
+static int source_collect_dir(struct name_vec *nv, struct source *s,
+			      struct dbops_diag_list *diags, int fd,
+			      const char *shown, const char *prefix,
+			      bool recursive, int depth)
 {
-	const char **names = NULL;
-	size_t n = 0, cap = 0;
 	struct dirent *de;
 	struct stat st;
 	DIR *d;
+	int err, rc = 0;
+
+	d = fdopendir(fd);
+	if (d == NULL) {
+		err = errno;
+		close(fd);
+		return source_errno_diag(s, diags, DBOPS_ERR_GENERIC, err,
+					 "could not read directory \"%s\"",
+					 shown);
+	}
+	while (rc == 0 && (de = readdir(d)) != NULL) {
+		int sub;
+
+		if (strcmp(de->d_name, ".") == 0 ||
+		    strcmp(de->d_name, "..") == 0 ||
+		    fstatat(fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0)
+			continue;
+		if (S_ISREG(st.st_mode)) {
+			name_vec_push(
+			    nv, s->a,
+			    arena_printf(s->a, "%s%s", prefix, de->d_name));
+			continue;
+		}
+		if (!recursive || !S_ISDIR(st.st_mode) ||
+		    depth >= SOURCE_MAX_DEPTH)
+			continue;
+		sub = openat(fd, de->d_name,
+			     O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (sub < 0)
+			continue;
+		rc = source_collect_dir(
+		    nv, s, diags, sub,
+		    arena_printf(s->a, "%s/%s", shown, de->d_name),
+		    arena_printf(s->a, "%s%s/", prefix, de->d_name), true,
+		    depth + 1);
+	}
+	closedir(d);
+	return rc;
+}
+
+static int source_list_dir(struct name_vec *nv, struct source *s,
+			   struct dbops_diag_list *diags, const char *dir,
+			   bool recursive)
+{
 	int fd, err;
 
 	fd = openat(s->dirfd, dir[0] != '\0' ? dir : ".",
@@ -641,33 +734,7 @@ static int source_list_dir(const char **names_out[], size_t *n_out,
 					 "could not open directory \"%s\"",
 					 dir);
 	}
-	d = fdopendir(fd);
-	if (d == NULL) {
-		err = errno;
-		close(fd);
-		return source_errno_diag(s, diags, DBOPS_ERR_GENERIC, err,
-					 "could not read directory \"%s\"",
-					 dir);
-	}
-	while ((de = readdir(d)) != NULL) {
-		if (fstatat(fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
-		    !S_ISREG(st.st_mode))
-			continue;
-		if (n == cap) {
-			const char **bigger;
-
-			cap = cap ? cap * 2 : 16;
-			bigger = arena_alloc(s->a, cap * sizeof(*bigger));
-			if (n > 0)
-				memcpy(bigger, names, n * sizeof(*names));
-			names = bigger;
-		}
-		names[n++] = arena_strdup(s->a, de->d_name);
-	}
-	closedir(d);
-	*names_out = source_names_finish(s->a, names, n);
-	*n_out = n;
-	return 0;
+	return source_collect_dir(nv, s, diags, fd, dir, "", recursive, 0);
 }
 
 /* ---- public ---------------------------------------------------------- */
@@ -740,23 +807,22 @@ bool source_exists(struct source *s, const char *path)
 }
 
 int source_list(const char *const **names_out, size_t *n_out, struct source *s,
-		struct dbops_diag_list *diags, const char *dir)
+		struct dbops_diag_list *diags, const char *dir, bool recursive)
 {
+	struct name_vec nv = {0};
 	const char *clean;
-	const char **names = NULL;
-	size_t n = 0;
 	int rc;
 
 	if (!source_clean_path(s->a, dir, &clean))
 		return source_invalid_path(s, diags, dir);
 	if (s->repo != NULL)
-		rc = source_list_git(&names, &n, s, diags, clean);
+		rc = source_list_git(&nv, s, diags, clean, recursive);
 	else
-		rc = source_list_dir(&names, &n, s, diags, clean);
+		rc = source_list_dir(&nv, s, diags, clean, recursive);
 	if (rc < 0)
 		return rc;
-	*names_out = names;
-	*n_out = n;
+	*names_out = source_names_finish(s->a, nv.v, nv.n);
+	*n_out = nv.n;
 	return 0;
 }
 

@@ -68,12 +68,13 @@ int source_read(const char **data_out, size_t *len_out, struct source *s,
 bool source_exists(struct source *s, const char *path);
 
 /*
- * List the file names (not directories) directly inside a directory of
- * the source, sorted bytewise, NULL-terminated, in the arena. A missing
- * directory is DBOPS_ERR_NOTFOUND.
+ * List the regular files directly inside a directory of the source or,
+ * `recursive`, at any depth below it (paths relative to `dir`, with "/";
+ * symbolic links are not followed), sorted bytewise, NULL-terminated, in
+ * the arena. A missing directory is DBOPS_ERR_NOTFOUND.
  */
 int source_list(const char *const **names_out, size_t *n_out, struct source *s,
-		struct dbops_diag_list *diags, const char *dir);
+		struct dbops_diag_list *diags, const char *dir, bool recursive);
 
 const struct source_revision *source_revision(const struct source *s);
 

@@ -175,7 +175,9 @@ struct dbops_host {
 	 * `dbops <plugin> <command>` (to this plugin only). */
 	const char *(*mode)(struct dbops_ctx *ctx);
 	/* A command-line flag given to this run: "show-sql",
-	 * "allow-destructive". */
+	 * "allow-destructive"; and (ABI 1.2) "validate-only", true under
+	 * `dbops validate`, where nothing is observed: the time to check
+	 * what a plan would only check when needed (parse every file). */
 	bool (*flag)(struct dbops_ctx *ctx, const char *name);
 	/* The regular files directly inside a directory of the spec source
 	 * (same revision as the spec), path relative to the cluster
@@ -212,6 +214,17 @@ struct dbops_host {
 	 * owner and group, a new one gets `mode`. Errors are diagnostics. */
 	int (*file_write)(struct dbops_ctx *ctx, const char *path,
 			  const char *data, size_t len, unsigned mode);
+
+	/* ---- ABI 1.2 */
+	/* During apply_many: change k of the batch is done (err 0) or
+	 * failed (err, its diagnostics already raised). Reports come in
+	 * order of k; the host prints progress and writes the run log. */
+	void (*applied)(struct dbops_ctx *ctx, size_t k, int err);
+	/* As source_list, but every regular file below the directory, at
+	 * any depth: paths relative to `dir` ("2024/V3__x.sql"), sorted
+	 * bytewise. */
+	int (*source_tree)(const char *const **names_out, size_t *n_out,
+			   struct dbops_ctx *ctx, const char *dir);
 };
 
 /*

@@ -122,6 +122,23 @@ typedef int (*dbops_diff_fn)(struct dbops_ctx *ctx,
 typedef int (*dbops_apply_fn)(struct dbops_ctx *ctx,
 			      const struct dbops_change *change);
 
+/*
+ * apply_many (optional, ABI 1.2): carry out changes[0..n) in order, as n
+ * calls of apply would, but free to overlap them: send the next change
+ * before the result of the previous one is read (a libpq pipeline), so
+ * neither the server nor the client waits for the other. The host hands
+ * over only consecutive changes of this plugin that run outside its
+ * transaction (DBOPS_CHANGE_NONTX). Report each change's outcome with
+ * host->applied(ctx, k, err), in order of k, as soon as it is known;
+ * raise a failed change's diagnostics before reporting it, attempt
+ * nothing after a failure, and send nothing more once host->cancelled()
+ * is true. Return 0, or the failed change's error. Changes not reported
+ * count as not attempted ("blocked").
+ */
+typedef int (*dbops_apply_many_fn)(struct dbops_ctx *ctx,
+				   const struct dbops_change *const *changes,
+				   size_t n);
+
 /* verify (optional): after every change was applied, report what is still
  * pending (a restart, say) as notices or warnings. Read-only. */
 typedef int (*dbops_verify_fn)(struct dbops_ctx *ctx,
@@ -177,6 +194,9 @@ struct dbops_plugin {
 	/* ABI 1.1 */
 	const struct dbops_command *commands; /* {NULL} terminated, or NULL */
 	dbops_status_fn status;		      /* optional */
+
+	/* ABI 1.2 */
+	dbops_apply_many_fn apply_many; /* optional */
 };
 
 /*

@@ -490,9 +490,10 @@ static bool fh_flag(struct dbops_ctx *ctx, const char *name)
 	return false;
 }
 
-/* The names of the canned files directly inside `dir`, sorted. */
-static int fh_source_list(const char *const **names_out, size_t *n_out,
-			  struct dbops_ctx *ctx, const char *dir)
+/* The names of the canned files directly inside `dir` or, `tree`, at
+ * any depth below it, sorted. */
+static int fh_list(const char *const **names_out, size_t *n_out,
+		   struct dbops_ctx *ctx, const char *dir, bool tree)
 {
 	struct fake_ctx *fc = fake_of(ctx);
 	size_t n = 0, dlen = strlen(dir);
@@ -504,7 +505,7 @@ static int fh_source_list(const char *const **names_out, size_t *n_out,
 	n = 0;
 	for (struct fake_file *f = fc->files; f != NULL; f = f->next)
 		if (strncmp(f->path, dir, dlen) == 0 && f->path[dlen] == '/' &&
-		    strchr(f->path + dlen + 1, '/') == NULL)
+		    (tree || strchr(f->path + dlen + 1, '/') == NULL))
 			v[n++] = f->path + dlen + 1;
 	for (size_t i = 1; i < n; i++)
 		for (size_t j = i; j > 0 && strcmp(v[j - 1], v[j]) > 0; j--) {
@@ -517,6 +518,18 @@ static int fh_source_list(const char *const **names_out, size_t *n_out,
 	*names_out = v;
 	*n_out = n;
 	return 0;
+}
+
+static int fh_source_list(const char *const **names_out, size_t *n_out,
+			  struct dbops_ctx *ctx, const char *dir)
+{
+	return fh_list(names_out, n_out, ctx, dir, false);
+}
+
+static int fh_source_tree(const char *const **names_out, size_t *n_out,
+			  struct dbops_ctx *ctx, const char *dir)
+{
+	return fh_list(names_out, n_out, ctx, dir, true);
 }
 
 static const char *fh_arg(struct dbops_ctx *ctx, const char *name)
@@ -597,6 +610,7 @@ static const struct dbops_host fake_host_table = {
     .mode = fh_mode,
     .flag = fh_flag,
     .source_list = fh_source_list,
+    .source_tree = fh_source_tree,
     .arg = fh_arg,
     .out = fh_out,
     .observe_note = fh_observe_note,

@@ -532,7 +532,7 @@ static void check_paths_refused(struct fixture *f)
 		T_ASSERT_STR(last_message(f), want);
 		T_ASSERT(!source_exists(s, bad[i]));
 	}
-	T_ASSERT_INT(source_list(&names, &n, s, &f->diags, ".."),
+	T_ASSERT_INT(source_list(&names, &n, s, &f->diags, "..", false),
 		     DBOPS_ERR_INVALID);
 	/* a name that merely starts with dots is fine */
 	T_ASSERT(commit_file(f, "..a.yaml", "dots\n", "add dots"));
@@ -566,22 +566,22 @@ static void check_list_git(struct fixture *f)
 	T_ASSERT(write_file(f->work, "c/sub/x.yaml", "x\n"));
 	T_ASSERT(commit_file(f, "top.yaml", "t\n", "tree"));
 	T_ASSERT_INT(open_work(&s, f, NULL), 0);
-	T_ASSERT_INT(source_list(&names, &n, s, &f->diags, "c"), 0);
+	T_ASSERT_INT(source_list(&names, &n, s, &f->diags, "c", false), 0);
 	T_ASSERT_INT(n, 3);
 	T_ASSERT_STR(names[0], "C.yaml");
 	T_ASSERT_STR(names[1], "a.yaml");
 	T_ASSERT_STR(names[2], "b.yaml");
 	T_ASSERT(names[3] == NULL);
 
-	T_ASSERT_INT(source_list(&names, &n, s, &f->diags, ""), 0);
+	T_ASSERT_INT(source_list(&names, &n, s, &f->diags, "", false), 0);
 	T_ASSERT_INT(n, 1);
 	T_ASSERT_STR(names[0], "top.yaml");
 
-	T_ASSERT_INT(source_list(&names, &n, s, &f->diags, "c/none"),
+	T_ASSERT_INT(source_list(&names, &n, s, &f->diags, "c/none", false),
 		     DBOPS_ERR_NOTFOUND);
 	T_ASSERT_CONTAINS(last_message(f),
 			  "directory \"c/none\" does not exist at revision ");
-	T_ASSERT_INT(source_list(&names, &n, s, &f->diags, "top.yaml"),
+	T_ASSERT_INT(source_list(&names, &n, s, &f->diags, "top.yaml", false),
 		     DBOPS_ERR_NOTFOUND);
 }
 
@@ -712,12 +712,12 @@ static void check_list_dir(struct fixture *f)
 	snprintf(link, sizeof(link), "%s/c/l.yaml", f->work);
 	T_ASSERT(symlink("a.yaml", link) == 0);
 	T_ASSERT_INT(open_dir(&s, f, f->work), 0);
-	T_ASSERT_INT(source_list(&names, &n, s, &f->diags, "c"), 0);
+	T_ASSERT_INT(source_list(&names, &n, s, &f->diags, "c", false), 0);
 	T_ASSERT_INT(n, 2);
 	T_ASSERT_STR(names[0], "a.yaml");
 	T_ASSERT_STR(names[1], "b.yaml");
 	T_ASSERT(names[2] == NULL);
-	T_ASSERT_INT(source_list(&names, &n, s, &f->diags, "nope"),
+	T_ASSERT_INT(source_list(&names, &n, s, &f->diags, "nope", false),
 		     DBOPS_ERR_NOTFOUND);
 }
 
