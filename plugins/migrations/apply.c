@@ -345,105 +345,275 @@ static int mig_pipeline_error(struct dbops_ctx *ctx, PGconn *pg)
 	return DBOPS_ERR_TRANSIENT;
 }
 
-static int mig_run_tx(struct dbops_ctx *ctx, struct mig_run *run,
-		      const struct mig_payload *pl, const char *const *params)
+static int mig_prepare_insert(struct dbops_ctx *ctx, struct mig_run *run,
+			      PGconn *pg)
 {
 	const struct dbops_host *h = dbops_host(ctx);
-	PGconn *pg = h->conn_pgconn(run->conn);
 	const char *insert = h->printf(
 	    ctx, mig_insert_fmt, run->qtable,
 	    "(extract(epoch FROM clock_timestamp() - now()) * 1000)::integer",
 	    "true", run->qtable);
-	size_t nsent = 0, nres = 0, failed_at = (size_t)-1;
-	PGresult *failed = NULL, *res;
-	bool synced = false;
-	int err = 0;
+	PGresult *res;
 
-	if (pg == NULL)
-		return mig_pipeline_error(ctx, pg);
-	if (!run->prepared) {
-		/* parsed and planned once per run, not per migration */
-		res = PQprepare(pg, MIG_INSERT_NAME, insert, 4, NULL);
-		if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-			h->diag(ctx, DBOPS_SEV_ERROR, DBOPS_ERR_GENERIC,
-				&run->db->loc,
-				"could not prepare the history insert: %s",
-				PQresultErrorMessage(res));
-			PQclear(res);
-			return DBOPS_ERR_GENERIC;
-		}
+	if (run->prepared)
+		return 0;
+	/* parsed and planned once per run, not per migration */
+	res = PQprepare(pg, MIG_INSERT_NAME, insert, 4, NULL);
+	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+		h->diag(ctx, DBOPS_SEV_ERROR, DBOPS_ERR_GENERIC, &run->db->loc,
+			"could not prepare the history insert: %s",
+			PQresultErrorMessage(res));
 		PQclear(res);
-		run->prepared = true;
+		return DBOPS_ERR_GENERIC;
 	}
-	if (PQenterPipelineMode(pg) != 1)
-		return mig_pipeline_error(ctx, pg);
+	PQclear(res);
+	run->prepared = true;
+	return 0;
+}
+
+/* The history row's values for a migration file. */
+static void mig_row_params(const char *params[4], struct dbops_ctx *ctx,
+			   const struct mig_file *f)
+{
+	const struct dbops_host *h = dbops_host(ctx);
+
+	params[0] = f->name.kind == MIG_VERSIONED ? f->name.version.text : NULL;
+	params[1] = mig_cut_description(ctx, f->name.description);
+	params[2] = mig_cut_script(ctx, f->script);
+	params[3] = h->printf(ctx, "%d", f->checksum);
+}
+
+/*
+ * Transactional migrations in one libpq pipeline.
+ *
+ * Each migration is sent as BEGIN, its statements, the history row and
+ * COMMIT, followed by a flush request, and up to MIG_WINDOW migrations
+ * (or MIG_WINDOW_BYTES of SQL) are in flight: the server runs one while
+ * the client reads the result of the one before and sends the next, and
+ * no round trip is paid per statement or per migration. There is one
+ * Sync, at the end. When a statement fails, the server skips everything
+ * after it up to that Sync, so the migrations sent after the failed one
+ * never run, and those committed before it stay committed, exactly as if
+ * they had been sent one at a time. Sending blocks only while the
+ * server is busy; libpq reads what the server sends meanwhile, so a
+ * migration raising many notices cannot deadlock the pipeline.
+ */
+#define MIG_WINDOW	 64
+#define MIG_WINDOW_BYTES (4u << 20)
+
+typedef void (*mig_report_fn)(struct dbops_ctx *ctx, void *arg, size_t k,
+			      int err);
+
+struct mig_flight {
+	const struct mig_payload *pl;
+	size_t nq;    /* queries sent: BEGIN, statements, row, COMMIT */
+	size_t bytes; /* of SQL */
+	bool skip;    /* applied meanwhile: nothing sent */
+	int pre_err;  /* the history forbids it: nothing sent */
+};
+
+/* The results of the next query of the pipeline; the first error result
+ * is kept in *failed. False when there is none (the connection broke). */
+static bool mig_next_result(PGconn *pg, PGresult **failed)
+{
+	PGresult *res = PQgetResult(pg);
+
+	if (res == NULL)
+		return false;
+	do {
+		if (PQresultStatus(res) == PGRES_FATAL_ERROR && *failed == NULL)
+			*failed = res;
+		else
+			PQclear(res);
+	} while ((res = PQgetResult(pg)) != NULL);
+	return true;
+}
+
+/* End the pipeline: Sync, drain, leave pipeline mode; roll back the
+ * transaction a failure left open. */
+static bool mig_pipeline_end(PGconn *pg, bool failed)
+{
+	PGresult *res;
+	bool synced = false;
+
+	if (PQpipelineSync(pg) != 1)
+		return false;
+	for (int nulls = 0; nulls < 2 && !synced;) {
+		res = PQgetResult(pg);
+		if (res == NULL) {
+			/* between the results of two queries; twice in a row
+			 * when nothing more is coming */
+			if (PQstatus(pg) == CONNECTION_BAD)
+				break;
+			nulls++;
+			continue;
+		}
+		nulls = 0;
+		synced = PQresultStatus(res) == PGRES_PIPELINE_SYNC;
+		PQclear(res);
+	}
+	PQexitPipelineMode(pg);
+	if (failed)
+		PQclear(PQexec(pg, "ROLLBACK"));
+	return synced;
+}
+
+static int mig_send(struct dbops_ctx *ctx, PGconn *pg, struct mig_flight *fl)
+{
+	const struct dbops_host *h = dbops_host(ctx);
+	const struct mig_payload *pl = fl->pl;
+	const char *params[4];
+
+	mig_row_params(params, ctx, pl->file);
 	if (!PQsendQueryParams(pg, "BEGIN", 0, NULL, NULL, NULL, NULL, 0))
-		goto send_failed;
-	nsent++;
+		return -1;
+	fl->nq = 1;
 	for (size_t k = 0; k < pl->nstmts; k++) {
 		const char *stmt = h->printf(ctx, "%.*s", (int)pl->stmts[k].len,
 					     pl->sql + pl->stmts[k].offset);
 
 		if (!PQsendQueryParams(pg, stmt, 0, NULL, NULL, NULL, NULL, 0))
-			goto send_failed;
-		nsent++;
+			return -1;
+		fl->nq++;
+		fl->bytes += pl->stmts[k].len;
 	}
-	if (!PQsendQueryPrepared(pg, MIG_INSERT_NAME, 4, params, NULL, NULL,
-				 0) ||
-	    !PQsendQueryParams(pg, "COMMIT", 0, NULL, NULL, NULL, NULL, 0) ||
-	    !PQpipelineSync(pg))
-		goto send_failed;
-	nsent += 2;
-	for (size_t i = 0; i < nsent; i++) {
-		res = PQgetResult(pg);
-		if (res == NULL)
-			break;
-		nres++;
-		if (PQresultStatus(res) == PGRES_FATAL_ERROR &&
-		    failed == NULL) {
-			failed = res;
-			failed_at = i;
-		} else {
-			PQclear(res);
-		}
-		while ((res = PQgetResult(pg)) != NULL)
-			PQclear(res);
-	}
-	while ((res = PQgetResult(pg)) != NULL) {
-		ExecStatusType st = PQresultStatus(res);
+	if (!PQsendQueryPrepared(pg, MIG_INSERT_NAME, 4, params, NULL, NULL, 0))
+		return -1;
+	fl->nq++;
+	if (!PQsendQueryParams(pg, "COMMIT", 0, NULL, NULL, NULL, NULL, 0))
+		return -1;
+	fl->nq++;
+	if (!PQsendFlushRequest(pg) || PQflush(pg) < 0)
+		return -1;
+	return 0;
+}
 
-		PQclear(res);
-		if (st == PGRES_PIPELINE_SYNC) {
-			synced = true;
+/* Read the results of one migration in flight: 0, or its failure
+ * (reported as a diagnostic). */
+static int mig_receive(struct dbops_ctx *ctx, PGconn *pg,
+		       const struct mig_flight *fl, bool *broken)
+{
+	const struct dbops_host *h = dbops_host(ctx);
+	const struct mig_payload *pl = fl->pl;
+	PGresult *failed = NULL;
+	size_t failed_at = 0;
+	int err;
+
+	for (size_t q = 0; q < fl->nq; q++) {
+		bool had = failed != NULL;
+
+		if (!mig_next_result(pg, &failed)) {
+			*broken = true;
 			break;
 		}
+		if (!had && failed != NULL)
+			failed_at = q;
 	}
-	PQexitPipelineMode(pg);
-	if (failed == NULL && (nres != nsent || !synced)) {
-		/* the connection broke: whether COMMIT was done is unknown,
-		 * the next pass re-reads the history and finds out */
-		return mig_pipeline_error(ctx, pg);
-	}
-	if (failed != NULL) {
-		PQclear(PQexec(pg, "ROLLBACK"));
-		if (failed_at >= 1 && failed_at <= pl->nstmts) {
-			err =
-			    mig_fail(ctx, run, pl, failed_at - 1, failed, true);
-		} else {
-			h->diag(ctx, DBOPS_SEV_ERROR, DBOPS_ERR_GENERIC,
-				&pl->file->loc,
-				failed_at == nsent - 1
-				    ? "could not commit migration \"%s\": %s"
-				    : "could not record migration \"%s\": %s",
-				pl->file->script, PQresultErrorMessage(failed));
-			err = DBOPS_ERR_GENERIC;
-		}
+	if (failed == NULL && !*broken)
+		return 0;
+	if (failed == NULL || PQstatus(pg) == CONNECTION_BAD) {
+		*broken = true;
+		h->diag(ctx, DBOPS_SEV_ERROR, DBOPS_ERR_TRANSIENT,
+			&pl->file->loc,
+			"lost the connection while migration \"%s\" ran: %s",
+			pl->file->script, PQerrorMessage(pg));
 		PQclear(failed);
+		return DBOPS_ERR_TRANSIENT;
 	}
+	if (failed_at >= 1 && failed_at <= pl->nstmts) {
+		err = mig_fail(ctx, pl->run, pl, failed_at - 1, failed, true);
+	} else {
+		h->diag(ctx, DBOPS_SEV_ERROR, DBOPS_ERR_GENERIC, &pl->file->loc,
+			failed_at == fl->nq - 1
+			    ? "could not commit migration \"%s\": %s"
+			    : "could not record migration \"%s\": %s",
+			pl->file->script, PQresultErrorMessage(failed));
+		err = DBOPS_ERR_GENERIC;
+	}
+	PQclear(failed);
 	return err;
-send_failed:
-	err = mig_pipeline_error(ctx, pg);
-	PQexitPipelineMode(pg);
+}
+
+/*
+ * Run changes[0..n), transactional migrations of one run, reporting each
+ * (k counted from `base`) in order. *ndone is how many were reported.
+ */
+static int mig_pipeline(struct dbops_ctx *ctx,
+			const struct dbops_change *const *changes, size_t n,
+			size_t base, mig_report_fn report, void *arg,
+			size_t *ndone)
+{
+	const struct dbops_host *h = dbops_host(ctx);
+	struct mig_run *run =
+	    ((const struct mig_payload *)changes[0]->payload)->run;
+	PGconn *pg = h->conn_pgconn(run->conn);
+	struct mig_flight *fl = h->alloc(ctx, n * sizeof(*fl));
+	size_t sent = 0, head = 0, inflight_bytes = 0;
+	bool broken = false, stop = false, open_tx = false;
+	int err = 0;
+
+	*ndone = 0;
+	if (pg == NULL)
+		return mig_pipeline_error(ctx, pg);
+	if ((err = mig_prepare_insert(ctx, run, pg)) != 0)
+		return err;
+	if (PQenterPipelineMode(pg) != 1)
+		return mig_pipeline_error(ctx, pg);
+	for (;;) {
+		struct mig_flight *f;
+
+		while (sent < n && !stop && sent - head < MIG_WINDOW &&
+		       inflight_bytes < MIG_WINDOW_BYTES) {
+			bool done = false;
+
+			f = &fl[sent];
+			if (h->cancelled(ctx)) {
+				stop = true;
+				break;
+			}
+			f->pl = changes[sent]->payload;
+			f->pre_err = mig_already(&done, ctx, run, f->pl->file);
+			sent++;
+			if (f->pre_err != 0) {
+				stop = true; /* reported when its turn comes */
+				break;
+			}
+			if (done) {
+				f->skip = true;
+				continue;
+			}
+			if (mig_send(ctx, pg, f) != 0) {
+				stop = true; /* mig_receive finds out */
+				break;
+			}
+			inflight_bytes += f->bytes;
+		}
+		if (head == sent)
+			break;
+		f = &fl[head];
+		if (f->pre_err != 0) {
+			err = f->pre_err;
+		} else if (f->skip) {
+			h->log(
+			    ctx, DBOPS_LOG_INFO,
+			    "migration \"%s\" was applied meanwhile; skipped",
+			    f->pl->file->script);
+		} else {
+			err = mig_receive(ctx, pg, f, &broken);
+			inflight_bytes -= f->bytes;
+			open_tx = err != 0;
+		}
+		report(ctx, arg, base + head, err);
+		head++;
+		if (err != 0)
+			break; /* the server skipped everything sent after it */
+	}
+	*ndone = head;
+	if (!mig_pipeline_end(pg, open_tx) && err == 0 && !broken) {
+		/* whether the last COMMIT was done is unknown; the next pass
+		 * re-reads the history and finds out */
+		err = mig_pipeline_error(ctx, pg);
+	}
 	return err;
 }
 
@@ -498,15 +668,29 @@ static int mig_run_nontx(struct dbops_ctx *ctx, struct mig_run *run,
 	return err;
 }
 
+static void mig_report_one(struct dbops_ctx *ctx, void *arg, size_t k, int err)
+{
+	(void)ctx;
+	(void)k;
+	*(int *)arg = err;
+}
+
 static int mig_apply_migrate(struct dbops_ctx *ctx,
-			     const struct mig_payload *pl)
+			     const struct dbops_change *change)
 {
 	const struct dbops_host *h = dbops_host(ctx);
+	const struct mig_payload *pl = change->payload;
 	const struct mig_file *f = pl->file;
 	const char *params[4];
 	bool done = false;
-	int err;
+	size_t ndone;
+	int err, reported = 0;
 
+	if (pl->in_tx) {
+		err = mig_pipeline(ctx, &change, 1, 0, mig_report_one,
+				   &reported, &ndone);
+		return err != 0 ? err : reported;
+	}
 	if ((err = mig_already(&done, ctx, pl->run, f)) != 0)
 		return err;
 	if (done) {
@@ -515,12 +699,8 @@ static int mig_apply_migrate(struct dbops_ctx *ctx,
 		       f->script);
 		return 0;
 	}
-	params[0] = f->name.kind == MIG_VERSIONED ? f->name.version.text : NULL;
-	params[1] = mig_cut_description(ctx, f->name.description);
-	params[2] = mig_cut_script(ctx, f->script);
-	params[3] = h->printf(ctx, "%d", f->checksum);
-	return pl->in_tx ? mig_run_tx(ctx, pl->run, pl, params)
-			 : mig_run_nontx(ctx, pl->run, pl, params);
+	mig_row_params(params, ctx, f);
+	return mig_run_nontx(ctx, pl->run, pl, params);
 }
 
 int mig_apply(struct dbops_ctx *ctx, const struct dbops_change *change)
@@ -539,7 +719,7 @@ int mig_apply(struct dbops_ctx *ctx, const struct dbops_change *change)
 		return err;
 	switch (pl->op) {
 	case MIG_OP_MIGRATE:
-		return mig_apply_migrate(ctx, pl);
+		return mig_apply_migrate(ctx, change);
 	case MIG_OP_BASELINE:
 		if (pl->run->hist->nrows > 0) {
 			h->log(
@@ -557,4 +737,51 @@ int mig_apply(struct dbops_ctx *ctx, const struct dbops_change *change)
 				     NULL);
 	}
 	return 0;
+}
+
+static bool mig_pipelined(const struct dbops_change *c,
+			  const struct mig_run *run)
+{
+	const struct mig_payload *pl = c->payload;
+
+	return pl != NULL && pl->op == MIG_OP_MIGRATE && pl->in_tx &&
+	       pl->run != NULL && (run == NULL || pl->run == run);
+}
+
+static void mig_report_host(struct dbops_ctx *ctx, void *arg, size_t k, int err)
+{
+	(void)arg;
+	dbops_host(ctx)->applied(ctx, k, err);
+}
+
+int mig_apply_many(struct dbops_ctx *ctx,
+		   const struct dbops_change *const *changes, size_t n)
+{
+	const struct dbops_host *h = dbops_host(ctx);
+	size_t k = 0;
+	int err = 0;
+
+	while (k < n && err == 0 && !h->cancelled(ctx)) {
+		size_t m = k + 1, ndone = 0;
+		struct mig_run *run;
+
+		if (!mig_pipelined(changes[k], NULL)) {
+			err = mig_apply(ctx, changes[k]);
+			h->applied(ctx, k++, err);
+			continue;
+		}
+		/* the transactional migrations that follow, same database */
+		run = ((const struct mig_payload *)changes[k]->payload)->run;
+		while (m < n && mig_pipelined(changes[m], run))
+			m++;
+		run = ((const struct mig_payload *)changes[k]->payload)->run;
+		if ((err = mig_run_open(ctx, run)) != 0)
+			return err;
+		err = mig_pipeline(ctx, changes + k, m - k, k, mig_report_host,
+				   NULL, &ndone);
+		if (err == 0 && ndone < m - k)
+			break; /* cancelled: the rest is not attempted */
+		k += ndone;
+	}
+	return err;
 }

@@ -337,7 +337,7 @@ static void mig_plan_file(struct mig_state *st, const struct mig_file *f,
 {
 	const struct dbops_host *h = dbops_host(st->ctx);
 	struct dbops_ctx *ctx = st->ctx;
-	const char *sql = f->text, *missing = NULL, *what;
+	const char *sql, *what;
 	struct mig_stmt *stmts = NULL;
 	struct mig_finding *fs = NULL;
 	struct mig_payload *pl;
@@ -345,21 +345,9 @@ static void mig_plan_file(struct mig_state *st, const struct mig_file *f,
 	size_t n = 0, nf = 0;
 	bool in_tx = true;
 
-	if (f->placeholder_replacement) {
-		sql = mig_placeholders(ctx, st->db, f, f->text, &missing);
-		if (sql == NULL) {
-			struct dbops_diag *d = mig_err(
-			    st, &f->loc,
-			    h->printf(
-				ctx,
-				"no value provided for placeholder \"${%s}\" in migration \"%s\"",
-				missing, f->script));
-
-			h->diag_hint(
-			    ctx, d,
-			    "Add it under \"placeholders\" of the database, or set placeholderReplacement=false in the migration's .conf file.");
-			return;
-		}
+	if ((sql = mig_file_sql(ctx, st->db, f)) == NULL) {
+		st->result = DBOPS_ERR_INVALID;
+		return;
 	}
 	if (mig_sql_parse(&stmts, &n, &fs, &nf, ctx, sql, f,
 			  strcmp(st->spec->lock_timeout, "0") != 0) != 0) {

@@ -326,14 +326,43 @@ int64_t mig_lock_key(const char *schema, const char *table)
 	return (int64_t)0x466C79776179LL + (int64_t)mig_java_hash(buf);
 }
 
+const char *mig_file_sql(struct dbops_ctx *ctx, const struct mig_db *db,
+			 const struct mig_file *f)
+{
+	const struct dbops_host *h = dbops_host(ctx);
+	const char *sql, *missing = NULL;
+	struct dbops_diag *d;
+
+	if (!f->placeholder_replacement)
+		return f->text;
+	sql = mig_placeholders(ctx, db, f, f->text, &missing);
+	if (sql != NULL)
+		return sql;
+	d = h->diag(
+	    ctx, DBOPS_SEV_ERROR, DBOPS_ERR_INVALID, &f->loc,
+	    "no value provided for placeholder \"${%s}\" in migration \"%s\"",
+	    missing, f->script);
+	h->diag_hint(
+	    ctx, d,
+	    "Add it under \"placeholders\" of the database, or set placeholderReplacement=false in the migration's .conf file.");
+	return NULL;
+}
+
 /* ---- listing and reading */
 
+/* Every file below a location, at any depth, as Flyway scans them (paths
+ * relative to the location); only the files directly inside it on a host
+ * older than ABI 1.2. */
 static int mig_list_dir(const char *const **names, size_t *n,
 			struct dbops_ctx *ctx, const char *dir,
 			const struct dbops_loc *loc)
 {
 	const struct dbops_host *h = dbops_host(ctx);
 
+	if (h->header.size >= offsetof(struct dbops_host, source_tree) +
+				  sizeof(h->source_tree) &&
+	    h->source_tree != NULL)
+		return h->source_tree(names, n, ctx, dir);
 	if (h->header.size < offsetof(struct dbops_host, source_list) +
 				 sizeof(h->source_list) ||
 	    h->source_list == NULL) {
@@ -438,8 +467,11 @@ static int mig_load_location(struct dbops_ctx *ctx, struct mig_db *db,
 		const char *why = NULL, *conf;
 		int r;
 
+		const char *base = strrchr(names[i], '/');
+
 		memset(&f, 0, sizeof(f));
-		r = mig_name_parse(&f.name, &why, ctx, names[i]);
+		base = base != NULL ? base + 1 : names[i];
+		r = mig_name_parse(&f.name, &why, ctx, base);
 		f.path = h->printf(ctx, "%s/%s", location, names[i]);
 		f.loc.file = cluster_dir[0]
 				 ? h->printf(ctx, "%s/%s", cluster_dir, f.path)
@@ -449,7 +481,7 @@ static int mig_load_location(struct dbops_ctx *ctx, struct mig_db *db,
 		if (r < 0) {
 			struct dbops_diag *d = h->diag(
 			    ctx, DBOPS_SEV_ERROR, DBOPS_ERR_INVALID, &f.loc,
-			    "invalid migration file name \"%s\"", names[i]);
+			    "invalid migration file name \"%s\"", base);
 
 			h->diag_hint(ctx, d, "%s", why);
 			result = DBOPS_ERR_INVALID;

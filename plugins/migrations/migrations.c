@@ -36,6 +36,7 @@ static const struct dbops_plugin mig_plugin = {
     .apply = mig_apply,
     .verify = NULL,
     .commands = mig_commands,
+    .apply_many = mig_apply_many,
 };
 
 const struct dbops_plugin *dbops_plugin_entry(uint16_t host_major,

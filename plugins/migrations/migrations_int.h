@@ -204,6 +204,11 @@ uint32_t mig_crc32(uint32_t crc, const void *data, size_t len);
 const char *mig_placeholders(struct dbops_ctx *ctx, const struct mig_db *db,
 			     const struct mig_file *f, const char *text,
 			     const char **missing);
+/* The SQL the server runs for a file: placeholders replaced unless the
+ * file turns them off. NULL, with the error raised, when a placeholder
+ * has no value. */
+const char *mig_file_sql(struct dbops_ctx *ctx, const struct mig_db *db,
+			 const struct mig_file *f);
 /* Java's String.hashCode and the Flyway advisory lock key of a table. */
 int64_t mig_lock_key(const char *schema, const char *table);
 /* List the files of every location of `db` and parse their names; with
@@ -260,5 +265,9 @@ int mig_diff(struct dbops_ctx *ctx, const struct dbops_node *section,
 /* ---- apply.c */
 
 int mig_apply(struct dbops_ctx *ctx, const struct dbops_change *change);
+/* ABI 1.2: consecutive transactional migrations of a database go through
+ * one pipeline; anything else one at a time, as mig_apply. */
+int mig_apply_many(struct dbops_ctx *ctx,
+		   const struct dbops_change *const *changes, size_t n);
 
 #endif

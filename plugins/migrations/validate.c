@@ -347,8 +347,33 @@ int mig_spec_load(struct mig_spec **out, struct dbops_ctx *ctx,
 
 int mig_validate(struct dbops_ctx *ctx, const struct dbops_node *section)
 {
+	const struct dbops_host *h = dbops_host(ctx);
 	struct mig_spec *spec = NULL;
+	bool offline = h->flag(ctx, "validate-only");
+	int result;
 
-	/* names only: reading every file is observe's work, and done once */
-	return mig_spec_load(&spec, ctx, section, MIG_LOAD_NAMES);
+	/* For a plan, names only: reading and parsing every file is diff's
+	 * work, done once and only for pending migrations. `dbops validate`
+	 * has no database to compare with, so it reads and parses them all
+	 * (a file that does not parse is an error wherever it is). */
+	result = mig_spec_load(&spec, ctx, section,
+			       offline ? MIG_LOAD_FILES : MIG_LOAD_NAMES);
+	if (result != 0 || !offline)
+		return result;
+	for (size_t i = 0; i < spec->ndbs; i++) {
+		const struct mig_db *db = &spec->dbs[i];
+
+		for (size_t k = 0; k < db->nfiles; k++) {
+			const struct mig_file *f = &db->files[k];
+			const char *sql = mig_file_sql(ctx, db, f);
+			struct mig_stmt *stmts = NULL;
+			size_t n = 0;
+
+			if (sql == NULL ||
+			    mig_sql_parse(&stmts, &n, NULL, NULL, ctx, sql, f,
+					  false) != 0)
+				result = DBOPS_ERR_INVALID;
+		}
+	}
+	return result;
 }

@@ -9,14 +9,17 @@
 # outside a transaction and a failed one (INVALID index, failed row,
 # repair), baseline of an existing schema, a history table written by
 # hand in Flyway's format recognised as up to date, and concurrent
-# deployers that never run a migration twice.
+# deployers that never run a migration twice, migrations in
+# subdirectories, syntax errors found by `dbops validate`, and an apply
+# interrupted mid-pipeline that leaves history and schema in step.
 
 . "$(dirname "$0")/lib.sh"
 
 DB=dbops_t_mig
 DB_BASE=dbops_t_mig_base
 DB_FLY=dbops_t_mig_fly
-for d in "$DB" "$DB_BASE" "$DB_FLY"; do
+DB_INT=dbops_t_mig_int
+for d in "$DB" "$DB_BASE" "$DB_FLY" "$DB_INT"; do
 	new_db "$d" || exit 1
 	on_exit "psql_q 'DROP DATABASE IF EXISTS $d WITH (FORCE)' -d postgres >/dev/null"
 done
@@ -68,6 +71,8 @@ check_contains "the error names file, line and PostgreSQL's message" "$out" \
 check_contains "the error says it was rolled back" "$out" "was rolled back"
 check_contains "later migrations are not attempted" "$out" "blocked      migrations.$DB.00004.R__view_v"
 check_eq "no history row for the failed migration" "$(q "SELECT count(*) FROM flyway_schema_history WHERE version = '1.10'")" 0
+check_eq "the migration sent after it in the same pipeline did not run" \
+	"$(q "SELECT count(*) FROM pg_views WHERE viewname = 'v'")" 0
 check_eq "the column was rolled back" "$(q "SELECT count(*) FROM information_schema.columns WHERE table_name = 'u' AND column_name = 'n'")" 0
 
 printf 'ALTER TABLE u ADD COLUMN n int NOT NULL DEFAULT 0;\n' >"$mig/V1.10__needs_default.sql"
@@ -285,3 +290,52 @@ printf 'SELECT 1;\nCREATE TABEL x (id int);\n' >"$frepo/sql/V3__typo.sql"
 commit_all "$frepo" "typo"
 check_exit "a syntax error fails the plan" 1 "$DBOPS" plan --repo "$frepo" --no-color
 check_contains "at the right place" "$T_OUT" "sql/V3__typo.sql:2:8: ERROR:  syntax error in migration \"V3__typo.sql\""
+check_exit "dbops validate finds it without a database" 1 \
+	env PGHOST=/nonexistent "$DBOPS" validate --repo "$frepo" --no-color
+check_contains "at the same place" "$T_OUT" "sql/V3__typo.sql:2:8: ERROR:  syntax error in migration \"V3__typo.sql\""
+
+# ---- migrations in subdirectories of a location, as Flyway finds them
+git -C "$frepo" rm -q sql/V3__typo.sql
+mkdir -p "$frepo/sql/2026/q4"
+printf 'CREATE TABLE person3 (id int);\n' >"$frepo/sql/2026/q4/V3__deeper.sql"
+commit_all "$frepo" "a subdirectory"
+check "dbops validate accepts the tree" "$DBOPS" validate --repo "$frepo" --no-color
+check "a migration in a subdirectory is applied" "$DBOPS" apply --repo "$frepo" --auto-approve --no-color
+check_eq "its script is the path below the location, as Flyway records it" \
+	"$(psql_q "SELECT script FROM flyway_schema_history WHERE version = '3'" -d "$DB_FLY")" "2026/q4/V3__deeper.sql"
+check_exit "and the next plan is empty" 0 "$DBOPS" plan --repo "$frepo" --no-color --detailed-exitcode
+
+# ---- interrupted mid-pipeline: what committed is in the history, nothing
+# else ran, and the next apply finishes the job
+irepo=$T_TMP/irepo
+mkdir -p "$irepo/m"
+cat >"$irepo/cluster.yaml" <<YAML
+apiVersion: dbops/v1
+cluster: itest
+migrations:
+  databases:
+    - database: $DB_INT
+      locations: [m]
+      lint: {level: "off"}
+YAML
+for i in $(seq 1 300); do
+	printf 'CREATE TABLE c%s (id int);\nSELECT pg_sleep(0.01);\n' "$i" >"$irepo/m/V${i}__c$i.sql"
+done
+make_repo "$irepo"
+"$DBOPS" apply --repo "$irepo" --auto-approve --no-color >"$T_TMP/int.out" 2>&1 &
+apid=$!
+sleep 1.5
+kill -INT "$apid"
+wait "$apid"
+rc=$?
+check_eq "the interrupted apply fails" "$rc" 1
+ih() { psql_q "$1" -d "$DB_INT"; }
+applied=$(ih "SELECT count(*) FROM flyway_schema_history")
+tables=$(ih "SELECT count(*) FROM pg_tables WHERE schemaname = 'public' AND tablename ~ '^c[0-9]+$'")
+check_eq "it stopped part-way" "$([ "$applied" -gt 0 ] && [ "$applied" -lt 300 ] && echo yes)" yes
+check_eq "every table created has its history row" "$tables" "$applied"
+check_eq "and they are the first ones, in order" \
+	"$(ih "SELECT max(version::int) = count(*) AND count(DISTINCT version) = count(*) FROM flyway_schema_history")" t
+check_contains "the rest is reported as not attempted" "$(cat "$T_TMP/int.out")" "blocked"
+check "the next apply finishes" "$DBOPS" apply --repo "$irepo" --auto-approve --no-color
+check_eq "all 300 are applied once" "$(ih "SELECT count(*) || '/' || count(DISTINCT version) FROM flyway_schema_history")" "300/300"
