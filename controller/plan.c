@@ -69,6 +69,8 @@ static int cmp_change(const void *x, const void *y)
 		return a->change.phase < b->change.phase ? -1 : 1;
 	if (a->plugin_index != b->plugin_index)
 		return a->plugin_index < b->plugin_index ? -1 : 1;
+	if (a->change.order != b->change.order)
+		return a->change.order < b->change.order ? -1 : 1;
 	return strcmp(a->change.address, b->change.address);
 }
 

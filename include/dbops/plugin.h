@@ -86,6 +86,11 @@ struct dbops_change {
 			  change that must follow other plugins' changes
 			  (grants on tables a migration creates: 40) */
 	unsigned id;   /* 1-based position in the ordered plan (host) */
+	/* ABI 1.2: the order of the plugin's changes within a phase (0 by
+	 * default); changes of equal order are ordered by address. A plugin
+	 * whose changes have an order of their own (migration versions) sets
+	 * it in diff, so addresses need not encode it. */
+	unsigned long order;
 };
 
 /*

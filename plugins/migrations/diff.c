@@ -13,9 +13,9 @@
  * the repair instead: failed rows deleted, checksums and descriptions
  * realigned with the files, missing migrations marked deleted.
  *
- * Changes within a plugin are ordered by address, so each address carries
- * a zero-padded ordinal ("migrations.app.00002.V1_10") to keep the order
- * of execution.
+ * Each change carries its place in the order of execution (the host's
+ * change `order`, counted across the databases in spec order), so
+ * addresses stay what a reader expects: "migrations.app.V1_10".
  */
 #include "migrations_int.h"
 
@@ -35,7 +35,7 @@ struct mig_state {
 	size_t napplied;
 	const struct mig_row *baseline;
 	const struct mig_version *max; /* newest applied version */
-	unsigned ordinal;
+	unsigned long *ordinal;	       /* shared by the databases of the pass */
 };
 
 static int mig_row_vcmp(const void *x, const void *y)
@@ -174,11 +174,16 @@ static void mig_index_history(struct mig_state *st)
 	}
 }
 
-static const char *mig_address(struct mig_state *st, const char *what)
+static struct dbops_change *
+mig_change(struct mig_state *st, enum dbops_action action, const char *what)
 {
-	return dbops_host(st->ctx)->printf(st->ctx, "migrations.%s.%05u.%s",
-					   st->db->database, st->ordinal++,
-					   what);
+	const struct dbops_host *h = dbops_host(st->ctx);
+	struct dbops_change *c = h->change_new(
+	    st->ctx, action,
+	    h->printf(st->ctx, "migrations.%s.%s", st->db->database, what));
+
+	c->order = ++*st->ordinal;
+	return c;
 }
 
 /* Applied rows against the files: changed and missing migrations. */
@@ -367,7 +372,7 @@ static void mig_plan_file(struct mig_state *st, const struct mig_file *f,
 	} else {
 		what = h->printf(ctx, "R__%s", f->name.raw_description);
 	}
-	c = h->change_new(ctx, DBOPS_ACTION_RUN, mig_address(st, what));
+	c = mig_change(st, DBOPS_ACTION_RUN, what);
 	c->reason = reason;
 	c->sql = sql;
 	c->loc = f->loc;
@@ -420,8 +425,7 @@ static void mig_plan_baseline(struct mig_state *st)
 	struct dbops_change *c;
 	struct mig_payload *pl;
 
-	c = h->change_new(st->ctx, DBOPS_ACTION_CREATE,
-			  mig_address(st, "baseline"));
+	c = mig_change(st, DBOPS_ACTION_CREATE, "baseline");
 	c->reason = "adopt the existing schema at the baseline version";
 	c->loc = st->db->loc;
 	c->flags = DBOPS_CHANGE_NONTX;
@@ -590,6 +594,7 @@ int mig_diff(struct dbops_ctx *ctx, const struct dbops_node *section,
 	const struct dbops_host *h = dbops_host(ctx);
 	struct mig_live *live = live_v;
 	const char *mode = NULL;
+	unsigned long ordinal = 0;
 	int result = 0;
 
 	(void)section;
@@ -607,7 +612,7 @@ int mig_diff(struct dbops_ctx *ctx, const struct dbops_node *section,
 		st.live = &live->dbs[i];
 		st.spec = live->spec;
 		st.repair = mode != NULL && strcmp(mode, "repair") == 0;
-		st.ordinal = 1;
+		st.ordinal = &ordinal;
 		run->db = st.db;
 		run->spec = live->spec;
 		run->conn = live->conns[i];

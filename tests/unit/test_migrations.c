@@ -682,15 +682,19 @@ TEST(test_migrations__out_of_order_allowed_and_baseline)
 	T_ASSERT_INT(mig_diff(fake_host_ctx(fc), NULL, live), 0);
 	T_ASSERT_INT(fc->nchanges, 4);
 	T_ASSERT_STR(fake_host_change_at(fc, 0)->address,
-		     "migrations.app.00001.baseline");
+		     "migrations.app.baseline");
 	T_ASSERT_STR(fake_host_change_at(fc, 1)->address,
-		     "migrations.app.00002.V1_2");
+		     "migrations.app.V1_2");
 	T_ASSERT_STR(fake_host_change_at(fc, 2)->address,
-		     "migrations.app.00003.V1_10");
+		     "migrations.app.V1_10");
 	T_ASSERT_INT(fake_host_change_at(fc, 2)->flags & DBOPS_CHANGE_NONTX,
 		     DBOPS_CHANGE_NONTX);
 	T_ASSERT_STR(fake_host_change_at(fc, 3)->address,
-		     "migrations.app.00004.R__view");
+		     "migrations.app.R__view");
+	/* the order of execution travels in the change, not the address */
+	for (size_t i = 0; i < 4; i++)
+		T_ASSERT_INT((long)fake_host_change_at(fc, i)->order,
+			     (long)i + 1);
 	fake_host_free(fc);
 }
 
@@ -826,9 +830,12 @@ TEST(test_migrations__each_database_has_its_own_set)
 	T_ASSERT_INT(mig_diff(fake_host_ctx(fc), NULL, live), 0);
 	T_ASSERT_INT(fc->nchanges, 2 + 4);
 	T_ASSERT_STR(fake_host_change_at(fc, 0)->address,
-		     "migrations.app.00001.V1_10");
+		     "migrations.app.V1_10");
 	T_ASSERT_STR(fake_host_change_at(fc, 2)->address,
-		     "migrations.reports.00001.V1");
+		     "migrations.reports.V1");
+	/* the second database's migrations follow the first's */
+	T_ASSERT(fake_host_change_at(fc, 2)->order >
+		 fake_host_change_at(fc, 1)->order);
 	T_ASSERT_STR(
 	    ((const struct mig_payload *)fake_host_change_at(fc, 2)->payload)
 		->run->qtable,
