@@ -3,7 +3,10 @@
 #
 # migrations.sh — the migrations plugin against its floor, run by hand:
 # N migrations of one CREATE TABLE each (a), or N migrations with an ALTER
-# TABLE, a CREATE INDEX and a 1,000-row INSERT ... SELECT each (b), applied
+# TABLE, a CREATE INDEX and a 1,000-row INSERT ... SELECT each (b), each
+# on a table of its own made before the run (on one shared table, the
+# 200th migration would update 200 indexes per row: the server's work
+# would grow with the square of N and swamp every tool's own cost), applied
 # to a fresh database by
 #   - psql, the same files in one session, each in its own transaction
 #     (the floor; it writes no history);
@@ -88,9 +91,9 @@ for i in $(seq 1 "$count"); do
 	if [ "$workload" = a ]; then
 		body="CREATE TABLE t$i (id int PRIMARY KEY, name text);"
 	else
-		body="ALTER TABLE base ADD COLUMN c$i int;
-CREATE INDEX base_c${i}_idx ON base (c$i);
-INSERT INTO base (id, c$i) SELECT g + $i * 1000, g FROM generate_series(1, 1000) g;"
+		body="ALTER TABLE b$i ADD COLUMN c int;
+CREATE INDEX b${i}_c_idx ON b$i (c);
+INSERT INTO b$i (id, c) SELECT g, g FROM generate_series(1, 1000) g;"
 	fi
 	printf '%s\n' "$body" >"$repo/m/V${i}__m$i.sql"
 	printf 'BEGIN;\n%s\nCOMMIT;\n' "$body" >>"$work/floor.sql"
@@ -102,8 +105,9 @@ INSERT INTO base (id, c$i) SELECT g + $i * 1000, g FROM generate_series(1, 1000)
 done
 prep_sql="-c 'DROP DATABASE IF EXISTS bench WITH (FORCE)' -c 'CREATE DATABASE bench'"
 if [ "$workload" = b ]; then
-	setup="CREATE TABLE base (id bigint PRIMARY KEY)"
-	prep="psql -X -q -d postgres $prep_sql && psql -X -q -d bench -c '$setup'"
+	printf 'DO $$ BEGIN FOR i IN 1..%s LOOP EXECUTE format($f$CREATE TABLE b%%s (id bigint PRIMARY KEY)$f$, i); END LOOP; END $$;\n' \
+		"$count" >"$work/setup.sql"
+	prep="psql -X -q -d postgres $prep_sql && psql -X -q -d bench -f $work/setup.sql"
 else
 	prep="psql -X -q -d postgres $prep_sql"
 fi
@@ -135,7 +139,7 @@ noop=(-n "psql reads the history" "psql -X -q -d bench -c 'SELECT * FROM flyway_
 # each peer on a database of its own, migrated by itself
 for d in bench_dm bench_sq; do
 	psql -X -q -d postgres -c "DROP DATABASE IF EXISTS $d WITH (FORCE)" -c "CREATE DATABASE $d"
-	[ "$workload" = a ] || psql -X -q -d "$d" -c "$setup"
+	[ "$workload" = a ] || psql -X -q -d "$d" -f "$work/setup.sql"
 done
 if [ $use_dbmate = yes ] && command -v dbmate >/dev/null; then
 	dm_url="postgres://$PGUSER@$PGHOST:$PGPORT/bench_dm?sslmode=disable"
