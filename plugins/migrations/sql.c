@@ -647,6 +647,38 @@ static int mig_syntax_error(struct dbops_ctx *ctx, const char *sql,
 	return DBOPS_ERR_INVALID;
 }
 
+/* COPY FROM STDIN / TO STDOUT: the data would have to come from, or go
+ * to, the client, and a migration has no such channel (the file is parsed
+ * as SQL, so inline data after the statement would not parse either). */
+static bool mig_copy_client(struct dbops_ctx *ctx, const struct mig_file *file,
+			    const struct mig_stmt *st, bool from)
+{
+	const struct dbops_host *h = dbops_host(ctx);
+	struct dbops_loc loc = {NULL, 0, 0};
+	struct dbops_diag *d;
+
+	if (file != NULL) {
+		loc.file = file->loc.file;
+		loc.line = st->line;
+		loc.col = st->col;
+	}
+	d = h->diag(ctx, DBOPS_SEV_ERROR, DBOPS_ERR_INVALID, &loc,
+		    from ? "migration \"%s\" uses COPY ... FROM STDIN"
+			 : "migration \"%s\" uses COPY ... TO STDOUT",
+		    file ? file->script : "(text)");
+	h->diag_detail(
+	    ctx, d,
+	    from
+		? "The rows would have to be sent by the client; dbops runs a migration's statements, not psql's inline data."
+		: "The rows would be sent to the client, which keeps no output of a migration.");
+	h->diag_hint(
+	    ctx, d,
+	    from
+		? "Load the rows with INSERT statements, or COPY from a file on the server (COPY ... FROM '/path')."
+		: "Remove the statement, or COPY to a file on the server (COPY ... TO '/path').");
+	return true;
+}
+
 int mig_sql_parse(struct mig_stmt **stmts_out, size_t *n_out,
 		  struct mig_finding **findings_out, size_t *nfindings_out,
 		  struct dbops_ctx *ctx, const char *sql,
@@ -694,7 +726,14 @@ int mig_sql_parse(struct mig_stmt **stmts_out, size_t *n_out,
 		out[i].node = h->strdup(ctx, type ? type : "");
 		out[i].nontx = type != NULL && mig_stmt_nontx(type, inner);
 		any_nontx |= out[i].nontx;
+		if (type != NULL && strcmp(type, "CopyStmt") == 0 &&
+		    mig_js(inner, "filename") == NULL &&
+		    mig_copy_client(ctx, file, &out[i],
+				    mig_jb(inner, "is_from")))
+			err = DBOPS_ERR_INVALID;
 	}
+	if (err != 0)
+		goto cleanup;
 	if (findings_out != NULL) {
 		/* transaction-nesting and CIC-in-transaction depend on how the
 		 * migration will run */

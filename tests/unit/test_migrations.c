@@ -268,6 +268,40 @@ TEST(test_migrations__syntax_error_has_line_and_column)
 	fake_host_free(fc);
 }
 
+TEST(test_migrations__copy_to_or_from_the_client_is_refused)
+{
+	struct fake_ctx *fc = fake_host_new("migrations");
+	struct mig_file f;
+	struct mig_stmt *s = NULL;
+	size_t n = 0;
+
+	memset(&f, 0, sizeof(f));
+	f.script = "V2__load.sql";
+	f.loc.file = "m/V2__load.sql";
+	T_ASSERT_INT(
+	    mig_sql_parse(&s, &n, NULL, NULL, fake_host_ctx(fc),
+			  "CREATE TABLE t (id int);\n  COPY t FROM STDIN;", &f,
+			  true),
+	    DBOPS_ERR_INVALID);
+	T_ASSERT_INT(fc->diags.head->loc.line, 2);
+	T_ASSERT_INT(fc->diags.head->loc.col, 3);
+	T_ASSERT_STR(fc->diags.head->message,
+		     "migration \"V2__load.sql\" uses COPY ... FROM STDIN");
+	T_ASSERT_CONTAINS(fc->diags.head->hint, "INSERT");
+	T_ASSERT_INT(mig_sql_parse(&s, &n, NULL, NULL, fake_host_ctx(fc),
+				   "COPY (SELECT 1) TO STDOUT", &f, true),
+		     DBOPS_ERR_INVALID);
+	T_ASSERT_CONTAINS(fc->diags.tail->message, "TO STDOUT");
+	/* a file on the server, or a program, is the server's business */
+	T_ASSERT_INT(mig_sql_parse(&s, &n, NULL, NULL, fake_host_ctx(fc),
+				   "COPY t FROM '/srv/t.csv' (FORMAT csv); "
+				   "COPY t TO PROGRAM 'gzip > /tmp/t.gz'",
+				   &f, true),
+		     0);
+	T_ASSERT_INT(n, 2);
+	fake_host_free(fc);
+}
+
 TEST(test_migrations__detects_statements_outside_transactions)
 {
 	static const struct {
