@@ -60,10 +60,39 @@ struct cli {
 
 extern volatile int host_cancel_requested;
 
+/* The first SIGINT/SIGTERM lets the changes in progress finish and starts
+ * no other; the second cancels the statements running (as psql's Ctrl-C
+ * does), which fail and are rolled back. */
 static void on_signal(int sig)
 {
+	static const char first[] =
+	    "\nInterrupt received: finishing the changes in progress, starting no other. Interrupt again to cancel them.\n";
+	static const char second[] =
+	    "\nInterrupt received again: cancelling the statements in progress.\n";
+
 	(void)sig;
+	if (host_cancel_requested) {
+		(void)!write(STDERR_FILENO, second, sizeof(second) - 1);
+		pgconn_cancel_all();
+		return;
+	}
 	host_cancel_requested = 1;
+	(void)!write(STDERR_FILENO, first, sizeof(first) - 1);
+}
+
+/* With `restart`, system calls interrupted by the signal resume (libpq
+ * retries its own anyway); without, a blocking read returns EINTR: the
+ * confirmation prompt ends on Ctrl-C. */
+static void install_signals(bool restart)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = restart ? SA_RESTART : 0;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
 }
 
 static const char usage_main[] =
@@ -525,8 +554,12 @@ static bool confirm(void)
 	printf(
 	    "\nDo you want to perform these actions?\n  Only 'yes' will be accepted to approve.\n\n  Enter a value: ");
 	fflush(stdout);
-	if (fgets(line, sizeof(line), stdin) == NULL)
+	install_signals(false);
+	if (fgets(line, sizeof(line), stdin) == NULL || host_cancel_requested) {
+		install_signals(true);
 		return false;
+	}
+	install_signals(true);
 	line[strcspn(line, "\r\n")] = '\0';
 	return strcmp(line, "yes") == 0;
 }
@@ -823,8 +856,6 @@ int main(int argc, char **argv)
 	if (strcmp(c.command, "--version") == 0)
 		c.command = "version";
 
-	signal(SIGINT, on_signal);
-	signal(SIGTERM, on_signal);
 	signal(SIGPIPE, SIG_IGN);
 	git_libgit2_init();
 	proc = arena_new();
@@ -845,6 +876,10 @@ int main(int argc, char **argv)
 	}
 	if ((rc = parse_args(&c, argc, argv, first)) != EXIT_OK)
 		goto done;
+	/* Changing the cluster is not stopped half-way by a signal; anything
+	 * else (plan, status...) changes nothing and just ends. */
+	if (strcmp(c.command, "apply") == 0)
+		install_signals(true);
 	if (strcmp(c.command, "version") == 0) {
 		rc = cmd_version(&reg, proc);
 		goto done;

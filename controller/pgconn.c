@@ -13,7 +13,40 @@
 
 struct pgconn {
 	PGconn *conn;
+	PGcancel *cancel; /* also in cancel_slots[slot] */
+	int slot;
 };
+
+/* The cancel handles of the open connections, for pgconn_cancel_all()
+ * from a signal handler: a slot is filled only once its handle is
+ * complete, and emptied before the handle is freed. */
+#define PGCONN_MAX_CANCEL 64
+static PGcancel *volatile cancel_slots[PGCONN_MAX_CANCEL];
+
+static void cancel_register(struct pgconn *c)
+{
+	c->slot = -1;
+	c->cancel = PQgetCancel(c->conn);
+	if (c->cancel == NULL)
+		return;
+	for (int i = 0; i < PGCONN_MAX_CANCEL; i++)
+		if (cancel_slots[i] == NULL) {
+			cancel_slots[i] = c->cancel;
+			c->slot = i;
+			return;
+		}
+}
+
+void pgconn_cancel_all(void)
+{
+	for (int i = 0; i < PGCONN_MAX_CANCEL; i++) {
+		PGcancel *cancel = cancel_slots[i];
+		char errbuf[256];
+
+		if (cancel != NULL)
+			(void)PQcancel(cancel, errbuf, sizeof(errbuf));
+	}
+}
 
 /* Server notices ("schema already exists, skipping") are not for the
  * user: dbops reports what it did itself. */
@@ -32,6 +65,12 @@ void pgconn_close(struct pgconn *c)
 {
 	if (c == NULL || c->conn == NULL)
 		return;
+	if (c->cancel != NULL) {
+		if (c->slot >= 0)
+			cancel_slots[c->slot] = NULL;
+		PQfreeCancel(c->cancel);
+		c->cancel = NULL;
+	}
 	PQfinish(c->conn);
 	c->conn = NULL;
 }
@@ -210,6 +249,7 @@ static int connect_params(struct pgconn **out, struct arena *a,
 		return DBOPS_ERR_TRANSIENT;
 	}
 	PQsetNoticeProcessor(c->conn, notice_ignore, NULL);
+	cancel_register(c);
 	/* The controller's own statements must not be slowed or altered by
 	 * per-role settings of the connecting user. */
 	if (session_settings) {

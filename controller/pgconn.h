@@ -64,4 +64,8 @@ void *pgconn_raw(const struct pgconn *c);
 /* Backend pid of the session. */
 int pgconn_pid(const struct pgconn *c);
 
+/* Ask the server to cancel whatever every open connection is running
+ * (PQcancel); safe in a signal handler. */
+void pgconn_cancel_all(void);
+
 #endif

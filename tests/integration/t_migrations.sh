@@ -339,3 +339,26 @@ check_eq "and they are the first ones, in order" \
 check_contains "the rest is reported as not attempted" "$(cat "$T_TMP/int.out")" "blocked"
 check "the next apply finishes" "$DBOPS" apply --repo "$irepo" --auto-approve --no-color
 check_eq "all 300 are applied once" "$(ih "SELECT count(*) || '/' || count(DISTINCT version) FROM flyway_schema_history")" "300/300"
+
+# ---- a second interrupt cancels the statement in progress, which is
+# rolled back
+printf 'CREATE TABLE slow (id int);\nSELECT pg_sleep(120);\n' >"$irepo/m/V301__slow.sql"
+commit_all "$irepo" "slow"
+"$DBOPS" apply --repo "$irepo" --auto-approve --no-color >"$T_TMP/slow.out" 2>&1 &
+apid=$!
+for _ in $(seq 1 100); do
+	[ "$(ih "SELECT count(*) FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(120)'")" = 1 ] && break
+	sleep 0.1
+done
+kill -INT "$apid"
+sleep 0.5
+kill -INT "$apid"
+wait "$apid"
+rc=$?
+slow=$(cat "$T_TMP/slow.out")
+check_eq "the cancelled apply fails" "$rc" 1
+check_contains "the first interrupt says what happens" "$slow" "finishing the changes in progress"
+check_contains "the second cancels the statement" "$slow" "canceling statement due to user request"
+check_contains "which was rolled back" "$slow" "was rolled back"
+check_eq "nothing of the migration is kept" \
+	"$(ih "SELECT count(*) FROM pg_tables WHERE tablename = 'slow'")/$(ih "SELECT count(*) FROM flyway_schema_history WHERE version = '301'")" "0/0"
