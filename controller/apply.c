@@ -437,6 +437,31 @@ static size_t batch_end(struct apply_state *s, size_t i)
 	return j;
 }
 
+/* What became of each change, after a failure. A long plan (10,000
+ * migrations) lists only the changes that were not applied, and at most
+ * SUMMARY_MAX of those: the run log has them all. */
+#define SUMMARY_MAX 50
+
+static void summary_list(FILE *out, const struct pass *p, const enum cstate *st)
+{
+	bool all = p->plan.n <= SUMMARY_MAX;
+	size_t shown = 0, left = 0;
+
+	for (size_t i = 0; i < p->plan.n; i++) {
+		if (!all && st[i] == CS_APPLIED)
+			continue;
+		if (shown == SUMMARY_MAX) {
+			left++;
+			continue;
+		}
+		fprintf(out, "  %-12s %s\n", cstate_name(st[i]),
+			p->plan.changes[i]->change.address);
+		shown++;
+	}
+	if (left > 0)
+		fprintf(out, "  ... and %zu more not applied\n", left);
+}
+
 int apply_run(struct apply_result *res, struct pass *p,
 	      const struct apply_opts *o, FILE *out)
 {
@@ -568,9 +593,7 @@ int apply_run(struct apply_result *res, struct pass *p,
 			? "\nApply interrupted: %d applied, %d failed, %d not attempted.\n"
 			: "\nApply failed: %d applied, %d failed, %d not attempted because an earlier change failed.\n",
 		    res->applied, res->failed, res->blocked);
-		for (size_t i = 0; i < p->plan.n; i++)
-			fprintf(out, "  %-12s %s\n", cstate_name(s.st[i]),
-				p->plan.changes[i]->change.address);
+		summary_list(out, p, s.st);
 	}
 	fprintf(out, "Recorded as run %s (see: dbops history %s).\n", s.run_id,
 		s.run_id);

@@ -337,6 +337,8 @@ check_eq "every table created has its history row" "$tables" "$applied"
 check_eq "and they are the first ones, in order" \
 	"$(ih "SELECT max(version::int) = count(*) AND count(DISTINCT version) = count(*) FROM flyway_schema_history")" t
 check_contains "the rest is reported as not attempted" "$(cat "$T_TMP/int.out")" "blocked"
+check_not_contains "a long plan's summary leaves out what was applied" "$(cat "$T_TMP/int.out")" "  applied      migrations"
+check_contains "and shows at most 50 of the rest" "$(cat "$T_TMP/int.out")" "more not applied"
 check "the next apply finishes" "$DBOPS" apply --repo "$irepo" --auto-approve --no-color
 check_eq "all 300 are applied once" "$(ih "SELECT count(*) || '/' || count(DISTINCT version) FROM flyway_schema_history")" "300/300"
 
