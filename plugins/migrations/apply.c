@@ -345,6 +345,37 @@ static int mig_pipeline_error(struct dbops_ctx *ctx, PGconn *pg)
 	return DBOPS_ERR_TRANSIENT;
 }
 
+/*
+ * A migration that SETs something for the session (search_path, a role, a
+ * timeout) would otherwise change the session every later migration of the
+ * pass runs in, so the same migrations would behave differently applied
+ * together or one run at a time. After it, the session is put back as the
+ * migration found it (Flyway restores the role and search path too): the
+ * statements below, one query each. NULL past the last.
+ */
+static const char *mig_restore_sql(struct dbops_ctx *ctx,
+				   const struct mig_run *run, size_t i)
+{
+	const struct dbops_host *h = dbops_host(ctx);
+
+	switch (i) {
+	case 0:
+		return "SET SESSION AUTHORIZATION DEFAULT";
+	case 1:
+		return "RESET ALL";
+	case 2:
+		return h->printf(
+		    ctx, "SET lock_timeout = %s",
+		    h->quote_literal(ctx, run->spec->lock_timeout));
+	case 3:
+		return h->printf(
+		    ctx, "SET statement_timeout = %s",
+		    h->quote_literal(ctx, run->spec->statement_timeout));
+	default:
+		return NULL;
+	}
+}
+
 static int mig_prepare_insert(struct dbops_ctx *ctx, struct mig_run *run,
 			      PGconn *pg)
 {
@@ -483,6 +514,13 @@ static int mig_send(struct dbops_ctx *ctx, PGconn *pg, struct mig_flight *fl)
 	if (!PQsendQueryParams(pg, "COMMIT", 0, NULL, NULL, NULL, NULL, 0))
 		return -1;
 	fl->nq++;
+	for (size_t i = 0; pl->resets && mig_restore_sql(ctx, pl->run, i);
+	     i++) {
+		if (!PQsendQueryParams(pg, mig_restore_sql(ctx, pl->run, i), 0,
+				       NULL, NULL, NULL, NULL, 0))
+			return -1;
+		fl->nq++;
+	}
 	if (!PQsendFlushRequest(pg) || PQflush(pg) < 0)
 		return -1;
 	return 0;
@@ -523,11 +561,17 @@ static int mig_receive(struct dbops_ctx *ctx, PGconn *pg,
 	if (failed_at >= 1 && failed_at <= pl->nstmts) {
 		err = mig_fail(ctx, pl->run, pl, failed_at - 1, failed, true);
 	} else {
-		h->diag(ctx, DBOPS_SEV_ERROR, DBOPS_ERR_GENERIC, &pl->file->loc,
-			failed_at == fl->nq - 1
-			    ? "could not commit migration \"%s\": %s"
-			    : "could not record migration \"%s\": %s",
-			pl->file->script, PQresultErrorMessage(failed));
+		/* BEGIN, statements, row (nstmts + 1), COMMIT, restore */
+		size_t commit_at = pl->nstmts + 2;
+
+		h->diag(
+		    ctx, DBOPS_SEV_ERROR, DBOPS_ERR_GENERIC, &pl->file->loc,
+		    failed_at > commit_at
+			? "migration \"%s\" was applied, but the session could not be restored after it: %s"
+		    : failed_at == commit_at
+			? "could not commit migration \"%s\": %s"
+			: "could not record migration \"%s\": %s",
+		    pl->file->script, PQresultErrorMessage(failed));
 		err = DBOPS_ERR_GENERIC;
 	}
 	PQclear(failed);
@@ -648,6 +692,10 @@ static int mig_run_nontx(struct dbops_ctx *ctx, struct mig_run *run,
 		}
 		PQclear(res);
 	}
+	/* the history row is written by dbops' own session, not by the role
+	 * the migration may have switched to */
+	for (size_t i = 0; pl->resets && mig_restore_sql(ctx, run, i); i++)
+		PQclear(PQexec(pg, mig_restore_sql(ctx, run, i)));
 	{
 		const char *insert =
 		    h->printf(ctx, mig_insert_fmt, run->qtable,

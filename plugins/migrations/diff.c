@@ -400,6 +400,8 @@ static void mig_plan_file(struct mig_state *st, const struct mig_file *f,
 	pl->stmts = stmts;
 	pl->nstmts = n;
 	pl->in_tx = in_tx;
+	for (size_t k = 0; k < n; k++)
+		pl->resets |= stmts[k].session;
 	c->payload = pl;
 }
 

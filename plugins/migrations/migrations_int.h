@@ -64,6 +64,7 @@ struct mig_stmt {
 	uint32_t col;	  /* 1-based, in characters */
 	const char *node; /* top node type, "IndexStmt" */
 	bool nontx;	  /* cannot run inside a transaction block */
+	bool session;	  /* SET (not LOCAL) or RESET: outlives the migration */
 };
 
 /* A lint finding. */
@@ -181,6 +182,7 @@ struct mig_payload {
 	const struct mig_stmt *stmts;
 	size_t nstmts;
 	bool in_tx;
+	bool resets; /* changes session settings: restore them afterwards */
 	const struct mig_row *row; /* repair */
 };
 

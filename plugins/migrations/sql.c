@@ -725,6 +725,9 @@ int mig_sql_parse(struct mig_stmt **stmts_out, size_t *n_out,
 		out[i].col = col;
 		out[i].node = h->strdup(ctx, type ? type : "");
 		out[i].nontx = type != NULL && mig_stmt_nontx(type, inner);
+		out[i].session = type != NULL &&
+				 strcmp(type, "VariableSetStmt") == 0 &&
+				 !mig_jb(inner, "is_local");
 		any_nontx |= out[i].nontx;
 		if (type != NULL && strcmp(type, "CopyStmt") == 0 &&
 		    mig_js(inner, "filename") == NULL &&

@@ -364,3 +364,18 @@ check_contains "the second cancels the statement" "$slow" "canceling statement d
 check_contains "which was rolled back" "$slow" "was rolled back"
 check_eq "nothing of the migration is kept" \
 	"$(ih "SELECT count(*) FROM pg_tables WHERE tablename = 'slow'")/$(ih "SELECT count(*) FROM flyway_schema_history WHERE version = '301'")" "0/0"
+
+# ---- a migration's session settings do not leak into the next ones: the
+# same migrations behave the same applied together or one run at a time
+git -C "$irepo" rm -q m/V301__slow.sql
+printf 'CREATE SCHEMA other;\nSET search_path = other;\nCREATE TABLE a302 (id int);\n' >"$irepo/m/V302__elsewhere.sql"
+printf 'CREATE TABLE b303 (id int);\nSET statement_timeout = 1;\n' >"$irepo/m/V303__here.sql"
+printf 'SELECT pg_sleep(0.05);\nCREATE TABLE c304 (id int);\n' >"$irepo/m/V304__slowish.sql"
+commit_all "$irepo" "session settings"
+check "migrations that SET things apply" "$DBOPS" apply --repo "$irepo" --auto-approve --no-color
+check_eq "the migration's own SET applied to it" \
+	"$(ih "SELECT schemaname FROM pg_tables WHERE tablename = 'a302'")" other
+check_eq "the next migration ran with the search path dbops started with" \
+	"$(ih "SELECT schemaname FROM pg_tables WHERE tablename = 'b303'")" public
+check_eq "and a statement timeout set by one did not cancel the next" \
+	"$(ih "SELECT count(*) FROM pg_tables WHERE tablename = 'c304'")" 1

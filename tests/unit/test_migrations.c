@@ -268,6 +268,38 @@ TEST(test_migrations__syntax_error_has_line_and_column)
 	fake_host_free(fc);
 }
 
+TEST(test_migrations__session_settings_are_recognised)
+{
+	static const struct {
+		const char *sql;
+		bool session;
+	} cases[] = {
+	    {"SET search_path = app", true},
+	    {"SET ROLE app_owner", true},
+	    {"SET SESSION AUTHORIZATION app_owner", true},
+	    {"RESET ALL", true},
+	    {"SET LOCAL lock_timeout = '1s'", false},
+	    {"SELECT set_config('x.y', '1', true)", false},
+	    {"CREATE TABLE t (id int)", false},
+	};
+	struct fake_ctx *fc = fake_host_new("migrations");
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct mig_stmt *s = NULL;
+		size_t n = 0;
+
+		T_ASSERT_INT(mig_sql_parse(&s, &n, NULL, NULL,
+					   fake_host_ctx(fc), cases[i].sql,
+					   NULL, true),
+			     0);
+		T_ASSERT_INT(n, 1);
+		if (s[0].session != cases[i].session)
+			t_fail(__FILE__, __LINE__, "session of \"%s\" is %d",
+			       cases[i].sql, s[0].session);
+	}
+	fake_host_free(fc);
+}
+
 TEST(test_migrations__copy_to_or_from_the_client_is_refused)
 {
 	struct fake_ctx *fc = fake_host_new("migrations");
