@@ -375,6 +375,79 @@ static int mig_list_dir(const char *const **names, size_t *n,
 	return h->source_list(names, n, ctx, dir);
 }
 
+/* Flyway's SQL callbacks, by event (ResourceNameParser: "<event>.sql" or
+ * "<event>__<anything>.sql"). */
+static const char *const mig_callback_events[] = {
+    "beforeMigrate",
+    "beforeRepeatables",
+    "beforeEachMigrate",
+    "beforeEachMigrateStatement",
+    "afterEachMigrateStatement",
+    "afterEachMigrateStatementError",
+    "afterEachMigrate",
+    "afterEachMigrateError",
+    "afterMigrate",
+    "afterMigrateApplied",
+    "afterVersioned",
+    "afterMigrateError",
+    "beforeValidate",
+    "afterValidate",
+    "afterValidateError",
+    "beforeBaseline",
+    "afterBaseline",
+    "afterBaselineError",
+    "beforeRepair",
+    "afterRepair",
+    "afterRepairError",
+    "beforeClean",
+    "afterClean",
+    "afterCleanError",
+    "beforeInfo",
+    "afterInfo",
+    "afterInfoError",
+    "beforeDeploy",
+    "afterDeploy",
+    "afterDeployError",
+    "createSchema",
+    "beforeCreateSchema",
+    "beforeConnect",
+    "afterConnect",
+};
+
+/* A Flyway callback file is not a migration and dbops does not run it:
+ * say so, rather than leave an afterMigrate.sql of GRANTs silently
+ * unused. */
+static void mig_warn_callback(struct dbops_ctx *ctx, const char *name,
+			      const struct dbops_loc *loc)
+{
+	const struct dbops_host *h = dbops_host(ctx);
+	size_t stem_len;
+	const char *sep;
+	struct dbops_diag *d;
+
+	if (!mig_ends_with_sql(name, &stem_len))
+		return;
+	sep = strstr(name, "__");
+	if (sep != NULL && (size_t)(sep - name) < stem_len)
+		stem_len = (size_t)(sep - name);
+	for (size_t i = 0;
+	     i < sizeof(mig_callback_events) / sizeof(mig_callback_events[0]);
+	     i++) {
+		const char *ev = mig_callback_events[i];
+
+		if (strlen(ev) != stem_len || strncmp(name, ev, stem_len) != 0)
+			continue;
+		d = h->diag(
+		    ctx, DBOPS_SEV_WARNING, 0, loc,
+		    "Flyway callback \"%s\" (event %s) is not run by dbops",
+		    name, ev);
+		h->diag_hint(
+		    ctx, d,
+		    "Put what it does in a repeatable migration (R__...), run after the versioned ones whenever it changes; grants belong in the roles section.");
+		return;
+	}
+}
+
 /* Sidecar "<file>.conf": executeInTransaction, placeholderReplacement. */
 static int mig_read_conf(struct dbops_ctx *ctx, struct mig_file *f,
 			 const char *path)
@@ -487,8 +560,10 @@ static int mig_load_location(struct dbops_ctx *ctx, struct mig_db *db,
 			result = DBOPS_ERR_INVALID;
 			continue;
 		}
-		if (r == 0)
+		if (r == 0) {
+			mig_warn_callback(ctx, base, &f.loc);
 			continue;
+		}
 		f.script = names[i];
 		f.placeholder_replacement = true;
 		if (!contents) {

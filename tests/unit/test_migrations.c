@@ -648,6 +648,34 @@ TEST(test_migrations__validate_reports_bad_names_and_duplicates)
 	fake_host_free(fc);
 }
 
+TEST(test_migrations__flyway_callbacks_are_named_not_run)
+{
+	struct fake_ctx *fc = mt_new();
+	struct dbops_ctx *ctx = fake_host_ctx(fc);
+	const struct dbops_node *root;
+	size_t warnings = 0;
+
+	mt_file(fc, "V1__a.sql", SQL1);
+	mt_file(fc, "afterMigrate.sql", "GRANT SELECT ON a TO PUBLIC;\n");
+	mt_file(fc, "afterMigrateX.sql", "SELECT 1;\n");
+	mt_file(fc, "beforeMigrate__settings.sql", "SELECT 1;\n");
+	root = fake_host_spec(fc, mt_spec);
+	T_ASSERT(root != NULL);
+	T_ASSERT_INT(mig_validate(ctx, mt_host.spec_get(root, "migrations")),
+		     0);
+	for (const struct dbops_diag *d = fc->diags.head; d; d = d->next)
+		if (d->severity == DBOPS_SEV_WARNING) {
+			warnings++;
+			T_ASSERT_CONTAINS(d->message, "is not run by dbops");
+			T_ASSERT_CONTAINS(d->hint, "R__");
+		}
+	T_ASSERT_INT(warnings, 2);
+	T_ASSERT_CONTAINS(fc->diags.head->message,
+			  "\"afterMigrate.sql\" (event afterMigrate)");
+	T_ASSERT_CONTAINS(fc->diags.tail->message, "(event beforeMigrate)");
+	fake_host_free(fc);
+}
+
 TEST(test_migrations__validate_reports_spec_errors)
 {
 	struct fake_ctx *fc = mt_new();
