@@ -456,6 +456,18 @@ static void mig_plan_pending(struct mig_state *st)
 
 	if (st->baseline != NULL)
 		floor = &st->baseline->v;
+	if (st->db->has_target && st->max != NULL &&
+	    mig_version_cmp(st->max, &st->db->target) > 0) {
+		struct dbops_diag *d = h->diag(
+		    st->ctx, DBOPS_SEV_WARNING, 0, &st->db->loc,
+		    "database \"%s\" has migration %s applied, beyond its target %s",
+		    st->db->database, st->max->text, st->db->target.text);
+
+		h->diag_hint(
+		    st->ctx, d,
+		    "dbops never undoes a migration: raise the target, "
+		    "or undo it with a new migration.");
+	}
 	if (fresh && st->db->baseline_version != NULL) {
 		mig_plan_baseline(st);
 		floor = &st->db->baseline;
@@ -469,6 +481,10 @@ static void mig_plan_pending(struct mig_state *st)
 				continue; /* below the baseline */
 			if (mig_find_applied(st, &f->name.version) != NULL)
 				continue;
+			if (st->db->has_target &&
+			    mig_version_cmp(&f->name.version, &st->db->target) >
+				0)
+				continue; /* waits for the target to move */
 			if (st->max != NULL &&
 			    mig_version_cmp(&f->name.version, st->max) < 0) {
 				struct dbops_diag *d;

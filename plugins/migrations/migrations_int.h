@@ -113,6 +113,8 @@ struct mig_db {
 	const char *baseline_version; /* NULL: no baseline */
 	const char *baseline_description;
 	struct mig_version baseline;
+	bool has_target; /* else "latest" */
+	struct mig_version target;
 	struct mig_file *files;
 	size_t nfiles;
 };

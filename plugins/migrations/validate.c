@@ -18,7 +18,7 @@ static const char *const mig_top_keys[] = {
 };
 static const char *const mig_db_keys[] = {
     "database",	    "locations", "history_table", "out_of_order", "mixed",
-    "placeholders", "lint",	 "baseline",	  NULL,
+    "placeholders", "lint",	 "baseline",	  "target",	  NULL,
 };
 static const char *const mig_lint_keys[] = {"level", "disable", NULL};
 static const char *const mig_baseline_keys[] = {"version", "description", NULL};
@@ -161,6 +161,32 @@ static int mig_load_baseline(struct mig_db *db, struct dbops_ctx *ctx,
 	return 0;
 }
 
+/* target: the last version to apply ("latest", the default, for all);
+ * newer files wait until the target moves, as with Flyway's -target. */
+static int mig_load_target(struct mig_db *db, struct dbops_ctx *ctx,
+			   const struct dbops_node *t)
+{
+	const struct dbops_host *h = dbops_host(ctx);
+	const char *text = NULL;
+
+	if (h->spec_string(&text, ctx, t, "target"))
+		return DBOPS_ERR_INVALID;
+	if (strcmp(text, "latest") == 0)
+		return 0;
+	if (mig_version_parse(&db->target, ctx, text) != 0) {
+		struct dbops_diag *d =
+		    h->diag(ctx, DBOPS_SEV_ERROR, DBOPS_ERR_INVALID, &t->loc,
+			    "invalid target version \"%s\"", text);
+
+		h->diag_hint(
+		    ctx, d,
+		    "A version is digits separated by \".\" or \"_\" (\"1.5\"), or \"latest\".");
+		return DBOPS_ERR_INVALID;
+	}
+	db->has_target = true;
+	return 0;
+}
+
 static int mig_load_placeholders(struct mig_db *db, struct dbops_ctx *ctx,
 				 const struct dbops_node *ph)
 {
@@ -282,6 +308,9 @@ static int mig_load_db(struct mig_db *db, struct dbops_ctx *ctx,
 		result = DBOPS_ERR_INVALID;
 	if ((v = h->spec_get(node, "baseline")) != NULL &&
 	    mig_load_baseline(db, ctx, v))
+		result = DBOPS_ERR_INVALID;
+	if ((v = h->spec_get(node, "target")) != NULL &&
+	    mig_load_target(db, ctx, v))
 		result = DBOPS_ERR_INVALID;
 	if (result == 0 && load != MIG_LOAD_SPEC)
 		result = mig_load_files(ctx, db, locs, cluster_dir,

@@ -700,6 +700,65 @@ TEST(test_migrations__validate_reports_spec_errors)
 	fake_host_free(fc);
 }
 
+TEST(test_migrations__target_holds_back_newer_versions)
+{
+	struct fake_ctx *fc = mt_new();
+	struct mig_live *live;
+	size_t warnings = 0;
+
+	mt_three_files(fc);
+	live = mt_live(fc, "migrations:\n"
+			   "  databases:\n"
+			   "    - database: app\n"
+			   "      locations: [m]\n"
+			   "      target: '1.2'\n");
+	T_ASSERT(live != NULL);
+	T_ASSERT_INT(mig_diff(fake_host_ctx(fc), NULL, live), 0);
+	/* 1.10 waits; repeatable migrations are not held back */
+	T_ASSERT_INT(fc->nchanges, 3);
+	T_ASSERT_STR(fake_host_change_at(fc, 0)->address, "migrations.app.V1");
+	T_ASSERT_STR(fake_host_change_at(fc, 1)->address,
+		     "migrations.app.V1_2");
+	T_ASSERT_STR(fake_host_change_at(fc, 2)->address,
+		     "migrations.app.R__view");
+	fake_host_free(fc);
+
+	/* applied beyond the target: said, never undone */
+	fc = mt_new();
+	mt_three_files(fc);
+	live = mt_live(fc, "migrations:\n"
+			   "  databases:\n"
+			   "    - database: app\n"
+			   "      locations: [m]\n"
+			   "      target: '1'\n");
+	T_ASSERT(live != NULL);
+	mt_row(fc, &live->dbs[0], "1", "a", "SQL", "V1__a.sql",
+	       mig_checksum(SQL1, strlen(SQL1)), true);
+	mt_row(fc, &live->dbs[0], "1.2", "b", "SQL", "V1.2__b.sql",
+	       mig_checksum(SQL2, strlen(SQL2)), true);
+	T_ASSERT_INT(mig_diff(fake_host_ctx(fc), NULL, live), 0);
+	for (const struct dbops_diag *d = fc->diags.head; d; d = d->next)
+		if (d->severity == DBOPS_SEV_WARNING &&
+		    strstr(d->message, "beyond its target 1") != NULL)
+			warnings++;
+	T_ASSERT_INT(warnings, 1);
+	T_ASSERT_INT(fc->nchanges, 1); /* the repeatable only */
+	fake_host_free(fc);
+
+	/* not a version */
+	fc = mt_new();
+	mt_three_files(fc);
+	T_ASSERT(mt_live(fc, "migrations:\n"
+			     "  databases:\n"
+			     "    - database: app\n"
+			     "      locations: [m]\n"
+			     "      target: next\n") == NULL);
+	T_ASSERT_CONTAINS(fc->diags.head->message,
+			  "invalid target version \"next\"");
+	T_ASSERT_INT(fc->diags.head->loc.line, 5);
+	fake_host_free(fc);
+}
+
 TEST(test_migrations__plans_pending_in_version_order)
 {
 	struct fake_ctx *fc = mt_new();
