@@ -312,8 +312,10 @@ static int mig_fail(struct dbops_ctx *ctx, struct mig_run *run,
 	mig_error_loc(&loc, pl->sql, s,
 		      PQresultErrorField(res, PG_DIAG_STATEMENT_POSITION));
 	d = h->diag(ctx, DBOPS_SEV_ERROR, DBOPS_ERR_GENERIC, &loc,
-		    "migration \"%s\" failed at line %u: %s", pl->file->script,
-		    loc.line, msg ? msg : PQresultErrorMessage(res));
+		    "%s \"%s\" failed at line %u: %s",
+		    pl->op == MIG_OP_CALLBACK ? "callback" : "migration",
+		    pl->file->script, loc.line,
+		    msg ? msg : PQresultErrorMessage(res));
 	if (state != NULL)
 		memcpy(d->sqlstate, state,
 		       strlen(state) < 6 ? strlen(state) : 5);
@@ -440,6 +442,7 @@ struct mig_flight {
 	size_t nq;    /* queries sent: BEGIN, statements, row, COMMIT */
 	size_t bytes; /* of SQL */
 	bool skip;    /* applied meanwhile: nothing sent */
+	bool row;     /* the history row was sent (not for a callback) */
 	int pre_err;  /* the history forbids it: nothing sent */
 };
 
@@ -508,9 +511,13 @@ static int mig_send(struct dbops_ctx *ctx, PGconn *pg, struct mig_flight *fl)
 		fl->nq++;
 		fl->bytes += pl->stmts[k].len;
 	}
-	if (!PQsendQueryPrepared(pg, MIG_INSERT_NAME, 4, params, NULL, NULL, 0))
-		return -1;
-	fl->nq++;
+	fl->row = pl->op == MIG_OP_MIGRATE; /* a callback leaves no row */
+	if (fl->row) {
+		if (!PQsendQueryPrepared(pg, MIG_INSERT_NAME, 4, params, NULL,
+					 NULL, 0))
+			return -1;
+		fl->nq++;
+	}
 	if (!PQsendQueryParams(pg, "COMMIT", 0, NULL, NULL, NULL, NULL, 0))
 		return -1;
 	fl->nq++;
@@ -562,7 +569,7 @@ static int mig_receive(struct dbops_ctx *ctx, PGconn *pg,
 		err = mig_fail(ctx, pl->run, pl, failed_at - 1, failed, true);
 	} else {
 		/* BEGIN, statements, row (nstmts + 1), COMMIT, restore */
-		size_t commit_at = pl->nstmts + 2;
+		size_t commit_at = pl->nstmts + (fl->row ? 2 : 1);
 
 		h->diag(
 		    ctx, DBOPS_SEV_ERROR, DBOPS_ERR_GENERIC, &pl->file->loc,
@@ -616,7 +623,9 @@ static int mig_pipeline(struct dbops_ctx *ctx,
 				break;
 			}
 			f->pl = changes[sent]->payload;
-			f->pre_err = mig_already(&done, ctx, run, f->pl->file);
+			if (f->pl->op == MIG_OP_MIGRATE)
+				f->pre_err =
+				    mig_already(&done, ctx, run, f->pl->file);
 			sent++;
 			if (f->pre_err != 0) {
 				stop = true; /* reported when its turn comes */
@@ -696,7 +705,7 @@ static int mig_run_nontx(struct dbops_ctx *ctx, struct mig_run *run,
 	 * the migration may have switched to */
 	for (size_t i = 0; pl->resets && mig_restore_sql(ctx, run, i); i++)
 		PQclear(PQexec(pg, mig_restore_sql(ctx, run, i)));
-	{
+	if (pl->op == MIG_OP_MIGRATE) {
 		const char *insert =
 		    h->printf(ctx, mig_insert_fmt, run->qtable,
 			      h->printf(ctx, "%d", (int)(mig_now_ms() - t0)),
@@ -739,7 +748,8 @@ static int mig_apply_migrate(struct dbops_ctx *ctx,
 				   &reported, &ndone);
 		return err != 0 ? err : reported;
 	}
-	if ((err = mig_already(&done, ctx, pl->run, f)) != 0)
+	if (pl->op == MIG_OP_MIGRATE &&
+	    (err = mig_already(&done, ctx, pl->run, f)) != 0)
 		return err;
 	if (done) {
 		h->log(ctx, DBOPS_LOG_INFO,
@@ -767,6 +777,7 @@ int mig_apply(struct dbops_ctx *ctx, const struct dbops_change *change)
 		return err;
 	switch (pl->op) {
 	case MIG_OP_MIGRATE:
+	case MIG_OP_CALLBACK:
 		return mig_apply_migrate(ctx, change);
 	case MIG_OP_BASELINE:
 		if (pl->run->hist->nrows > 0) {
@@ -792,8 +803,9 @@ static bool mig_pipelined(const struct dbops_change *c,
 {
 	const struct mig_payload *pl = c->payload;
 
-	return pl != NULL && pl->op == MIG_OP_MIGRATE && pl->in_tx &&
-	       pl->run != NULL && (run == NULL || pl->run == run);
+	return pl != NULL &&
+	       (pl->op == MIG_OP_MIGRATE || pl->op == MIG_OP_CALLBACK) &&
+	       pl->in_tx && pl->run != NULL && (run == NULL || pl->run == run);
 }
 
 static void mig_report_host(struct dbops_ctx *ctx, void *arg, size_t k, int err)

@@ -36,6 +36,7 @@ struct mig_state {
 	const struct mig_row *baseline;
 	const struct mig_version *max; /* newest applied version */
 	unsigned long *ordinal;	       /* shared by the databases of the pass */
+	size_t planned; /* migrations planned for this database */
 };
 
 static int mig_row_vcmp(const void *x, const void *y)
@@ -337,8 +338,9 @@ static void mig_report_lint(struct mig_state *st, const struct mig_file *f,
 	}
 }
 
-static void mig_plan_file(struct mig_state *st, const struct mig_file *f,
-			  const char *reason)
+static struct dbops_change *mig_plan_file(struct mig_state *st,
+					  const struct mig_file *f,
+					  const char *reason)
 {
 	const struct dbops_host *h = dbops_host(st->ctx);
 	struct dbops_ctx *ctx = st->ctx;
@@ -352,17 +354,20 @@ static void mig_plan_file(struct mig_state *st, const struct mig_file *f,
 
 	if ((sql = mig_file_sql(ctx, st->db, f)) == NULL) {
 		st->result = DBOPS_ERR_INVALID;
-		return;
+		return NULL;
 	}
 	if (mig_sql_parse(&stmts, &n, &fs, &nf, ctx, sql, f,
 			  strcmp(st->spec->lock_timeout, "0") != 0) != 0) {
 		st->result = DBOPS_ERR_INVALID;
-		return;
+		return NULL;
 	}
 	if (!mig_choose_tx(st, f, stmts, n, &in_tx))
-		return;
-	mig_report_lint(st, f, sql, fs, nf);
-	if (f->name.kind == MIG_VERSIONED) {
+		return NULL;
+	if (f->name.kind == MIG_CALLBACK) {
+		/* not a schema change of its own: no lint, no history row */
+		what = f->name.stem;
+	} else if (f->name.kind == MIG_VERSIONED) {
+		mig_report_lint(st, f, sql, fs, nf);
 		char *v = h->strdup(ctx, f->name.version.text);
 
 		for (char *p = v; *p; p++)
@@ -370,6 +375,7 @@ static void mig_plan_file(struct mig_state *st, const struct mig_file *f,
 				*p = '_';
 		what = h->printf(ctx, "V%s", v);
 	} else {
+		mig_report_lint(st, f, sql, fs, nf);
 		what = h->printf(ctx, "R__%s", f->name.raw_description);
 	}
 	c = mig_change(st, DBOPS_ACTION_RUN, what);
@@ -383,17 +389,28 @@ static void mig_plan_file(struct mig_state *st, const struct mig_file *f,
 	if (f->name.kind == MIG_VERSIONED)
 		h->change_attr(ctx, c, "version", NULL, f->name.version.text,
 			       false);
-	h->change_attr(ctx, c, "description", NULL, f->name.description, false);
-	h->change_attr(ctx, c, "script", NULL, f->path, false);
-	h->change_attr(ctx, c, "checksum", NULL,
-		       h->printf(ctx, "%d", f->checksum), false);
+	if (f->name.kind == MIG_CALLBACK) {
+		h->change_attr(ctx, c, "callback", NULL,
+			       f->name.event == MIG_EV_BEFORE_MIGRATE
+				   ? "before the migrations"
+				   : "after the migrations",
+			       false);
+		h->change_attr(ctx, c, "script", NULL, f->path, false);
+	} else {
+		h->change_attr(ctx, c, "description", NULL, f->name.description,
+			       false);
+		h->change_attr(ctx, c, "script", NULL, f->path, false);
+		h->change_attr(ctx, c, "checksum", NULL,
+			       h->printf(ctx, "%d", f->checksum), false);
+	}
 	h->change_attr(
 	    ctx, c, "transaction", NULL,
 	    in_tx ? "per migration" : "none (one statement per query)", false);
 	h->change_attr(ctx, c, "statements", NULL, h->printf(ctx, "%zu", n),
 		       false);
 	pl = h->alloc(ctx, sizeof(*pl));
-	pl->op = MIG_OP_MIGRATE;
+	pl->op =
+	    f->name.kind == MIG_CALLBACK ? MIG_OP_CALLBACK : MIG_OP_MIGRATE;
 	pl->run = st->run;
 	pl->file = f;
 	pl->sql = sql;
@@ -403,6 +420,9 @@ static void mig_plan_file(struct mig_state *st, const struct mig_file *f,
 	for (size_t k = 0; k < n; k++)
 		pl->resets |= stmts[k].session;
 	c->payload = pl;
+	if (f->name.kind != MIG_CALLBACK)
+		st->planned++;
+	return c;
 }
 
 static const struct mig_row *mig_last_repeatable(const struct mig_live_db *l,
@@ -453,7 +473,9 @@ static void mig_plan_pending(struct mig_state *st)
 	const struct dbops_host *h = dbops_host(st->ctx);
 	const struct mig_version *floor = NULL;
 	bool fresh = !st->live->table_exists || st->live->nrows == 0;
+	unsigned long before = *st->ordinal; /* kept for beforeMigrate */
 
+	*st->ordinal += st->db->ncallbacks;
 	if (st->baseline != NULL)
 		floor = &st->baseline->v;
 	if (st->db->has_target && st->max != NULL &&
@@ -520,6 +542,22 @@ static void mig_plan_pending(struct mig_state *st)
 			else if (!r->has_checksum || r->checksum != f->checksum)
 				mig_plan_file(st, f,
 					      "repeatable migration changed");
+		}
+	}
+	/* Flyway's beforeMigrate / afterMigrate callbacks, only when there is
+	 * something to migrate: a pass that changes nothing runs nothing, so
+	 * the plan after an apply is empty */
+	for (size_t k = 0; k < st->db->ncallbacks && st->planned > 0; k++) {
+		const struct mig_file *cb = &st->db->callbacks[k];
+		struct dbops_change *c;
+
+		if (cb->name.event == MIG_EV_BEFORE_MIGRATE) {
+			c = mig_plan_file(st, cb,
+					  "callback before the migrations");
+			if (c != NULL)
+				c->order = before + k + 1;
+		} else {
+			mig_plan_file(st, cb, "callback after the migrations");
 		}
 	}
 }

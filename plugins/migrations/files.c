@@ -414,28 +414,52 @@ static const char *const mig_callback_events[] = {
     "afterConnect",
 };
 
-/* A Flyway callback file is not a migration and dbops does not run it:
- * say so, rather than leave an afterMigrate.sql of GRANTs silently
- * unused. */
-static void mig_warn_callback(struct dbops_ctx *ctx, const char *name,
-			      const struct dbops_loc *loc)
+/* The events dbops runs (enum mig_event order). */
+static const char *const mig_run_events[] = {"beforeMigrate", "afterMigrate",
+					     "afterMigrateApplied"};
+
+/*
+ * A Flyway callback file: 1 for an event dbops runs (beforeMigrate;
+ * afterMigrate and afterMigrateApplied, which are one thing here because
+ * dbops runs callbacks only when it applies something), with `out`
+ * filled; -1 for any other event, which gets a warning rather than being
+ * silently unused; 0 when the name is no callback.
+ */
+static int mig_callback_parse(struct mig_name *out, struct dbops_ctx *ctx,
+			      const char *name, const struct dbops_loc *loc)
 {
 	const struct dbops_host *h = dbops_host(ctx);
-	size_t stem_len;
+	size_t stem_len, ev_len;
 	const char *sep;
 	struct dbops_diag *d;
 
 	if (!mig_ends_with_sql(name, &stem_len))
-		return;
+		return 0;
+	ev_len = stem_len;
 	sep = strstr(name, "__");
 	if (sep != NULL && (size_t)(sep - name) < stem_len)
-		stem_len = (size_t)(sep - name);
+		ev_len = (size_t)(sep - name);
+	for (size_t i = 0;
+	     i < sizeof(mig_run_events) / sizeof(mig_run_events[0]); i++) {
+		const char *ev = mig_run_events[i];
+
+		if (strlen(ev) != ev_len || strncmp(name, ev, ev_len) != 0)
+			continue;
+		memset(out, 0, sizeof(*out));
+		out->kind = MIG_CALLBACK;
+		out->event =
+		    i == 0 ? MIG_EV_BEFORE_MIGRATE : MIG_EV_AFTER_MIGRATE;
+		out->stem = h->printf(ctx, "%.*s", (int)stem_len, name);
+		out->description = out->stem;
+		out->raw_description = out->stem;
+		return 1;
+	}
 	for (size_t i = 0;
 	     i < sizeof(mig_callback_events) / sizeof(mig_callback_events[0]);
 	     i++) {
 		const char *ev = mig_callback_events[i];
 
-		if (strlen(ev) != stem_len || strncmp(name, ev, stem_len) != 0)
+		if (strlen(ev) != ev_len || strncmp(name, ev, ev_len) != 0)
 			continue;
 		d = h->diag(
 		    ctx, DBOPS_SEV_WARNING, 0, loc,
@@ -443,9 +467,25 @@ static void mig_warn_callback(struct dbops_ctx *ctx, const char *name,
 		    name, ev);
 		h->diag_hint(
 		    ctx, d,
-		    "Put what it does in a repeatable migration (R__...), run after the versioned ones whenever it changes; grants belong in the roles section.");
-		return;
+		    "dbops runs beforeMigrate and afterMigrate callbacks; put anything else in a repeatable migration (R__...), run after the versioned ones whenever it changes.");
+		return -1;
 	}
+	return 0;
+}
+
+static void mig_push(struct dbops_ctx *ctx, struct mig_file **v, size_t *n,
+		     size_t *cap, const struct mig_file *f)
+{
+	if (*n == *cap) {
+		struct mig_file *bigger;
+
+		*cap = *cap ? *cap * 2 : 64;
+		bigger = dbops_host(ctx)->alloc(ctx, *cap * sizeof(*bigger));
+		if (*n)
+			memcpy(bigger, *v, *n * sizeof(*bigger));
+		*v = bigger;
+	}
+	(*v)[(*n)++] = *f;
 }
 
 /* Sidecar "<file>.conf": executeInTransaction, placeholderReplacement. */
@@ -503,6 +543,16 @@ static int mig_file_cmp(const void *x, const void *y)
 	return strcmp(a->name.description, b->name.description);
 }
 
+/* Callbacks run by event, several of one event in name order. */
+static int mig_callback_cmp(const void *x, const void *y)
+{
+	const struct mig_file *a = x, *b = y;
+
+	if (a->name.event != b->name.event)
+		return a->name.event < b->name.event ? -1 : 1;
+	return strcmp(a->name.stem, b->name.stem);
+}
+
 /* `names` is sorted bytewise (host->source_list). */
 static bool mig_has_name(const char *const *names, size_t n, const char *s)
 {
@@ -529,7 +579,7 @@ static int mig_load_location(struct dbops_ctx *ctx, struct mig_db *db,
 {
 	const struct dbops_host *h = dbops_host(ctx);
 	const char *const *names = NULL;
-	size_t n = 0;
+	size_t n = 0, cb_cap = db->ncallbacks;
 	int err, result = 0;
 
 	err = mig_list_dir(&names, &n, ctx, location, loc);
@@ -560,10 +610,9 @@ static int mig_load_location(struct dbops_ctx *ctx, struct mig_db *db,
 			result = DBOPS_ERR_INVALID;
 			continue;
 		}
-		if (r == 0) {
-			mig_warn_callback(ctx, base, &f.loc);
+		if (r == 0 &&
+		    mig_callback_parse(&f.name, ctx, base, &f.loc) != 1)
 			continue;
-		}
 		f.script = names[i];
 		f.placeholder_replacement = true;
 		if (!contents) {
@@ -598,17 +647,11 @@ static int mig_load_location(struct dbops_ctx *ctx, struct mig_db *db,
 				       : mig_checksum(f.text, f.len);
 		}
 	add:
-		if (db->nfiles == *cap) {
-			struct mig_file *bigger;
-
-			*cap = *cap ? *cap * 2 : 64;
-			bigger = h->alloc(ctx, *cap * sizeof(*bigger));
-			if (db->nfiles)
-				memcpy(bigger, db->files,
-				       db->nfiles * sizeof(*bigger));
-			db->files = bigger;
-		}
-		db->files[db->nfiles++] = f;
+		if (f.name.kind == MIG_CALLBACK)
+			mig_push(ctx, &db->callbacks, &db->ncallbacks, &cb_cap,
+				 &f);
+		else
+			mig_push(ctx, &db->files, &db->nfiles, cap, &f);
 	}
 	return result;
 }
@@ -634,6 +677,26 @@ int mig_load_files(struct dbops_ctx *ctx, struct mig_db *db,
 	}
 	if (db->nfiles > 1)
 		qsort(db->files, db->nfiles, sizeof(*db->files), mig_file_cmp);
+	if (db->ncallbacks > 1)
+		qsort(db->callbacks, db->ncallbacks, sizeof(*db->callbacks),
+		      mig_callback_cmp);
+	for (size_t i = 1; i < db->ncallbacks; i++) {
+		const struct mig_file *a = &db->callbacks[i - 1],
+				      *b = &db->callbacks[i];
+		struct dbops_diag *d;
+
+		if (strcmp(a->name.stem, b->name.stem) != 0)
+			continue;
+		d = h->diag(ctx, DBOPS_SEV_ERROR, DBOPS_ERR_INVALID, &b->loc,
+			    "found more than one callback \"%s\"",
+			    a->name.stem);
+		h->diag_detail(ctx, d, "The files are \"%s\" and \"%s\".",
+			       a->path, b->path);
+		h->diag_hint(ctx, d,
+			     "Rename one of them: \"%s__<description>.sql\".",
+			     a->name.stem);
+		result = DBOPS_ERR_INVALID;
+	}
 	for (size_t i = 1; i < db->nfiles; i++) {
 		const struct mig_file *a = &db->files[i - 1],
 				      *b = &db->files[i];

@@ -31,6 +31,13 @@
 enum mig_kind {
 	MIG_VERSIONED = 0,
 	MIG_REPEATABLE,
+	MIG_CALLBACK, /* beforeMigrate / afterMigrate: db->callbacks only */
+};
+
+/* The Flyway callback events dbops runs, in the order they run. */
+enum mig_event {
+	MIG_EV_BEFORE_MIGRATE = 0,
+	MIG_EV_AFTER_MIGRATE,
 };
 
 /* A version: dotted text as stored in the history table, and its parts
@@ -48,6 +55,8 @@ struct mig_name {
 	struct mig_version version; /* versioned only */
 	const char *description;    /* "_" turned into spaces */
 	const char *raw_description;
+	enum mig_event event; /* callbacks only */
+	const char *stem;     /* callbacks: "afterMigrate__grants" */
 };
 
 enum mig_txmode {
@@ -117,6 +126,8 @@ struct mig_db {
 	struct mig_version target;
 	struct mig_file *files;
 	size_t nfiles;
+	struct mig_file *callbacks; /* by event, then name */
+	size_t ncallbacks;
 };
 
 struct mig_spec {
@@ -174,6 +185,7 @@ enum mig_op {
 	MIG_OP_REPAIR_CHECKSUM, /* UPDATE checksum/description/type */
 	MIG_OP_REPAIR_DELETE,	/* DELETE a failed row */
 	MIG_OP_REPAIR_MISSING,	/* INSERT a DELETE row */
+	MIG_OP_CALLBACK,	/* a callback file: no history row */
 };
 
 struct mig_payload {

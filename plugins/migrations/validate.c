@@ -392,8 +392,10 @@ int mig_validate(struct dbops_ctx *ctx, const struct dbops_node *section)
 	for (size_t i = 0; i < spec->ndbs; i++) {
 		const struct mig_db *db = &spec->dbs[i];
 
-		for (size_t k = 0; k < db->nfiles; k++) {
-			const struct mig_file *f = &db->files[k];
+		for (size_t k = 0; k < db->nfiles + db->ncallbacks; k++) {
+			const struct mig_file *f =
+			    k < db->nfiles ? &db->files[k]
+					   : &db->callbacks[k - db->nfiles];
 			const char *sql = mig_file_sql(ctx, db, f);
 			struct mig_stmt *stmts = NULL;
 			size_t n = 0;

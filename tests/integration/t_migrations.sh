@@ -379,3 +379,21 @@ check_eq "the next migration ran with the search path dbops started with" \
 	"$(ih "SELECT schemaname FROM pg_tables WHERE tablename = 'b303'")" public
 check_eq "and a statement timeout set by one did not cancel the next" \
 	"$(ih "SELECT count(*) FROM pg_tables WHERE tablename = 'c304'")" 1
+
+# ---- Flyway's beforeMigrate / afterMigrate callbacks run around the
+# migrations of a pass that has any, in one pipeline, and leave no row
+printf 'CREATE TABLE IF NOT EXISTS cb_log (id serial, event text);\nINSERT INTO cb_log (event) VALUES (%s);\n' "'before'" >"$irepo/m/beforeMigrate.sql"
+printf 'INSERT INTO cb_log (event) VALUES (%s);\n' "'after'" >"$irepo/m/afterMigrate__log.sql"
+printf 'INSERT INTO cb_log (event) VALUES (%s);\n' "'V305'" >"$irepo/m/V305__uses_the_log.sql"
+commit_all "$irepo" "callbacks"
+check_exit "the plan shows the callbacks around the migration" 2 \
+	"$DBOPS" plan --repo "$irepo" --no-color --detailed-exitcode
+check_eq "in that order" \
+	"$(grep -o 'migrations\.'"$DB_INT"'\.[A-Za-z0-9_]*' <<<"$T_OUT" | uniq | tr '\n' ' ')" \
+	"migrations.$DB_INT.beforeMigrate migrations.$DB_INT.V305 migrations.$DB_INT.afterMigrate__log "
+check "apply runs them" "$DBOPS" apply --repo "$irepo" --auto-approve --no-color
+check_eq "before, the migration, after" "$(ih "SELECT string_agg(event, ',' ORDER BY id) FROM cb_log")" "before,V305,after"
+check_eq "callbacks leave no history row" \
+	"$(ih "SELECT count(*) FROM flyway_schema_history WHERE script LIKE '%Migrate%'")" 0
+check_exit "with nothing to migrate the plan is empty" 0 \
+	"$DBOPS" plan --repo "$irepo" --no-color --detailed-exitcode
