@@ -268,6 +268,23 @@ TEST(test_migrations__syntax_error_has_line_and_column)
 	fake_host_free(fc);
 }
 
+/* The one statement of `sql`, parsed; a parse error or another count of
+ * statements fails the test. */
+static struct mig_stmt mt_one_stmt(struct fake_ctx *fc, const char *sql)
+{
+	struct mig_stmt *s = NULL, none;
+	size_t n = 0;
+
+	memset(&none, 0, sizeof(none));
+	if (mig_sql_parse(&s, &n, NULL, NULL, fake_host_ctx(fc), sql, NULL,
+			  true) != 0 ||
+	    n != 1) {
+		t_fail(__FILE__, __LINE__, "\"%s\" is not one statement", sql);
+		return none;
+	}
+	return s[0];
+}
+
 TEST(test_migrations__session_settings_are_recognised)
 {
 	static const struct {
@@ -284,19 +301,10 @@ TEST(test_migrations__session_settings_are_recognised)
 	};
 	struct fake_ctx *fc = fake_host_new("migrations");
 
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		struct mig_stmt *s = NULL;
-		size_t n = 0;
-
-		T_ASSERT_INT(mig_sql_parse(&s, &n, NULL, NULL,
-					   fake_host_ctx(fc), cases[i].sql,
-					   NULL, true),
-			     0);
-		T_ASSERT_INT(n, 1);
-		if (s[0].session != cases[i].session)
-			t_fail(__FILE__, __LINE__, "session of \"%s\" is %d",
-			       cases[i].sql, s[0].session);
-	}
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		if (mt_one_stmt(fc, cases[i].sql).session != cases[i].session)
+			t_fail(__FILE__, __LINE__, "session of \"%s\" is wrong",
+			       cases[i].sql);
 	fake_host_free(fc);
 }
 
@@ -360,19 +368,10 @@ TEST(test_migrations__detects_statements_outside_transactions)
 	};
 	struct fake_ctx *fc = fake_host_new("migrations");
 
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		struct mig_stmt *s = NULL;
-		size_t n = 0;
-
-		T_ASSERT_INT(mig_sql_parse(&s, &n, NULL, NULL,
-					   fake_host_ctx(fc), cases[i].sql,
-					   NULL, true),
-			     0);
-		T_ASSERT_INT(n, 1);
-		if (s[0].nontx != cases[i].nontx)
-			t_fail(__FILE__, __LINE__, "nontx of \"%s\" is %d",
-			       cases[i].sql, s[0].nontx);
-	}
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		if (mt_one_stmt(fc, cases[i].sql).nontx != cases[i].nontx)
+			t_fail(__FILE__, __LINE__, "nontx of \"%s\" is wrong",
+			       cases[i].sql);
 	fake_host_free(fc);
 }
 
