@@ -746,6 +746,16 @@ static int mig_apply_migrate(struct dbops_ctx *ctx,
 	if (pl->in_tx) {
 		err = mig_pipeline(ctx, &change, 1, 0, mig_report_one,
 				   &reported, &ndone);
+		if (err == 0 && ndone == 0) {
+			/* interrupted before it was sent: not done, so it
+			 * must not be reported as done */
+			h->diag(ctx, DBOPS_SEV_ERROR, DBOPS_ERR_CANCELLED,
+				&f->loc,
+				"migration \"%s\" was not started: "
+				"the apply was interrupted",
+				f->script);
+			return DBOPS_ERR_CANCELLED;
+		}
 		return err != 0 ? err : reported;
 	}
 	if (pl->op == MIG_OP_MIGRATE &&

@@ -363,11 +363,13 @@ static struct dbops_change *mig_plan_file(struct mig_state *st,
 	}
 	if (!mig_choose_tx(st, f, stmts, n, &in_tx))
 		return NULL;
+	/* a callback is not a schema change of its own: no lint, and no
+	 * history row */
+	if (f->name.kind != MIG_CALLBACK)
+		mig_report_lint(st, f, sql, fs, nf);
 	if (f->name.kind == MIG_CALLBACK) {
-		/* not a schema change of its own: no lint, no history row */
 		what = f->name.stem;
 	} else if (f->name.kind == MIG_VERSIONED) {
-		mig_report_lint(st, f, sql, fs, nf);
 		char *v = h->strdup(ctx, f->name.version.text);
 
 		for (char *p = v; *p; p++)
@@ -375,7 +377,6 @@ static struct dbops_change *mig_plan_file(struct mig_state *st,
 				*p = '_';
 		what = h->printf(ctx, "V%s", v);
 	} else {
-		mig_report_lint(st, f, sql, fs, nf);
 		what = h->printf(ctx, "R__%s", f->name.raw_description);
 	}
 	c = mig_change(st, DBOPS_ACTION_RUN, what);
