@@ -210,6 +210,25 @@ static int source_list_in(const char *const **names_out, size_t *n_out,
 			   recursive);
 }
 
+static const char *source_path_in(struct dbops_ctx *ctx, const char *path)
+{
+	struct pass *p = pass_of(ctx);
+
+	return p->cluster_dir[0] != '\0'
+		   ? arena_printf(p->a, "%s/%s", p->cluster_dir, path)
+		   : path;
+}
+
+static const char *h_source_id(struct dbops_ctx *ctx, const char *path)
+{
+	return source_id(pass_of(ctx)->src, source_path_in(ctx, path));
+}
+
+static const char *h_source_base_id(struct dbops_ctx *ctx, const char *path)
+{
+	return source_base_id(pass_of(ctx)->src, source_path_in(ctx, path));
+}
+
 static int h_source_list(const char *const **names_out, size_t *n_out,
 			 struct dbops_ctx *ctx, const char *dir)
 {
@@ -430,6 +449,8 @@ static bool h_flag(struct dbops_ctx *ctx, const char *name)
 		return p->allow_destructive || p->spec.allow_destructive;
 	if (strcmp(name, "validate-only") == 0)
 		return p->validate_only;
+	if (strcmp(name, "verbose") == 0)
+		return p->verbose > 0;
 	return false;
 }
 
@@ -515,4 +536,6 @@ const struct dbops_host host_table = {
     .file_write = h_file_write,
     .applied = h_applied,
     .source_tree = h_source_tree,
+    .source_id = h_source_id,
+    .source_base_id = h_source_base_id,
 };

@@ -122,6 +122,8 @@ static const char usage_source[] =
     "  --rev REF            branch, tag or commit to read (default HEAD)\n"
     "  --dir PATH           a plain directory (uncommitted files)\n"
     "  --cluster NAME       the cluster to use when dbops.yaml lists several\n"
+    "  --lint-base REV      lint only the migrations added or changed since REV\n"
+    "                       (a pull request's view; --repo only)\n"
     "  --cache-dir PATH     where remote repositories are cloned\n"
     "                       (default $DBOPS_CACHE_DIR or ~/.cache/dbops)\n";
 
@@ -277,6 +279,7 @@ static int parse_args(struct cli *c, int argc, char **argv, int first)
 		O_LOCKTIMEOUT,
 		O_LIMIT,
 		O_SHOWSQL,
+		O_LINTBASE,
 	};
 	static const struct option opts[] = {
 	    {"repo", required_argument, NULL, O_REPO},
@@ -295,6 +298,7 @@ static int parse_args(struct cli *c, int argc, char **argv, int first)
 	    {"lock-timeout", required_argument, NULL, O_LOCKTIMEOUT},
 	    {"limit", required_argument, NULL, O_LIMIT},
 	    {"show-sql", no_argument, NULL, O_SHOWSQL},
+	    {"lint-base", required_argument, NULL, O_LINTBASE},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -371,6 +375,9 @@ static int parse_args(struct cli *c, int argc, char **argv, int first)
 		case O_SHOWSQL:
 			c->show_sql = true;
 			break;
+		case O_LINTBASE:
+			c->po.source.base = optarg;
+			break;
 		case 'h':
 			if (c->mode != NULL)
 				printf(
@@ -403,6 +410,10 @@ static int parse_args(struct cli *c, int argc, char **argv, int first)
 				 NULL);
 	if (c->po.source.rev != NULL && c->po.source.repo == NULL)
 		return cli_error("--rev needs --repo", NULL);
+	if (c->po.source.base != NULL && c->po.source.repo == NULL)
+		return cli_error("--lint-base needs --repo",
+				 "Files are compared by their git object ids; "
+				 "a directory has none.");
 	return EXIT_OK;
 }
 
@@ -468,6 +479,7 @@ static int cmd_validate(struct cli *c, struct registry *reg)
 		return EXIT_ERROR;
 	pass_init(&p, reg);
 	p.validate_only = true;
+	p.verbose = c->verbose;
 	err = pass_load(&p, &c->po);
 	print_errors(&p);
 	if (err != 0 || p.diags.nerrors > 0) {

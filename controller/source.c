@@ -318,6 +318,72 @@ static int source_resolve(struct source *s, struct dbops_diag_list *diags,
 	return 0;
 }
 
+static bool source_entry_is_file(const git_tree_entry *e);
+
+/* The tree of the base revision files are compared with. */
+static int source_resolve_base(struct source *s, struct dbops_diag_list *diags,
+			       const char *rev)
+{
+	git_object *obj = NULL, *peeled = NULL;
+	int gerr;
+
+	gerr = git_revparse_single(&obj, s->repo, rev);
+	if (gerr >= 0) {
+		gerr = git_object_peel(&peeled, obj, GIT_OBJECT_COMMIT);
+		git_object_free(obj);
+	}
+	if (gerr >= 0) {
+		arena_defer(s->a, source_free_object, peeled);
+		gerr = git_commit_tree(&s->base_tree, (git_commit *)peeled);
+	}
+	if (gerr < 0) {
+		struct dbops_diag *d = source_git_diag(
+		    s, diags, DBOPS_ERR_NOTFOUND,
+		    "could not resolve base revision \"%s\" in repository \"%s\"",
+		    rev, s->rev.origin);
+
+		diag_hint(d, s->a, "Check the branch, tag or commit name.");
+		git_error_clear();
+		return DBOPS_ERR_NOTFOUND;
+	}
+	arena_defer(s->a, source_free_object, s->base_tree);
+	return 0;
+}
+
+static const char *source_tree_id(struct source *s, git_tree *tree,
+				  const char *path)
+{
+	git_tree_entry *e = NULL;
+	char hex[GIT_OID_HEXSZ + 1];
+
+	if (git_tree_entry_bypath(&e, tree, path) != 0) {
+		git_error_clear();
+		return NULL;
+	}
+	if (!source_entry_is_file(e)) {
+		git_tree_entry_free(e);
+		return NULL;
+	}
+	git_oid_tostr(hex, sizeof(hex), git_tree_entry_id(e));
+	git_tree_entry_free(e);
+	return arena_strdup(s->a, hex);
+}
+
+const char *source_id(struct source *s, const char *path)
+{
+	return s->tree != NULL ? source_tree_id(s, s->tree, path) : NULL;
+}
+
+const char *source_base_id(struct source *s, const char *path)
+{
+	const char *id;
+
+	if (s->base_tree == NULL)
+		return NULL;
+	id = source_tree_id(s, s->base_tree, path);
+	return id != NULL ? id : "";
+}
+
 static int source_open_git(struct source *s, struct dbops_diag_list *diags,
 			   const struct source_opts *opts)
 {
@@ -349,7 +415,10 @@ static int source_open_git(struct source *s, struct dbops_diag_list *diags,
 			    ->code;
 		arena_defer(s->a, source_free_repository, s->repo);
 	}
-	return source_resolve(s, diags, s->rev.ref);
+	if ((rc = source_resolve(s, diags, s->rev.ref)) != 0)
+		return rc;
+	return opts->base != NULL ? source_resolve_base(s, diags, opts->base)
+				  : 0;
 }
 
 static bool source_entry_is_file(const git_tree_entry *e)
@@ -759,6 +828,14 @@ int source_open(struct source **out, struct arena *a,
 		diag_hint(
 		    d, a,
 		    "Use either a directory or a repository and revision.");
+		return DBOPS_ERR_INVALID;
+	}
+	if (opts->dir != NULL && opts->base != NULL) {
+		struct dbops_diag *d =
+		    diag_add(diags, a, DBOPS_SEV_ERROR, DBOPS_ERR_INVALID, NULL,
+			     "a base revision needs a repository source");
+		diag_hint(d, a,
+			  "Use --repo PATH with --lint-base REV, not --dir.");
 		return DBOPS_ERR_INVALID;
 	}
 	if (opts->dir != NULL)

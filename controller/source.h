@@ -25,6 +25,9 @@ struct source_opts {
 	const char *cache_dir; /* for remote clones; NULL: $DBOPS_CACHE_DIR,
 				  else $XDG_CACHE_HOME/dbops, else
 				  ~/.cache/dbops */
+	const char *base;      /* a revision of the same repository that
+				  files are compared with (--lint-base), or
+				  NULL; git mode only */
 };
 
 /* What a plan was made from. Strings live in the arena. */
@@ -77,6 +80,16 @@ int source_list(const char *const **names_out, size_t *n_out, struct source *s,
 		struct dbops_diag_list *diags, const char *dir, bool recursive);
 
 const struct source_revision *source_revision(const struct source *s);
+
+/*
+ * The id of a file's content without reading it: its git blob id (40 hex
+ * digits, in the arena), or NULL in directory mode or when there is no
+ * such file.
+ */
+const char *source_id(struct source *s, const char *path);
+/* The same at the base revision: "" when the file does not exist there,
+ * NULL when no base was given. */
+const char *source_base_id(struct source *s, const char *path);
 
 /*
  * A stable identity of the content read so far: the commit id for git;

@@ -22,6 +22,7 @@ struct source {
 	/* git mode */
 	git_repository *repo;
 	git_tree *tree;
+	git_tree *base_tree; /* --lint-base, or NULL */
 	char short_id[8];
 	/* dir mode */
 	int dirfd;

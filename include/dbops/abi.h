@@ -19,7 +19,7 @@
 
 #define DBOPS_ABI_MAGIC 0x44424f50u /* "DBOP" */
 #define DBOPS_ABI_MAJOR 1
-#define DBOPS_ABI_MINOR 2
+#define DBOPS_ABI_MINOR 3
 
 /* The one symbol a plugin exports; see plugin.h for its signature. */
 #define DBOPS_PLUGIN_ENTRY_SYMBOL "dbops_plugin_entry"

@@ -225,6 +225,17 @@ struct dbops_host {
 	 * bytewise. */
 	int (*source_tree)(const char *const **names_out, size_t *n_out,
 			   struct dbops_ctx *ctx, const char *dir);
+
+	/* ---- ABI 1.3 */
+	/* The id of a file of the spec source (path relative to the cluster
+	 * directory) without reading it: its git blob id, 40 hex digits,
+	 * which changes exactly when its content does. NULL when the source
+	 * has no such ids (a directory) or no such file. */
+	const char *(*source_id)(struct dbops_ctx *ctx, const char *path);
+	/* The same at the base revision the run compares with (`--lint-base
+	 * REV`): "" when the file does not exist there, NULL when no base
+	 * was given. */
+	const char *(*source_base_id)(struct dbops_ctx *ctx, const char *path);
 };
 
 /*

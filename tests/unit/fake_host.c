@@ -43,7 +43,10 @@ struct fake_change {
 struct fake_file {
 	const char *path;
 	const char *data;
+	const char *id;	     /* source_id, or NULL */
+	const char *base_id; /* source_base_id, or NULL: absent at the base */
 	struct fake_file *next;
+	size_t len;
 };
 
 static struct fake_ctx *fake_of(struct dbops_ctx *ctx)
@@ -233,7 +236,7 @@ static int fh_source_read(const char **data_out, size_t *len_out,
 	for (struct fake_file *f = fc->files; f != NULL; f = f->next)
 		if (strcmp(f->path, path) == 0) {
 			*data_out = f->data;
-			*len_out = strlen(f->data);
+			*len_out = f->len;
 			return 0;
 		}
 	diag_add(&fc->diags, fc->arena, DBOPS_SEV_ERROR, DBOPS_ERR_NOTFOUND,
@@ -487,6 +490,10 @@ static bool fh_flag(struct dbops_ctx *ctx, const char *name)
 		return fc->show_sql;
 	if (strcmp(name, "allow-destructive") == 0)
 		return fc->allow_destructive;
+	if (strcmp(name, "verbose") == 0)
+		return fc->verbose;
+	if (strcmp(name, "validate-only") == 0)
+		return fc->validate_only;
 	return false;
 }
 
@@ -530,6 +537,43 @@ static int fh_source_tree(const char *const **names_out, size_t *n_out,
 			  struct dbops_ctx *ctx, const char *dir)
 {
 	return fh_list(names_out, n_out, ctx, dir, true);
+}
+
+static struct fake_file *fh_file(struct fake_ctx *fc, const char *path)
+{
+	for (struct fake_file *f = fc->files; f != NULL; f = f->next)
+		if (strcmp(f->path, path) == 0)
+			return f;
+	return NULL;
+}
+
+static const char *fh_source_id(struct dbops_ctx *ctx, const char *path)
+{
+	struct fake_file *f = fh_file(fake_of(ctx), path);
+
+	return f != NULL ? f->id : NULL;
+}
+
+static const char *fh_source_base_id(struct dbops_ctx *ctx, const char *path)
+{
+	struct fake_ctx *fc = fake_of(ctx);
+	struct fake_file *f = fh_file(fc, path);
+
+	if (!fc->has_base)
+		return NULL;
+	return f != NULL && f->base_id != NULL ? f->base_id : "";
+}
+
+void fake_host_set_ids(struct fake_ctx *fc, const char *path, const char *id,
+		       const char *base_id)
+{
+	struct fake_file *f = fh_file(fc, path);
+
+	if (f == NULL)
+		return;
+	f->id = id != NULL ? arena_strdup(fc->arena, id) : NULL;
+	f->base_id = base_id != NULL ? arena_strdup(fc->arena, base_id) : NULL;
+	fc->has_base = true;
 }
 
 static const char *fh_arg(struct dbops_ctx *ctx, const char *name)
@@ -611,6 +655,8 @@ static const struct dbops_host fake_host_table = {
     .flag = fh_flag,
     .source_list = fh_source_list,
     .source_tree = fh_source_tree,
+    .source_id = fh_source_id,
+    .source_base_id = fh_source_base_id,
     .arg = fh_arg,
     .out = fh_out,
     .observe_note = fh_observe_note,
@@ -697,10 +743,19 @@ void fake_host_add_error(struct fake_ctx *fc, const char *sql_substring,
 
 void fake_host_add_file(struct fake_ctx *fc, const char *path, const char *data)
 {
-	struct fake_file *f = arena_alloc(fc->arena, sizeof(*f));
+	fake_host_add_file_len(fc, path, data, strlen(data));
+}
 
+void fake_host_add_file_len(struct fake_ctx *fc, const char *path,
+			    const char *data, size_t len)
+{
+	struct fake_file *f = arena_alloc(fc->arena, sizeof(*f));
+	char *copy = arena_alloc(fc->arena, len + 1);
+
+	memcpy(copy, data, len);
 	f->path = arena_strdup(fc->arena, path);
-	f->data = arena_strdup(fc->arena, data);
+	f->data = copy;
+	f->len = len;
 	f->next = fc->files;
 	fc->files = f;
 }

@@ -65,6 +65,11 @@ struct fake_ctx {
 	bool allow_destructive;	 /* host->flag("allow-destructive") */
 	char *out;		 /* everything host->out() wrote */
 	char *notes;		 /* every observe_note, "key=value\n" */
+
+	/* ABI 1.2 and 1.3 */
+	bool verbose;	    /* host->flag("verbose") */
+	bool validate_only; /* host->flag("validate-only") */
+	bool has_base;	    /* a lint base was given (fake_host_set_ids) */
 };
 
 /* A recorded statement and its parameters (arena copies). */
@@ -104,6 +109,14 @@ void fake_host_add_error(struct fake_ctx *fc, const char *sql_substring,
 /* A file for source_read (path relative to the cluster directory). */
 void fake_host_add_file(struct fake_ctx *fc, const char *path,
 			const char *data);
+/* The same with a length: the data may hold NUL bytes. */
+void fake_host_add_file_len(struct fake_ctx *fc, const char *path,
+			    const char *data, size_t len);
+
+/* The source ids of a file added before: `id` at the revision, `base_id`
+ * at the base (NULL: absent there); from then on a base is given. */
+void fake_host_set_ids(struct fake_ctx *fc, const char *path, const char *id,
+		       const char *base_id);
 
 /* How many recorded statements contain `sql_substring`. */
 int fake_host_query_count(const struct fake_ctx *fc, const char *sql_substring);
