@@ -21,7 +21,7 @@ PKGS      := libpq yaml-0.1 libgit2 libcurl json-c
 PLUGINS   := parameters roles pooler replicas migrations
 
 # Libraries one plugin needs beyond the common ones.
-PLUGIN_LIBS_migrations = -lpg_query
+PLUGIN_LIBS_migrations = -lpg_query -pthread
 PLUGIN_LIBS_roles = $(shell pkg-config --libs libcrypto 2>/dev/null)
 
 ifeq ($(V),1)

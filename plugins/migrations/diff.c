@@ -37,6 +37,7 @@ struct mig_state {
 	const struct mig_version *max; /* newest applied version */
 	unsigned long *ordinal;	       /* shared by the databases of the pass */
 	size_t planned; /* migrations planned for this database */
+	struct mig_tally *tally;
 };
 
 static int mig_row_vcmp(const void *x, const void *y)
@@ -94,9 +95,13 @@ static struct dbops_diag *mig_err(struct mig_state *st,
 {
 	const struct dbops_host *h = dbops_host(st->ctx);
 
+	struct dbops_diag *d;
+
 	st->result = DBOPS_ERR_INVALID;
-	return h->diag(st->ctx, DBOPS_SEV_ERROR, DBOPS_ERR_INVALID,
-		       loc ? loc : &st->db->loc, "%s", msg);
+	d = h->diag(st->ctx, DBOPS_SEV_ERROR, DBOPS_ERR_INVALID,
+		    loc ? loc : &st->db->loc, "%s", msg);
+	mig_tally_error(st->tally, st->ctx, d);
+	return d;
 }
 
 static const char *mig_row_name(struct dbops_ctx *ctx, const struct mig_row *r)
@@ -297,47 +302,6 @@ static bool mig_choose_tx(struct mig_state *st, const struct mig_file *f,
 	return false;
 }
 
-static bool mig_rule_off(const struct mig_db *db, const char *sql,
-			 const char *rule)
-{
-	for (size_t i = 0; i < db->nlint_disabled; i++)
-		if (strcmp(db->lint_disabled[i], rule) == 0)
-			return true;
-	return mig_rule_disabled_inline(sql, rule);
-}
-
-static void mig_report_lint(struct mig_state *st, const struct mig_file *f,
-			    const char *sql, const struct mig_finding *fs,
-			    size_t n)
-{
-	const struct dbops_host *h = dbops_host(st->ctx);
-
-	if (st->db->lint_level == MIG_LINT_OFF)
-		return;
-	for (size_t i = 0; i < n; i++) {
-		struct dbops_loc loc = f->loc;
-		enum dbops_severity sev = st->db->lint_level == MIG_LINT_ERROR
-					      ? DBOPS_SEV_ERROR
-					      : DBOPS_SEV_WARNING;
-		struct dbops_diag *d;
-
-		if (mig_rule_off(st->db, sql, fs[i].rule))
-			continue;
-		loc.line = fs[i].line;
-		loc.col = fs[i].col;
-		if (sev == DBOPS_SEV_ERROR)
-			st->result = DBOPS_ERR_INVALID;
-		d = h->diag(st->ctx, sev,
-			    sev == DBOPS_SEV_ERROR ? DBOPS_ERR_INVALID : 0,
-			    &loc, "%s [%s]: %s", f->script, fs[i].rule,
-			    fs[i].message);
-		h->diag_hint(
-		    st->ctx, d,
-		    "%s To accept it, add the comment \"-- dbops:disable %s\" to the migration.",
-		    fs[i].hint, fs[i].rule);
-	}
-}
-
 static struct dbops_change *mig_plan_file(struct mig_state *st,
 					  const struct mig_file *f,
 					  const char *reason)
@@ -345,28 +309,39 @@ static struct dbops_change *mig_plan_file(struct mig_state *st,
 	const struct dbops_host *h = dbops_host(st->ctx);
 	struct dbops_ctx *ctx = st->ctx;
 	const char *sql, *what;
-	struct mig_stmt *stmts = NULL;
-	struct mig_finding *fs = NULL;
+	struct mig_parsed r;
+	const struct mig_stmt *stmts;
 	struct mig_payload *pl;
 	struct dbops_change *c;
-	size_t n = 0, nf = 0;
+	struct dbops_diag *error = NULL;
+	size_t n;
 	bool in_tx = true;
-
-	if ((sql = mig_file_sql(ctx, st->db, f)) == NULL) {
-		st->result = DBOPS_ERR_INVALID;
-		return NULL;
-	}
-	if (mig_sql_parse(&stmts, &n, &fs, &nf, ctx, sql, f,
-			  strcmp(st->spec->lock_timeout, "0") != 0) != 0) {
-		st->result = DBOPS_ERR_INVALID;
-		return NULL;
-	}
-	if (!mig_choose_tx(st, f, stmts, n, &in_tx))
-		return NULL;
 	/* a callback is not a schema change of its own: no lint, and no
 	 * history row */
-	if (f->name.kind != MIG_CALLBACK)
-		mig_report_lint(st, f, sql, fs, nf);
+	bool lint =
+	    f->name.kind != MIG_CALLBACK && mig_tally_wants(st->tally, ctx, f);
+
+	if ((sql = mig_file_sql(ctx, st->db, f, &error)) == NULL) {
+		mig_tally_error(st->tally, ctx, error);
+		st->result = DBOPS_ERR_INVALID;
+		return NULL;
+	}
+	if (mig_sql_parse(&r, ctx, sql, f,
+			  (lint ? MIG_PARSE_LINT : 0) |
+			      (strcmp(st->spec->lock_timeout, "0") != 0
+				   ? MIG_PARSE_LOCK_TIMEOUT_SET
+				   : 0)) != 0) {
+		mig_tally_error(st->tally, ctx, r.error);
+		st->result = DBOPS_ERR_INVALID;
+		return NULL;
+	}
+	stmts = r.stmts;
+	n = r.n;
+	if (!mig_choose_tx(st, f, stmts, n, &in_tx))
+		return NULL;
+	if (lint &&
+	    mig_tally_lint(st->tally, ctx, f, sql, r.findings, r.nfindings) > 0)
+		st->result = DBOPS_ERR_INVALID;
 	if (f->name.kind == MIG_CALLBACK) {
 		what = f->name.stem;
 	} else if (f->name.kind == MIG_VERSIONED) {
@@ -652,6 +627,8 @@ int mig_diff(struct dbops_ctx *ctx, const struct dbops_node *section,
 	struct mig_live *live = live_v;
 	const char *mode = NULL;
 	unsigned long ordinal = 0;
+	struct mig_tally *tallies =
+	    h->alloc(ctx, (live->ndbs + 1) * sizeof(*tallies));
 	int result = 0;
 
 	(void)section;
@@ -670,6 +647,8 @@ int mig_diff(struct dbops_ctx *ctx, const struct dbops_node *section,
 		st.spec = live->spec;
 		st.repair = mode != NULL && strcmp(mode, "repair") == 0;
 		st.ordinal = &ordinal;
+		st.tally = &tallies[i];
+		mig_tally_init(st.tally, ctx, st.db);
 		run->db = st.db;
 		run->spec = live->spec;
 		run->conn = live->conns[i];
@@ -700,5 +679,8 @@ int mig_diff(struct dbops_ctx *ctx, const struct dbops_node *section,
 		if (st.result != 0)
 			result = st.result;
 	}
+	/* last, so that the plan ends with them */
+	for (size_t i = 0; i < live->ndbs; i++)
+		mig_tally_summary(&tallies[i], ctx);
 	return result;
 }

@@ -327,7 +327,7 @@ int64_t mig_lock_key(const char *schema, const char *table)
 }
 
 const char *mig_file_sql(struct dbops_ctx *ctx, const struct mig_db *db,
-			 const struct mig_file *f)
+			 const struct mig_file *f, struct dbops_diag **error)
 {
 	const struct dbops_host *h = dbops_host(ctx);
 	const char *sql, *missing = NULL;
@@ -342,6 +342,8 @@ const char *mig_file_sql(struct dbops_ctx *ctx, const struct mig_db *db,
 	    ctx, DBOPS_SEV_ERROR, DBOPS_ERR_INVALID, &f->loc,
 	    "no value provided for placeholder \"${%s}\" in migration \"%s\"",
 	    missing, f->script);
+	if (error != NULL)
+		*error = d;
 	h->diag_hint(
 	    ctx, d,
 	    "Add it under \"placeholders\" of the database, or set placeholderReplacement=false in the migration's .conf file.");
@@ -349,6 +351,112 @@ const char *mig_file_sql(struct dbops_ctx *ctx, const struct mig_db *db,
 }
 
 /* ---- listing and reading */
+
+/* The offset of the first byte that does not start a valid UTF-8
+ * sequence (overlong forms, surrogates and code points past U+10FFFF are
+ * invalid, as PostgreSQL holds them), or len when all of it is valid. */
+size_t mig_utf8_invalid(const char *text, size_t len)
+{
+	const unsigned char *s = (const unsigned char *)text;
+	size_t i = 0;
+
+	while (i < len) {
+		unsigned char c = s[i];
+		size_t n;
+		uint32_t cp, min;
+
+		if (c < 0x80) {
+			i++;
+			continue;
+		}
+		if ((c & 0xE0) == 0xC0) {
+			n = 1, cp = c & 0x1F, min = 0x80;
+		} else if ((c & 0xF0) == 0xE0) {
+			n = 2, cp = c & 0x0F, min = 0x800;
+		} else if ((c & 0xF8) == 0xF0) {
+			n = 3, cp = c & 0x07, min = 0x10000;
+		} else {
+			return i;
+		}
+		for (size_t k = 1; k <= n; k++) {
+			if (i + k >= len || (s[i + k] & 0xC0) != 0x80)
+				return i;
+			cp = (cp << 6) | (s[i + k] & 0x3F);
+		}
+		if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+			return i;
+		i += n + 1;
+	}
+	return len;
+}
+
+/* A name with its invalid bytes shown as \xNN, for a message. */
+static const char *mig_escape_name(struct dbops_ctx *ctx, const char *name)
+{
+	const struct dbops_host *h = dbops_host(ctx);
+	size_t len = strlen(name), at;
+	const char *out = "";
+
+	while (len > 0) {
+		at = mig_utf8_invalid(name, len);
+		out = h->printf(ctx, "%s%.*s", out, (int)at, name);
+		if (at == len)
+			break;
+		out = h->printf(ctx, "%s\\x%02X", out, (unsigned char)name[at]);
+		name += at + 1;
+		len -= at + 1;
+	}
+	return out;
+}
+
+/*
+ * A migration's bytes as the parser and the server will read them: no
+ * NUL byte (everything after one would be dropped while the checksum
+ * covers the whole file) and valid UTF-8. A located error otherwise.
+ */
+static int mig_check_text(struct dbops_ctx *ctx, const struct mig_file *f)
+{
+	const struct dbops_host *h = dbops_host(ctx);
+	const char *nul = memchr(f->text, '\0', f->len);
+	size_t bad = nul != NULL ? (size_t)(nul - f->text)
+				 : mig_utf8_invalid(f->text, f->len);
+	struct dbops_loc loc = f->loc;
+	struct dbops_diag *d;
+
+	if (bad == f->len)
+		return 0;
+	loc.line = 1;
+	loc.col = 1;
+	for (size_t i = 0; i < bad; i++) {
+		if (f->text[i] == '\n') {
+			loc.line++;
+			loc.col = 1;
+		} else if (((unsigned char)f->text[i] & 0xC0) != 0x80) {
+			loc.col++;
+		}
+	}
+	if (nul != NULL) {
+		d = h->diag(ctx, DBOPS_SEV_ERROR, DBOPS_ERR_INVALID, &loc,
+			    "migration \"%s\" contains a NUL byte", f->script);
+		h->diag_detail(
+		    ctx, d,
+		    "PostgreSQL cannot run text holding NUL bytes, and everything after one would be lost; the byte is at offset %zu.",
+		    bad);
+		h->diag_hint(ctx, d,
+			     "Remove the byte; a migration is a text file.");
+	} else {
+		d = h->diag(ctx, DBOPS_SEV_ERROR, DBOPS_ERR_INVALID, &loc,
+			    "migration \"%s\" is not valid UTF-8", f->script);
+		h->diag_detail(
+		    ctx, d,
+		    "The byte 0x%02X at offset %zu does not start a valid UTF-8 sequence.",
+		    (unsigned char)f->text[bad], bad);
+		h->diag_hint(
+		    ctx, d,
+		    "Save the file as UTF-8 (iconv -f LATIN1 -t UTF-8, say); dbops sends migrations to the server as UTF-8.");
+	}
+	return DBOPS_ERR_INVALID;
+}
 
 /* Every file below a location, at any depth, as Flyway scans them (paths
  * relative to the location); only the files directly inside it on a host
@@ -593,6 +701,19 @@ static int mig_load_location(struct dbops_ctx *ctx, struct mig_db *db,
 		const char *base = strrchr(names[i], '/');
 
 		memset(&f, 0, sizeof(f));
+		if (mig_utf8_invalid(names[i], strlen(names[i])) !=
+		    strlen(names[i])) {
+			struct dbops_diag *d = h->diag(
+			    ctx, DBOPS_SEV_ERROR, DBOPS_ERR_INVALID, loc,
+			    "file name \"%s\" in location \"%s\" is not valid UTF-8",
+			    mig_escape_name(ctx, names[i]), location);
+
+			h->diag_hint(
+			    ctx, d,
+			    "Rename the file; Flyway, the history table and dbops' output need UTF-8 names.");
+			result = DBOPS_ERR_INVALID;
+			continue;
+		}
 		base = base != NULL ? base + 1 : names[i];
 		r = mig_name_parse(&f.name, &why, ctx, base);
 		f.path = h->printf(ctx, "%s/%s", location, names[i]);
@@ -627,6 +748,10 @@ static int mig_load_location(struct dbops_ctx *ctx, struct mig_db *db,
 		if (f.len >= 3 && memcmp(f.text, "\xEF\xBB\xBF", 3) == 0) {
 			f.text += 3;
 			f.len -= 3;
+		}
+		if (mig_check_text(ctx, &f) != 0) {
+			result = DBOPS_ERR_INVALID;
+			continue;
 		}
 		conf = h->printf(ctx, "%s.conf", names[i]);
 		if (mig_has_name(names, n, conf) &&

@@ -65,15 +65,55 @@ enum mig_txmode {
 	MIG_TX_OFF,	 /* executeInTransaction=false */
 };
 
-/* One statement of a migration, from libpg_query. */
+/*
+ * What running a statement that cannot run in a transaction block leaves
+ * behind when it is interrupted, and so how a resumed migration finds out
+ * whether it completed (apply.c). Statements that can run in a
+ * transaction block need none: each runs in one with its progress row.
+ */
+enum mig_probe {
+	MIG_PROBE_NONE = 0,	   /* runs in a transaction with its progress */
+	MIG_PROBE_RERUN,	   /* VACUUM, ALTER SYSTEM...: run it again */
+	MIG_PROBE_CREATE_INDEX,	   /* CREATE INDEX CONCURRENTLY */
+	MIG_PROBE_DROP_INDEX,	   /* DROP INDEX CONCURRENTLY */
+	MIG_PROBE_REINDEX,	   /* REINDEX ... CONCURRENTLY */
+	MIG_PROBE_CREATE_DATABASE, /* done when it exists */
+	MIG_PROBE_DROP_DATABASE,   /* done when it is gone */
+	MIG_PROBE_CREATE_TABLESPACE,
+	MIG_PROBE_DROP_TABLESPACE,
+	MIG_PROBE_CREATE_SUBSCRIPTION,
+	MIG_PROBE_DROP_SUBSCRIPTION,
+	MIG_PROBE_DETACH, /* DETACH PARTITION ... CONCURRENTLY */
+};
+
+/* A transaction-control statement a non-transactional migration may
+ * hold: its own BEGIN ... COMMIT blocks. */
+enum mig_txctl {
+	MIG_TXCTL_NONE = 0,
+	MIG_TXCTL_OPEN,	 /* BEGIN, START TRANSACTION */
+	MIG_TXCTL_CLOSE, /* COMMIT, END, ROLLBACK, PREPARE TRANSACTION */
+};
+
+/* One statement of a migration. */
 struct mig_stmt {
 	size_t offset;	  /* byte offset of the statement's first token */
 	size_t len;	  /* bytes, up to (not including) the semicolon */
 	uint32_t line;	  /* 1-based, of the first token */
 	uint32_t col;	  /* 1-based, in characters */
-	const char *node; /* top node type, "IndexStmt" */
+	const char *node; /* top node type, "IndexStmt" ("" when unparsed) */
 	bool nontx;	  /* cannot run inside a transaction block */
 	bool session;	  /* SET (not LOCAL) or RESET: outlives the migration */
+	bool parsed;	  /* by PostgreSQL's parser; false: over MIG_PARSE_MAX,
+			split by its scanner and checked by the server */
+	enum mig_txctl txctl;
+	enum mig_probe probe;
+	/* what the probe looks for: an index, database, tablespace,
+	 * subscription or partition (name), in the schema when given, and
+	 * the table it belongs to */
+	const char *schema;
+	const char *name;
+	const char *rel_schema;
+	const char *rel_name;
 };
 
 /* A lint finding. */
@@ -81,7 +121,11 @@ struct mig_finding {
 	const char *rule;
 	const char *message; /* one line: what and why */
 	const char *hint;    /* the fix */
+	const char *object;  /* what it is about: "column \"a\" of \"t\"" */
 	uint32_t line, col;
+	size_t stmt;   /* index of the statement */
+	bool needs_tx; /* holds only when the migration runs in a
+			  transaction */
 };
 
 /* A migration file found in a location. */
@@ -221,10 +265,13 @@ const char *mig_placeholders(struct dbops_ctx *ctx, const struct mig_db *db,
 			     const struct mig_file *f, const char *text,
 			     const char **missing);
 /* The SQL the server runs for a file: placeholders replaced unless the
- * file turns them off. NULL, with the error raised, when a placeholder
- * has no value. */
+ * file turns them off. NULL, with the error raised (and in *error when
+ * not NULL), when a placeholder has no value. */
 const char *mig_file_sql(struct dbops_ctx *ctx, const struct mig_db *db,
-			 const struct mig_file *f);
+			 const struct mig_file *f, struct dbops_diag **error);
+/* The offset of the first byte of text[0..len) that does not start a
+ * valid UTF-8 sequence, or len. */
+size_t mig_utf8_invalid(const char *text, size_t len);
 /* Java's String.hashCode and the Flyway advisory lock key of a table. */
 int64_t mig_lock_key(const char *schema, const char *table);
 /* List the files of every location of `db` and parse their names; with
@@ -236,18 +283,156 @@ int mig_load_files(struct dbops_ctx *ctx, struct mig_db *db,
 
 /* ---- sql.c */
 
-/* Split and parse `sql`. On a syntax error, DBOPS_ERR_INVALID with a
- * diagnostic at the file's line and column (file may be NULL). When
- * `findings` is not NULL, lint runs too. */
-int mig_sql_parse(struct mig_stmt **stmts_out, size_t *n_out,
-		  struct mig_finding **findings_out, size_t *nfindings_out,
-		  struct dbops_ctx *ctx, const char *sql,
-		  const struct mig_file *file, bool lock_timeout_set);
+/* What mig_sql_parse found. */
+struct mig_parsed {
+	struct mig_stmt *stmts;
+	size_t n;
+	struct mig_finding *findings; /* with MIG_PARSE_LINT */
+	size_t nfindings;
+	struct dbops_diag *error; /* the first error raised, or NULL */
+};
+
+#define MIG_PARSE_LINT		   (1u << 0) /* run lint too */
+#define MIG_PARSE_LOCK_TIMEOUT_SET (1u << 1) /* the session has one */
+
+/*
+ * Split and parse `sql` (see sql.c): every statement with its place,
+ * classification and probe. A syntax error, COPY from or to the client,
+ * or text outside any statement is DBOPS_ERR_INVALID with a diagnostic
+ * at the file's line and column (file may be NULL); a failure of the
+ * parser itself is DBOPS_ERR_GENERIC, never "no statements". With
+ * MIG_PARSE_LINT, lint runs too, and a statement lint cannot read gets a
+ * warning.
+ */
+int mig_sql_parse(struct mig_parsed *out, struct dbops_ctx *ctx,
+		  const char *sql, const struct mig_file *file, unsigned flags);
+
+/* ---- jsonwalk.c */
+
+#define MIG_JW_FIELDS 24
+
+/* One element of the "stmts" array of libpg_query's JSON. */
+struct mig_jstmt {
+	size_t begin, end; /* the element's bytes in the JSON */
+	size_t depth;	   /* the deepest nesting inside it */
+	long location;	   /* stmt_location: byte offset in the input */
+	long len;	   /* stmt_len; 0 means up to the end of the input */
+	char type[64];	   /* the node type, "IndexStmt" */
+	size_t nfields;
+	struct {
+		char key[32];
+		char value[64]; /* a scalar as written (strings without
+				   quotes); "" for an object or array */
+		bool scalar;
+	} fields[MIG_JW_FIELDS]; /* the node's direct fields */
+};
+
+struct mig_jwalk {
+	const char *s;
+	size_t n, i;
+	size_t depth;
+	char keys[8][64]; /* the current key of each object, to depth 7 */
+	struct mig_jstmt *out;
+	size_t nout, cap;
+	bool bad;
+};
+
+/* Walk w->s[0..w->n) (set them, zero the rest). False when the text is
+ * not libpg_query's shape. w->out is malloc'd: the caller frees it. */
+bool mig_jwalk(struct mig_jwalk *w);
+/* A direct field of the statement's node as written, or NULL. */
+const char *mig_jfield(const struct mig_jstmt *st, const char *key);
+bool mig_jtrue(const struct mig_jstmt *st, const char *key);
+bool mig_jis(const struct mig_jstmt *st, const char *key, const char *want);
+
+/* ---- deep.c */
+
+/* Run fn(arg) on the plugin's parser thread (a large stack) and wait
+ * for it. 0, or an errno when the thread could not be started. */
+int mig_deep_run(void (*fn)(void *arg), void *arg);
+
+/* ---- lint.c */
+
 /* Whether the migration disables `rule` with "dbops:disable rule". */
 bool mig_rule_disabled_inline(const char *sql, const char *rule);
 /* The rule ids, NULL-terminated. */
 extern const char *const mig_rule_ids[];
 bool mig_rule_known(const char *id);
+
+/* json-c, without its header: the lint and classification helpers. */
+struct json_object;
+struct json_object *mig_j(struct json_object *o, const char *key);
+const char *mig_js(struct json_object *o, const char *key);
+bool mig_jb(struct json_object *o, const char *key);
+bool mig_jeq(struct json_object *o, const char *key, const char *want);
+size_t mig_jlen(struct json_object *array);
+struct json_object *mig_jat(struct json_object *array, size_t i);
+/* The only key of a node wrapper {"IndexStmt": {...}}, and its value. */
+const char *mig_node_type(struct json_object *wrapper,
+			  struct json_object **inner);
+
+/* The lint of one migration, statement after statement. */
+struct mig_lint {
+	struct dbops_ctx *ctx;
+	const char **created; /* tables created by this migration */
+	size_t ncreated;
+	size_t capcreated;
+	struct mig_finding *findings;
+	size_t n;
+	size_t cap;
+	bool lock_timeout_set;
+	const struct mig_stmt *stmt;
+	size_t stmt_index;
+};
+
+void mig_lint_init(struct mig_lint *l, struct dbops_ctx *ctx,
+		   bool lock_timeout_set);
+/* Lint statement `index` of type `type` with its tree `node`. */
+void mig_lint_stmt(struct mig_lint *l, const struct mig_stmt *st, size_t index,
+		   const char *type, struct json_object *node);
+/* The findings, keeping the rules about transactions only when the
+ * migration runs in one. */
+void mig_lint_finish(struct mig_lint *l, bool in_tx, struct mig_finding **out,
+		     size_t *n);
+
+/* ---- report.c */
+
+#define MIG_TALLY_RULES	 32
+#define MIG_TALLY_ERRORS 20
+
+/* What one database's lint found, for its summary. */
+struct mig_tally {
+	const struct mig_db *db;
+	bool verbose;	    /* -v: every finding shown */
+	size_t nmigrations; /* migrations linted */
+	size_t nfindings;
+	size_t unchanged; /* left out: unchanged since --lint-base */
+	size_t nerrors;
+	const char *errors[MIG_TALLY_ERRORS]; /* "file:line:col: message" */
+	struct {
+		const char *rule;
+		size_t n;
+		size_t shown;
+	} rules[MIG_TALLY_RULES];
+	size_t nrules;
+};
+
+void mig_tally_init(struct mig_tally *t, struct dbops_ctx *ctx,
+		    const struct mig_db *db);
+/* Whether a file is linted at all (lint off, or unchanged since the
+ * lint base, say no). */
+bool mig_tally_wants(struct mig_tally *t, struct dbops_ctx *ctx,
+		     const struct mig_file *f);
+/* Report the findings of one file, counted and collapsed by rule; the
+ * number of them reported as errors (lint level "error"). */
+size_t mig_tally_lint(struct mig_tally *t, struct dbops_ctx *ctx,
+		      const struct mig_file *f, const char *sql,
+		      const struct mig_finding *fs, size_t n);
+/* Count an error raised for the database (NULL is ignored). */
+void mig_tally_error(struct mig_tally *t, struct dbops_ctx *ctx,
+		     const struct dbops_diag *d);
+/* The summary notice, when there is anything to sum up. */
+void mig_tally_summary(struct mig_tally *t, struct dbops_ctx *ctx);
 
 /* ---- validate.c */
 

@@ -379,32 +379,54 @@ int mig_validate(struct dbops_ctx *ctx, const struct dbops_node *section)
 	const struct dbops_host *h = dbops_host(ctx);
 	struct mig_spec *spec = NULL;
 	bool offline = h->flag(ctx, "validate-only");
+	struct mig_tally *tallies;
 	int result;
 
 	/* For a plan, names only: reading and parsing every file is diff's
 	 * work, done once and only for pending migrations. `dbops validate`
-	 * has no database to compare with, so it reads and parses them all
-	 * (a file that does not parse is an error wherever it is). */
+	 * has no database to compare with, so it reads, parses and lints
+	 * them all (a file that does not parse is an error wherever it
+	 * is). */
 	result = mig_spec_load(&spec, ctx, section,
 			       offline ? MIG_LOAD_FILES : MIG_LOAD_NAMES);
 	if (result != 0 || !offline)
 		return result;
+	tallies = h->alloc(ctx, (spec->ndbs + 1) * sizeof(*tallies));
 	for (size_t i = 0; i < spec->ndbs; i++) {
 		const struct mig_db *db = &spec->dbs[i];
 
+		mig_tally_init(&tallies[i], ctx, db);
 		for (size_t k = 0; k < db->nfiles + db->ncallbacks; k++) {
 			const struct mig_file *f =
 			    k < db->nfiles ? &db->files[k]
 					   : &db->callbacks[k - db->nfiles];
-			const char *sql = mig_file_sql(ctx, db, f);
-			struct mig_stmt *stmts = NULL;
-			size_t n = 0;
+			bool lint = k < db->nfiles &&
+				    mig_tally_wants(&tallies[i], ctx, f);
+			struct dbops_diag *error = NULL;
+			const char *sql = mig_file_sql(ctx, db, f, &error);
+			struct mig_parsed r;
 
-			if (sql == NULL ||
-			    mig_sql_parse(&stmts, &n, NULL, NULL, ctx, sql, f,
-					  false) != 0)
+			if (sql == NULL) {
+				mig_tally_error(&tallies[i], ctx, error);
+				result = DBOPS_ERR_INVALID;
+				continue;
+			}
+			if (mig_sql_parse(
+				&r, ctx, sql, f,
+				(lint ? MIG_PARSE_LINT : 0) |
+				    (strcmp(spec->lock_timeout, "0") != 0
+					 ? MIG_PARSE_LOCK_TIMEOUT_SET
+					 : 0)) != 0) {
+				mig_tally_error(&tallies[i], ctx, r.error);
+				result = DBOPS_ERR_INVALID;
+				continue;
+			}
+			if (lint && mig_tally_lint(&tallies[i], ctx, f, sql,
+						   r.findings, r.nfindings) > 0)
 				result = DBOPS_ERR_INVALID;
 		}
 	}
+	for (size_t i = 0; i < spec->ndbs; i++)
+		mig_tally_summary(&tallies[i], ctx);
 	return result;
 }

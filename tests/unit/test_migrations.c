@@ -219,12 +219,15 @@ static const char mt_hard_sql[] =
 TEST(test_migrations__splits_hard_sql)
 {
 	struct fake_ctx *fc = fake_host_new("migrations");
-	struct mig_stmt *s = NULL;
-	size_t n = 0;
+	struct mig_parsed r;
+	const struct mig_stmt *s;
+	size_t n;
 
-	T_ASSERT_INT(mig_sql_parse(&s, &n, NULL, NULL, fake_host_ctx(fc),
-				   mt_hard_sql, NULL, true),
+	T_ASSERT_INT(mig_sql_parse(&r, fake_host_ctx(fc), mt_hard_sql, NULL,
+				   MIG_PARSE_LOCK_TIMEOUT_SET),
 		     0);
+	s = r.stmts;
+	n = r.n;
 	T_ASSERT_INT(n, 5);
 	T_ASSERT_STR(s[0].node, "CreateFunctionStmt");
 	T_ASSERT_INT(s[0].line, 2);
@@ -251,15 +254,14 @@ TEST(test_migrations__syntax_error_has_line_and_column)
 {
 	struct fake_ctx *fc = fake_host_new("migrations");
 	struct mig_file f;
-	struct mig_stmt *s = NULL;
-	size_t n = 0;
+	struct mig_parsed r;
 
 	memset(&f, 0, sizeof(f));
 	f.script = "V1__x.sql";
 	f.loc.file = "m/V1__x.sql";
-	T_ASSERT_INT(mig_sql_parse(&s, &n, NULL, NULL, fake_host_ctx(fc),
+	T_ASSERT_INT(mig_sql_parse(&r, fake_host_ctx(fc),
 				   "SELECT 1;\nCREATE TABEL t (id int);", &f,
-				   true),
+				   MIG_PARSE_LOCK_TIMEOUT_SET),
 		     DBOPS_ERR_INVALID);
 	T_ASSERT_INT(fc->diags.head->loc.line, 2);
 	T_ASSERT_INT(fc->diags.head->loc.col, 8);
@@ -272,17 +274,17 @@ TEST(test_migrations__syntax_error_has_line_and_column)
  * statements fails the test. */
 static struct mig_stmt mt_one_stmt(struct fake_ctx *fc, const char *sql)
 {
-	struct mig_stmt *s = NULL, none;
-	size_t n = 0;
+	struct mig_stmt none;
+	struct mig_parsed r;
 
 	memset(&none, 0, sizeof(none));
-	if (mig_sql_parse(&s, &n, NULL, NULL, fake_host_ctx(fc), sql, NULL,
-			  true) != 0 ||
-	    n != 1) {
+	if (mig_sql_parse(&r, fake_host_ctx(fc), sql, NULL,
+			  MIG_PARSE_LOCK_TIMEOUT_SET) != 0 ||
+	    r.n != 1) {
 		t_fail(__FILE__, __LINE__, "\"%s\" is not one statement", sql);
 		return none;
 	}
-	return s[0];
+	return r.stmts[0];
 }
 
 TEST(test_migrations__session_settings_are_recognised)
@@ -312,33 +314,33 @@ TEST(test_migrations__copy_to_or_from_the_client_is_refused)
 {
 	struct fake_ctx *fc = fake_host_new("migrations");
 	struct mig_file f;
-	struct mig_stmt *s = NULL;
-	size_t n = 0;
+	struct mig_parsed r;
 
 	memset(&f, 0, sizeof(f));
 	f.script = "V2__load.sql";
 	f.loc.file = "m/V2__load.sql";
 	T_ASSERT_INT(
-	    mig_sql_parse(&s, &n, NULL, NULL, fake_host_ctx(fc),
+	    mig_sql_parse(&r, fake_host_ctx(fc),
 			  "CREATE TABLE t (id int);\n  COPY t FROM STDIN;", &f,
-			  true),
+			  MIG_PARSE_LOCK_TIMEOUT_SET),
 	    DBOPS_ERR_INVALID);
 	T_ASSERT_INT(fc->diags.head->loc.line, 2);
 	T_ASSERT_INT(fc->diags.head->loc.col, 3);
 	T_ASSERT_STR(fc->diags.head->message,
 		     "migration \"V2__load.sql\" uses COPY ... FROM STDIN");
 	T_ASSERT_CONTAINS(fc->diags.head->hint, "INSERT");
-	T_ASSERT_INT(mig_sql_parse(&s, &n, NULL, NULL, fake_host_ctx(fc),
-				   "COPY (SELECT 1) TO STDOUT", &f, true),
+	T_ASSERT_INT(mig_sql_parse(&r, fake_host_ctx(fc),
+				   "COPY (SELECT 1) TO STDOUT", &f,
+				   MIG_PARSE_LOCK_TIMEOUT_SET),
 		     DBOPS_ERR_INVALID);
 	T_ASSERT_CONTAINS(fc->diags.tail->message, "TO STDOUT");
 	/* a file on the server, or a program, is the server's business */
-	T_ASSERT_INT(mig_sql_parse(&s, &n, NULL, NULL, fake_host_ctx(fc),
+	T_ASSERT_INT(mig_sql_parse(&r, fake_host_ctx(fc),
 				   "COPY t FROM '/srv/t.csv' (FORMAT csv); "
 				   "COPY t TO PROGRAM 'gzip > /tmp/t.gz'",
 				   &f, true),
 		     0);
-	T_ASSERT_INT(n, 2);
+	T_ASSERT_INT(r.n, 2);
 	fake_host_free(fc);
 }
 
@@ -380,18 +382,18 @@ TEST(test_migrations__detects_statements_outside_transactions)
 static bool mt_fires(const char *sql, const char *rule, bool lock_timeout)
 {
 	struct fake_ctx *fc = fake_host_new("migrations");
-	struct mig_stmt *s = NULL;
-	struct mig_finding *f = NULL;
-	size_t n = 0, nf = 0;
+	struct mig_parsed r;
 	bool found = false;
 
-	if (mig_sql_parse(&s, &n, &f, &nf, fake_host_ctx(fc), sql, NULL,
-			  lock_timeout) != 0) {
+	if (mig_sql_parse(
+		&r, fake_host_ctx(fc), sql, NULL,
+		MIG_PARSE_LINT |
+		    (lock_timeout ? MIG_PARSE_LOCK_TIMEOUT_SET : 0)) != 0) {
 		fake_host_free(fc);
 		return false;
 	}
-	for (size_t i = 0; i < nf; i++)
-		if (strcmp(f[i].rule, rule) == 0)
+	for (size_t i = 0; i < r.nfindings; i++)
+		if (strcmp(r.findings[i].rule, rule) == 0)
 			found = true;
 	fake_host_free(fc);
 	return found;
@@ -425,19 +427,17 @@ TEST(test_migrations__lint_concurrent_index_in_transaction)
 {
 	struct fake_ctx *fc = fake_host_new("migrations");
 	struct mig_file f;
-	struct mig_stmt *s = NULL;
-	struct mig_finding *fs = NULL;
-	size_t n = 0, nf = 0;
+	struct mig_parsed r;
 
 	memset(&f, 0, sizeof(f));
 	f.script = "V1__x.sql";
 	f.txmode = MIG_TX_ON; /* executeInTransaction=true */
-	T_ASSERT_INT(mig_sql_parse(&s, &n, &fs, &nf, fake_host_ctx(fc),
+	T_ASSERT_INT(mig_sql_parse(&r, fake_host_ctx(fc),
 				   "CREATE INDEX CONCURRENTLY i ON t (a)", &f,
-				   true),
+				   MIG_PARSE_LINT | MIG_PARSE_LOCK_TIMEOUT_SET),
 		     0);
-	T_ASSERT_INT(nf, 1);
-	T_ASSERT_STR(fs[0].rule,
+	T_ASSERT_INT(r.nfindings, 1);
+	T_ASSERT_STR(r.findings[0].rule,
 		     "ban-concurrent-index-creation-in-transaction");
 	/* decided from the parse tree, it runs outside a transaction */
 	QUIET("CREATE INDEX CONCURRENTLY i ON t (a)",
@@ -537,19 +537,18 @@ TEST(test_migrations__lint_lock_timeout)
 TEST(test_migrations__lint_finding_is_located)
 {
 	struct fake_ctx *fc = fake_host_new("migrations");
-	struct mig_stmt *s = NULL;
-	struct mig_finding *f = NULL;
-	size_t n = 0, nf = 0;
+	struct mig_parsed r;
 
-	T_ASSERT_INT(mig_sql_parse(&s, &n, &f, &nf, fake_host_ctx(fc),
+	T_ASSERT_INT(mig_sql_parse(&r, fake_host_ctx(fc),
 				   "CREATE TABLE a (x int);\n\n  -- why\n"
 				   "  CREATE INDEX i ON t (a);",
-				   NULL, true),
+				   NULL,
+				   MIG_PARSE_LINT | MIG_PARSE_LOCK_TIMEOUT_SET),
 		     0);
-	T_ASSERT_INT(nf, 1);
-	T_ASSERT_STR(f[0].rule, "require-concurrent-index-creation");
-	T_ASSERT_INT(f[0].line, 4);
-	T_ASSERT_INT(f[0].col, 3);
+	T_ASSERT_INT(r.nfindings, 1);
+	T_ASSERT_STR(r.findings[0].rule, "require-concurrent-index-creation");
+	T_ASSERT_INT(r.findings[0].line, 4);
+	T_ASSERT_INT(r.findings[0].col, 3);
 	fake_host_free(fc);
 }
 
