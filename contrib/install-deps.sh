@@ -17,7 +17,7 @@ packages=(
 	libpq-dev libyaml-dev libgit2-dev libcurl4-openssl-dev libjson-c-dev
 	libpg-query-dev
 	postgresql-15 postgresql-client-15 pgbouncer
-	hyperfine clang-format valgrind
+	hyperfine clang-format valgrind python3 time
 )
 
 die()

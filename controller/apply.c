@@ -468,7 +468,7 @@ int apply_run(struct apply_result *res, struct pass *p,
 	struct apply_state s = {0};
 	const char *status;
 	int first_err = 0, err;
-	bool attempted = false;
+	bool attempted = false, interrupted, recorded;
 	size_t j;
 
 	memset(res, 0, sizeof(*res));
@@ -548,20 +548,29 @@ int apply_run(struct apply_result *res, struct pass *p,
 	}
 	record_flush(&s);
 	record_batch_dispose(&s.batch);
-	if (first_err == 0 && host_cancel_requested && res->blocked > 0) {
+	/* An interrupt that left something undone (not attempted, or
+	 * cancelled by a second signal) makes the run "interrupted": what
+	 * was done is reported, and the exit status says it was cut short. */
+	interrupted =
+	    host_cancel_requested && (res->blocked > 0 || res->failed > 0);
+	if (interrupted && first_err != DBOPS_ERR_CANCELLED) {
 		struct dbops_diag *d = diag_add(
 		    &p->diags, p->a, DBOPS_SEV_ERROR, DBOPS_ERR_CANCELLED, NULL,
-		    "apply interrupted: %d of %zu changes not attempted",
-		    res->blocked, p->plan.n);
+		    "apply interrupted: %d of %zu changes applied, %d not attempted",
+		    res->applied, p->plan.n, res->blocked);
 
 		d->detail = "Every change reported done was applied and is "
-			    "recorded; nothing was left half done.";
+			    "recorded; a change cut short was rolled back or, "
+			    "for a migration outside a transaction, recorded "
+			    "statement by statement.";
 		d->hint = "Run dbops apply again to finish.";
-		first_err = DBOPS_ERR_CANCELLED;
+		if (first_err == 0)
+			first_err = DBOPS_ERR_CANCELLED;
 	}
 	if (first_err == 0)
 		pass_verify(p);
-	status = first_err == 0 ? (res->skipped ? "partial" : "applied")
+	status = interrupted	  ? "interrupted"
+		 : first_err == 0 ? (res->skipped ? "partial" : "applied")
 		 : first_err == DBOPS_ERR_CANCELLED ? "interrupted"
 		 : res->applied			    ? "partial"
 						    : "failed";
@@ -570,8 +579,10 @@ int apply_run(struct apply_result *res, struct pass *p,
 		struct dbops_diag_list saved = p->diags;
 
 		p->diags = ignore;
-		record_run_end(p, s.run_id, status, res->applied, res->failed,
-			       first_err ? first_error_text(p, NULL) : NULL);
+		recorded = record_run_end(p, s.run_id, status, res->applied,
+					  res->failed,
+					  first_err ? first_error_text(p, NULL)
+						    : NULL) == 0;
 		p->diags = saved;
 	}
 	if (first_err == 0 && res->skipped == 0) {
@@ -581,6 +592,10 @@ int apply_run(struct apply_result *res, struct pass *p,
 		    out,
 		    "\nApply complete! Changes: %d added, %d changed, %d destroyed.\n",
 		    k.add, k.change, k.destroy);
+		if (host_cancel_requested)
+			fprintf(out,
+				"The interrupt came after the last change "
+				"had started; every change was applied.\n");
 	} else if (first_err == 0) {
 		fprintf(
 		    out,
@@ -589,13 +604,19 @@ int apply_run(struct apply_result *res, struct pass *p,
 	} else {
 		fprintf(
 		    out,
-		    first_err == DBOPS_ERR_CANCELLED
+		    first_err == DBOPS_ERR_CANCELLED || interrupted
 			? "\nApply interrupted: %d applied, %d failed, %d not attempted.\n"
 			: "\nApply failed: %d applied, %d failed, %d not attempted because an earlier change failed.\n",
 		    res->applied, res->failed, res->blocked);
 		summary_list(out, p, s.st);
 	}
-	fprintf(out, "Recorded as run %s (see: dbops history %s).\n", s.run_id,
-		s.run_id);
+	if (recorded)
+		fprintf(out, "Recorded as run %s (see: dbops history %s).\n",
+			s.run_id, s.run_id);
+	else
+		fprintf(out,
+			"The end of run %s could not be recorded in the "
+			"cluster; dbops history shows it as interrupted.\n",
+			s.run_id);
 	return first_err;
 }

@@ -3,7 +3,8 @@
  * record.c — the run log in the `dbops` schema; see record.h. Rows are
  * written in autocommit mode, so a run killed half-way still shows what it
  * did; such a run stays "running" and is shown as "interrupted" once its
- * backend is gone.
+ * backend is gone. The counts `dbops history` shows come from the change
+ * rows themselves, so a killed run shows what it really applied.
  */
 #include "record.h"
 
@@ -203,7 +204,10 @@ static const char runs_sql[] =
     "CASE WHEN r.status = 'running' AND NOT EXISTS (SELECT 1 FROM "
     "pg_stat_activity a WHERE a.pid = r.pid) THEN 'interrupted' ELSE "
     "r.status END AS status, r.command, r.run_by, r.changes_planned, "
-    "r.changes_applied, r.changes_failed, coalesce(left(r.commit, 12), "
+    "(SELECT count(*) FROM dbops.run_changes c WHERE c.run_id = r.id AND "
+    "c.status = 'applied') AS changes_applied, (SELECT count(*) FROM "
+    "dbops.run_changes c WHERE c.run_id = r.id AND c.status IN ('failed', "
+    "'rolled back')) AS changes_failed, coalesce(left(r.commit, 12), "
     "'(dir)') AS commit, r.ref, r.subject, r.cluster, r.error, "
     "round(extract(epoch FROM (r.finished_at - r.started_at)) * 1000) AS "
     "duration_ms FROM dbops.runs r ORDER BY r.id DESC LIMIT $1::int";

@@ -13,10 +13,11 @@
  * A transactional migration is sent in one libpq pipeline — BEGIN, each
  * statement, the history row, COMMIT — so it costs one round trip; on a
  * failure everything is rolled back and no row is written (Flyway on
- * PostgreSQL does the same). A non-transactional migration runs one
- * statement per simple query; a failure part-way is recorded as a row
- * with success = false, as Flyway does, and INVALID indexes left by a
- * failed concurrent build are named in the error.
+ * PostgreSQL does the same). A non-transactional migration runs
+ * statement by statement with its progress recorded, and resumes where
+ * it stopped (resume.c); a failure part-way is recorded as a row with
+ * success = false, as Flyway does, and INVALID indexes left by a failed
+ * concurrent build are named in the error.
  */
 #include "migrations_int.h"
 
@@ -25,7 +26,7 @@
 #include <string.h>
 #include <time.h>
 
-static double mig_now_ms(void)
+double mig_now_ms(void)
 {
 	struct timespec ts;
 
@@ -40,10 +41,14 @@ static void mig_sleep_ms(long ms)
 	nanosleep(&ts, NULL);
 }
 
-#define MIG_INSERT_NAME "dbops_migrations_history_insert"
+/* The history insert is prepared once per run, under a new name each
+ * time a migration deallocated it (DISCARD ALL, DEALLOCATE ALL). */
+#define MIG_INSERT_NAME "dbops_migrations_history_insert_%u"
 
+/* The history row: table, version, description, script, checksum (SQL
+ * expressions: parameters or literals), execution time, success, table. */
 static const char mig_insert_fmt[] =
-    "INSERT INTO %s (installed_rank, version, description, type, script, checksum, installed_by, execution_time, success) SELECT coalesce(max(installed_rank), 0) + 1, $1, $2, 'SQL', $3, $4::integer, current_user, %s, %s FROM %s";
+    "INSERT INTO %s (installed_rank, version, description, type, script, checksum, installed_by, execution_time, success) SELECT coalesce(max(installed_rank), 0) + 1, %s, %s, 'SQL', %s, %s::integer, current_user, %s, %s FROM %s";
 
 /* Flyway cuts long descriptions to 197 characters plus "...", and long
  * scripts to 1,000 characters with "..." in front. */
@@ -187,14 +192,12 @@ static int mig_lock(struct dbops_ctx *ctx, struct mig_run *run)
 		mig_sleep_ms(100);
 	}
 	run->locked = true;
-	err = h->conn_query(
-	    NULL, ctx, run->conn,
-	    h->printf(ctx, "SET lock_timeout = %s; SET statement_timeout = %s",
-		      h->quote_literal(ctx, run->spec->lock_timeout),
-		      h->quote_literal(ctx, run->spec->statement_timeout)),
-	    0, NULL);
-	if (err != 0)
-		return err;
+	/* the session every migration starts in (mig_restore_sql) */
+	for (size_t i = 2; mig_restore_sql(ctx, run, i) != NULL; i++)
+		if ((err = h->conn_query(NULL, ctx, run->conn,
+					 mig_restore_sql(ctx, run, i), 0,
+					 NULL)) != 0)
+			return err;
 	/* the history as it is now that nobody else can write it */
 	run->hist = h->alloc(ctx, sizeof(*run->hist));
 	if ((err = mig_history_read(run->hist, ctx, run->conn, run->db)) != 0)
@@ -208,11 +211,9 @@ static int mig_run_open(struct dbops_ctx *ctx, struct mig_run *run)
 	const struct dbops_host *h = dbops_host(ctx);
 
 	if (run->conn == NULL) {
-		int err = h->conn_open(
-		    &run->conn, ctx,
-		    h->printf(ctx, "dbname=%s",
-			      h->quote_literal(ctx, run->db->database)),
-		    DBOPS_CONN_SAME_CLUSTER);
+		int err = h->conn_open(&run->conn, ctx,
+				       mig_conninfo(ctx, run->db->database),
+				       DBOPS_CONN_SAME_CLUSTER);
 
 		if (err != 0)
 			return err;
@@ -278,8 +279,7 @@ static void mig_error_loc(struct dbops_loc *loc, const char *sql,
 	}
 }
 
-static const char *mig_invalid_indexes(struct dbops_ctx *ctx,
-				       struct mig_run *run)
+const char *mig_invalid_indexes(struct dbops_ctx *ctx, struct mig_run *run)
 {
 	const struct dbops_host *h = dbops_host(ctx);
 	const char *const *names = NULL;
@@ -294,9 +294,9 @@ static const char *mig_invalid_indexes(struct dbops_ctx *ctx,
 	return list;
 }
 
-static int mig_fail(struct dbops_ctx *ctx, struct mig_run *run,
-		    const struct mig_payload *pl, size_t k, const PGresult *res,
-		    bool rolled_back)
+int mig_fail(struct dbops_ctx *ctx, struct mig_run *run,
+	     const struct mig_payload *pl, size_t k, const PGresult *res,
+	     bool rolled_back)
 {
 	const struct dbops_host *h = dbops_host(ctx);
 	const struct mig_stmt *s = &pl->stmts[k];
@@ -324,18 +324,20 @@ static int mig_fail(struct dbops_ctx *ctx, struct mig_run *run,
 	h->diag_detail(
 	    ctx, d, "%s%s%s%s%s The statement was: %.*s%s",
 	    detail ? detail : "", detail ? " " : "",
-	    rolled_back
+	    rolled_back && !pl->in_tx
+		? "The migration runs outside a transaction: this statement was rolled back, the statements before it are done and recorded."
+	    : rolled_back
 		? "The migration was rolled back; nothing of it was kept."
-		: "The migration ran outside a transaction: the statements before this one were kept, and the history records it as failed.",
+		: "The migration runs outside a transaction: the statements before this one are done and recorded, and the history records it as failed.",
 	    invalid ? " INVALID indexes now in the database: " : "",
 	    invalid ? h->printf(ctx, "%s.", invalid) : "", slen,
 	    pl->sql + s->offset, (size_t)slen < s->len ? "..." : "");
 	if (hint != NULL)
 		h->diag_hint(ctx, d, "%s", hint);
-	else if (!rolled_back)
+	else if (!pl->in_tx)
 		h->diag_hint(
 		    ctx, d,
-		    "Undo or finish the migration by hand (DROP INDEX CONCURRENTLY for an INVALID index), then run \"dbops migrations repair\".");
+		    "Fix the cause, run \"dbops migrations repair\" to remove the failed row, and apply again: the migration resumes at this statement (an INVALID index it left is rebuilt).");
 	return DBOPS_ERR_GENERIC;
 }
 
@@ -355,8 +357,8 @@ static int mig_pipeline_error(struct dbops_ctx *ctx, PGconn *pg)
  * migration found it (Flyway restores the role and search path too): the
  * statements below, one query each. NULL past the last.
  */
-static const char *mig_restore_sql(struct dbops_ctx *ctx,
-				   const struct mig_run *run, size_t i)
+const char *mig_restore_sql(struct dbops_ctx *ctx, const struct mig_run *run,
+			    size_t i)
 {
 	const struct dbops_host *h = dbops_host(ctx);
 
@@ -373,25 +375,59 @@ static const char *mig_restore_sql(struct dbops_ctx *ctx,
 		return h->printf(
 		    ctx, "SET statement_timeout = %s",
 		    h->quote_literal(ctx, run->spec->statement_timeout));
+	case 4:
+		/* a backend whose dbops was killed stops its statement within
+		 * a second and releases the migration lock (PostgreSQL 14) */
+		return h->server_version(ctx) >= 140000
+			   ? "SET client_connection_check_interval = '1s'"
+			   : NULL;
 	default:
 		return NULL;
 	}
+}
+
+const char *mig_history_insert(struct dbops_ctx *ctx, const struct mig_run *run,
+			       const struct mig_file *f, const char *exec_time,
+			       bool success)
+{
+	const struct dbops_host *h = dbops_host(ctx);
+	const char *v[4];
+
+	mig_row_params(v, ctx, f);
+	for (int i = 0; i < 4; i++)
+		v[i] = v[i] != NULL ? h->quote_literal(ctx, v[i]) : "NULL";
+	return h->printf(ctx, mig_insert_fmt, run->qtable, v[0], v[1], v[2],
+			 v[3], exec_time, success ? "true" : "false",
+			 run->qtable);
+}
+
+static const char *mig_insert_sql(struct dbops_ctx *ctx,
+				  const struct mig_run *run)
+{
+	return dbops_host(ctx)->printf(
+	    ctx, mig_insert_fmt, run->qtable, "$1", "$2", "$3", "$4",
+	    "(extract(epoch FROM clock_timestamp() - now()) * 1000)::integer",
+	    "true", run->qtable);
+}
+
+static const char *mig_insert_name(struct dbops_ctx *ctx, struct mig_run *run)
+{
+	run->insert_name =
+	    dbops_host(ctx)->printf(ctx, MIG_INSERT_NAME, ++run->ninserts);
+	return run->insert_name;
 }
 
 static int mig_prepare_insert(struct dbops_ctx *ctx, struct mig_run *run,
 			      PGconn *pg)
 {
 	const struct dbops_host *h = dbops_host(ctx);
-	const char *insert = h->printf(
-	    ctx, mig_insert_fmt, run->qtable,
-	    "(extract(epoch FROM clock_timestamp() - now()) * 1000)::integer",
-	    "true", run->qtable);
 	PGresult *res;
 
 	if (run->prepared)
 		return 0;
 	/* parsed and planned once per run, not per migration */
-	res = PQprepare(pg, MIG_INSERT_NAME, insert, 4, NULL);
+	res = PQprepare(pg, mig_insert_name(ctx, run), mig_insert_sql(ctx, run),
+			4, NULL);
 	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
 		h->diag(ctx, DBOPS_SEV_ERROR, DBOPS_ERR_GENERIC, &run->db->loc,
 			"could not prepare the history insert: %s",
@@ -404,9 +440,8 @@ static int mig_prepare_insert(struct dbops_ctx *ctx, struct mig_run *run,
 	return 0;
 }
 
-/* The history row's values for a migration file. */
-static void mig_row_params(const char *params[4], struct dbops_ctx *ctx,
-			   const struct mig_file *f)
+void mig_row_params(const char *params[4], struct dbops_ctx *ctx,
+		    const struct mig_file *f)
 {
 	const struct dbops_host *h = dbops_host(ctx);
 
@@ -421,7 +456,8 @@ static void mig_row_params(const char *params[4], struct dbops_ctx *ctx,
  *
  * Each migration is sent as BEGIN, its statements, the history row and
  * COMMIT, followed by a flush request, and up to MIG_WINDOW migrations
- * (or MIG_WINDOW_BYTES of SQL) are in flight: the server runs one while
+ * (or MIG_WINDOW_BYTES of SQL, or about MIG_WINDOW_MS of their measured
+ * time) are in flight: the server runs one while
  * the client reads the result of the one before and sends the next, and
  * no round trip is paid per statement or per migration. There is one
  * Sync, at the end. When a statement fails, the server skips everything
@@ -433,6 +469,27 @@ static void mig_row_params(const char *params[4], struct dbops_ctx *ctx,
  */
 #define MIG_WINDOW	 64
 #define MIG_WINDOW_BYTES (4u << 20)
+/* Work queued behind the running migration is limited to about this much
+ * of measured time, so that after an interrupt dbops stops within the
+ * running migration and at most this much more (issue: a signal must
+ * stop an apply promptly, and sent migrations cannot be called back). */
+#define MIG_WINDOW_MS 1000.0
+
+/* How many migrations may be in flight: until one has been timed, one;
+ * then as many as fit in MIG_WINDOW_MS at the pace measured, the slowest
+ * of the average and the last one counting. */
+static size_t mig_window(const struct mig_run *run, double last_ms)
+{
+	double pace = run->avg_ms > last_ms ? run->avg_ms : last_ms;
+	double w;
+
+	if (pace <= 0)
+		return 1;
+	w = MIG_WINDOW_MS / pace;
+	if (w < 1)
+		return 1;
+	return w > MIG_WINDOW ? MIG_WINDOW : (size_t)w;
+}
 
 typedef void (*mig_report_fn)(struct dbops_ctx *ctx, void *arg, size_t k,
 			      int err);
@@ -444,6 +501,7 @@ struct mig_flight {
 	bool skip;    /* applied meanwhile: nothing sent */
 	bool row;     /* the history row was sent (not for a callback) */
 	int pre_err;  /* the history forbids it: nothing sent */
+	double sent_ms;
 };
 
 /* The results of the next query of the pipeline; the first error result
@@ -512,9 +570,15 @@ static int mig_send(struct dbops_ctx *ctx, PGconn *pg, struct mig_flight *fl)
 		fl->bytes += pl->stmts[k].len;
 	}
 	fl->row = pl->op == MIG_OP_MIGRATE; /* a callback leaves no row */
-	if (fl->row) {
-		if (!PQsendQueryPrepared(pg, MIG_INSERT_NAME, 4, params, NULL,
-					 NULL, 0))
+	if (fl->row && pl->unprepares) {
+		/* the migration deallocated the prepared insert */
+		if (!PQsendQueryParams(pg, mig_insert_sql(ctx, pl->run), 4,
+				       NULL, params, NULL, NULL, 0))
+			return -1;
+		fl->nq++;
+	} else if (fl->row) {
+		if (!PQsendQueryPrepared(pg, pl->run->insert_name, 4, params,
+					 NULL, NULL, 0))
 			return -1;
 		fl->nq++;
 	}
@@ -525,6 +589,14 @@ static int mig_send(struct dbops_ctx *ctx, PGconn *pg, struct mig_flight *fl)
 	     i++) {
 		if (!PQsendQueryParams(pg, mig_restore_sql(ctx, pl->run, i), 0,
 				       NULL, NULL, NULL, NULL, 0))
+			return -1;
+		fl->nq++;
+	}
+	if (pl->unprepares) {
+		/* for the migrations sent after it (a deallocation is not
+		 * undone by a rollback) */
+		if (!PQsendPrepare(pg, mig_insert_name(ctx, pl->run),
+				   mig_insert_sql(ctx, pl->run), 4, NULL))
 			return -1;
 		fl->nq++;
 	}
@@ -600,6 +672,7 @@ static int mig_pipeline(struct dbops_ctx *ctx,
 	PGconn *pg = h->conn_pgconn(run->conn);
 	struct mig_flight *fl = h->alloc(ctx, n * sizeof(*fl));
 	size_t sent = 0, head = 0, inflight_bytes = 0;
+	double t_prev = mig_now_ms(), last_ms = 0;
 	bool broken = false, stop = false, open_tx = false;
 	int err = 0;
 
@@ -613,7 +686,8 @@ static int mig_pipeline(struct dbops_ctx *ctx,
 	for (;;) {
 		struct mig_flight *f;
 
-		while (sent < n && !stop && sent - head < MIG_WINDOW &&
+		while (sent < n && !stop &&
+		       sent - head < mig_window(run, last_ms) &&
 		       inflight_bytes < MIG_WINDOW_BYTES) {
 			bool done = false;
 
@@ -635,6 +709,7 @@ static int mig_pipeline(struct dbops_ctx *ctx,
 				f->skip = true;
 				continue;
 			}
+			f->sent_ms = mig_now_ms();
 			if (mig_send(ctx, pg, f) != 0) {
 				stop = true; /* mig_receive finds out */
 				break;
@@ -652,8 +727,19 @@ static int mig_pipeline(struct dbops_ctx *ctx,
 			    "migration \"%s\" was applied meanwhile; skipped",
 			    f->pl->file->script);
 		} else {
+			double now;
+
 			err = mig_receive(ctx, pg, f, &broken);
 			inflight_bytes -= f->bytes;
+			/* the pace: time since the later of the previous
+			 * result and this migration's send */
+			now = mig_now_ms();
+			last_ms =
+			    now - (f->sent_ms > t_prev ? f->sent_ms : t_prev);
+			t_prev = now;
+			run->avg_ms = run->avg_ms > 0
+					  ? 0.5 * run->avg_ms + 0.5 * last_ms
+					  : last_ms;
 			open_tx = err != 0;
 		}
 		report(ctx, arg, base + head, err);
@@ -666,61 +752,6 @@ static int mig_pipeline(struct dbops_ctx *ctx,
 		/* whether the last COMMIT was done is unknown; the next pass
 		 * re-reads the history and finds out */
 		err = mig_pipeline_error(ctx, pg);
-	}
-	return err;
-}
-
-static int mig_run_nontx(struct dbops_ctx *ctx, struct mig_run *run,
-			 const struct mig_payload *pl,
-			 const char *const *params)
-{
-	const struct dbops_host *h = dbops_host(ctx);
-	PGconn *pg = h->conn_pgconn(run->conn);
-	double t0 = mig_now_ms();
-	const char *before = mig_invalid_indexes(ctx, run);
-	int err = 0;
-	bool ok = true;
-
-	if (pg == NULL)
-		return mig_pipeline_error(ctx, pg);
-	if (before != NULL)
-		h->log(
-		    ctx, DBOPS_LOG_WARNING,
-		    "database \"%s\" has INVALID indexes before migration \"%s\": %s",
-		    run->db->database, pl->file->script, before);
-	for (size_t k = 0; k < pl->nstmts && ok; k++) {
-		const char *stmt = h->printf(ctx, "%.*s", (int)pl->stmts[k].len,
-					     pl->sql + pl->stmts[k].offset);
-		PGresult *res = PQexec(pg, stmt);
-		ExecStatusType st = PQresultStatus(res);
-
-		if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK &&
-		    st != PGRES_EMPTY_QUERY) {
-			ok = false;
-			err = mig_fail(ctx, run, pl, k, res, false);
-		}
-		PQclear(res);
-	}
-	/* the history row is written by dbops' own session, not by the role
-	 * the migration may have switched to */
-	for (size_t i = 0; pl->resets && mig_restore_sql(ctx, run, i); i++)
-		PQclear(PQexec(pg, mig_restore_sql(ctx, run, i)));
-	if (pl->op == MIG_OP_MIGRATE) {
-		const char *insert =
-		    h->printf(ctx, mig_insert_fmt, run->qtable,
-			      h->printf(ctx, "%d", (int)(mig_now_ms() - t0)),
-			      ok ? "true" : "false", run->qtable);
-		PGresult *res =
-		    PQexecParams(pg, insert, 4, NULL, params, NULL, NULL, 0);
-
-		if (PQresultStatus(res) != PGRES_COMMAND_OK && err == 0) {
-			h->diag(ctx, DBOPS_SEV_ERROR, DBOPS_ERR_GENERIC,
-				&pl->file->loc,
-				"could not record migration \"%s\": %s",
-				pl->file->script, PQresultErrorMessage(res));
-			err = DBOPS_ERR_GENERIC;
-		}
-		PQclear(res);
 	}
 	return err;
 }
@@ -738,7 +769,6 @@ static int mig_apply_migrate(struct dbops_ctx *ctx,
 	const struct dbops_host *h = dbops_host(ctx);
 	const struct mig_payload *pl = change->payload;
 	const struct mig_file *f = pl->file;
-	const char *params[4];
 	bool done = false;
 	size_t ndone;
 	int err, reported = 0;
@@ -767,8 +797,7 @@ static int mig_apply_migrate(struct dbops_ctx *ctx,
 		       f->script);
 		return 0;
 	}
-	mig_row_params(params, ctx, f);
-	return mig_run_nontx(ctx, pl->run, pl, params);
+	return mig_run_nontx(ctx, pl->run, pl);
 }
 
 int mig_apply(struct dbops_ctx *ctx, const struct dbops_change *change)
@@ -802,6 +831,7 @@ int mig_apply(struct dbops_ctx *ctx, const struct dbops_change *change)
 	case MIG_OP_REPAIR_DELETE:
 	case MIG_OP_REPAIR_CHECKSUM:
 	case MIG_OP_REPAIR_MISSING:
+	case MIG_OP_REPAIR_PROGRESS:
 		return h->conn_query(NULL, ctx, pl->run->conn, change->sql, 0,
 				     NULL);
 	}

@@ -302,6 +302,63 @@ static bool mig_choose_tx(struct mig_state *st, const struct mig_file *f,
 	return false;
 }
 
+/*
+ * A non-transactional migration's own transaction blocks must close; one
+ * an earlier apply interrupted must still be the file it was. *progress
+ * is its progress, or NULL.
+ */
+static bool mig_check_resume(struct mig_state *st, const struct mig_file *f,
+			     const struct mig_stmt *stmts, size_t n, bool in_tx,
+			     const struct mig_progress **progress)
+{
+	const struct dbops_host *h = dbops_host(st->ctx);
+	const struct mig_progress *p = mig_progress_of(st->ctx, st->live, f);
+	struct dbops_diag *d;
+	bool open = false;
+	size_t opened = 0;
+
+	for (size_t k = 0; k < n && !in_tx; k++) {
+		if (stmts[k].txctl == MIG_TXCTL_OPEN) {
+			open = true;
+			opened = k;
+		} else if (stmts[k].txctl != MIG_TXCTL_NONE) {
+			open = false;
+		}
+	}
+	if (open) {
+		struct dbops_loc loc = f->loc;
+
+		loc.line = stmts[opened].line;
+		loc.col = stmts[opened].col;
+		d = mig_err(
+		    st, &loc,
+		    h->printf(
+			st->ctx,
+			"migration \"%s\" begins a transaction it does not end",
+			f->script));
+		h->diag_hint(
+		    st->ctx, d,
+		    "End it with COMMIT or ROLLBACK in the same file.");
+		return false;
+	}
+	if (p == NULL)
+		return true;
+	if (in_tx || p->checksum != f->checksum || p->statements != (int)n) {
+		d = mig_err(
+		    st, &f->loc,
+		    h->printf(
+			st->ctx,
+			"migration \"%s\" was interrupted after statement %d of %d, and its file has changed since",
+			f->script, p->done, p->statements));
+		h->diag_hint(
+		    st->ctx, d,
+		    "Restore the file as it was, or finish or undo the migration by hand and run \"dbops migrations repair\" to forget the interrupted run.");
+		return false;
+	}
+	*progress = p;
+	return true;
+}
+
 static struct dbops_change *mig_plan_file(struct mig_state *st,
 					  const struct mig_file *f,
 					  const char *reason)
@@ -314,6 +371,7 @@ static struct dbops_change *mig_plan_file(struct mig_state *st,
 	struct mig_payload *pl;
 	struct dbops_change *c;
 	struct dbops_diag *error = NULL;
+	const struct mig_progress *progress = NULL;
 	size_t n;
 	bool in_tx = true;
 	/* a callback is not a schema change of its own: no lint, and no
@@ -337,7 +395,8 @@ static struct dbops_change *mig_plan_file(struct mig_state *st,
 	}
 	stmts = r.stmts;
 	n = r.n;
-	if (!mig_choose_tx(st, f, stmts, n, &in_tx))
+	if (!mig_choose_tx(st, f, stmts, n, &in_tx) ||
+	    !mig_check_resume(st, f, stmts, n, in_tx, &progress))
 		return NULL;
 	if (lint &&
 	    mig_tally_lint(st->tally, ctx, f, sql, r.findings, r.nfindings) > 0)
@@ -384,6 +443,16 @@ static struct dbops_change *mig_plan_file(struct mig_state *st,
 	    in_tx ? "per migration" : "none (one statement per query)", false);
 	h->change_attr(ctx, c, "statements", NULL, h->printf(ctx, "%zu", n),
 		       false);
+	if (progress != NULL) {
+		/* an apply was interrupted part-way through it */
+		h->change_attr(ctx, c, "resume", NULL,
+			       h->printf(ctx, "at statement %d of %zu",
+					 progress->done + 1, n),
+			       false);
+		c->reason = h->printf(
+		    ctx, "%s; interrupted, resumes at statement %d of %zu",
+		    reason, progress->done + 1, n);
+	}
 	pl = h->alloc(ctx, sizeof(*pl));
 	pl->op =
 	    f->name.kind == MIG_CALLBACK ? MIG_OP_CALLBACK : MIG_OP_MIGRATE;
@@ -393,8 +462,11 @@ static struct dbops_change *mig_plan_file(struct mig_state *st,
 	pl->stmts = stmts;
 	pl->nstmts = n;
 	pl->in_tx = in_tx;
-	for (size_t k = 0; k < n; k++)
+	pl->progress = progress;
+	for (size_t k = 0; k < n; k++) {
 		pl->resets |= stmts[k].session;
+		pl->unprepares |= stmts[k].unprepares;
+	}
 	c->payload = pl;
 	if (f->name.kind != MIG_CALLBACK)
 		st->planned++;
@@ -595,9 +667,56 @@ static void mig_repair_change(struct mig_state *st, const struct mig_row *r,
 	c->payload = pl;
 }
 
+/* A progress row whose migration is no longer what was interrupted (the
+ * file changed or went) is forgotten by repair; one that still matches
+ * is kept, so that the next apply resumes it. */
+static void mig_repair_progress(struct mig_state *st)
+{
+	const struct dbops_host *h = dbops_host(st->ctx);
+	struct dbops_ctx *ctx = st->ctx;
+
+	for (size_t i = 0; i < st->live->nprogress; i++) {
+		const struct mig_progress *p = &st->live->progress[i];
+		const struct mig_file *f = NULL;
+		struct dbops_change *c;
+		struct mig_payload *pl;
+
+		for (size_t k = 0; k < st->db->nfiles && f == NULL; k++)
+			if (strcmp(mig_progress_key(ctx, &st->db->files[k]),
+				   p->migration) == 0)
+				f = &st->db->files[k];
+		if (f != NULL && f->checksum == p->checksum)
+			continue;
+		c = h->change_new(ctx, DBOPS_ACTION_DELETE,
+				  h->printf(ctx, "migrations.%s.progress.%s",
+					    st->db->database, p->migration));
+		c->reason = f == NULL ? "interrupted migration is gone"
+				      : "interrupted migration's file changed";
+		c->loc = f != NULL ? f->loc : st->db->loc;
+		c->flags = DBOPS_CHANGE_NONTX;
+		h->change_attr(ctx, c, "script", p->script, NULL, false);
+		h->change_attr(ctx, c, "done",
+			       h->printf(ctx, "%d of %d statements", p->done,
+					 p->statements),
+			       NULL, false);
+		c->sql = h->printf(
+		    ctx,
+		    "DELETE FROM dbops.migration_progress WHERE history_table = %s AND migration = %s",
+		    h->quote_literal(ctx, mig_qtable(ctx, st->db)),
+		    h->quote_literal(ctx, p->migration));
+		pl = h->alloc(ctx, sizeof(*pl));
+		pl->op = MIG_OP_REPAIR_PROGRESS;
+		pl->run = st->run;
+		pl->progress = p;
+		c->payload = pl;
+	}
+}
+
 static void mig_plan_repair(struct mig_state *st)
 {
 	const struct mig_live_db *live = st->live;
+
+	mig_repair_progress(st);
 
 	for (size_t i = 0; i < live->nrows; i++) {
 		const struct mig_row *r = &live->rows[i];

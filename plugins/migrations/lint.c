@@ -261,11 +261,13 @@ static void mig_find_in(struct mig_lint *l, const char *rule,
 		r++;
 	if (r->id == NULL)
 		return;
-	/* one line per rule and object in a statement */
-	for (size_t i = 0; i < l->n; i++)
-		if (l->findings[i].stmt == l->stmt_index &&
-		    l->findings[i].rule == r->id &&
-		    strcmp(l->findings[i].object, object ? object : "") == 0)
+	/* one line per rule and object in a statement (findings come in
+	 * statement order: only this statement's are looked at) */
+	for (size_t i = l->n; i > 0 && l->findings[i - 1].stmt == l->stmt_index;
+	     i--)
+		if (l->findings[i - 1].rule == r->id &&
+		    strcmp(l->findings[i - 1].object, object ? object : "") ==
+			0)
 			return;
 	if (l->n == l->cap) {
 		struct mig_finding *bigger;
@@ -292,33 +294,58 @@ static void mig_find(struct mig_lint *l, const char *rule, const char *object)
 	mig_find_in(l, rule, object, false);
 }
 
+/* The tables created earlier in the migration: a hash set of names, so
+ * that a file creating 100,000 tables is not quadratic. */
+static size_t mig_name_hash(const char *s)
+{
+	size_t h = 5381;
+
+	for (; *s; s++)
+		h = h * 33 + (unsigned char)*s;
+	return h;
+}
+
 static bool mig_created_here(const struct mig_lint *l, json_object *rel)
 {
 	const char *name = mig_relname(rel);
 
-	for (size_t i = 0; i < l->ncreated; i++)
+	if (l->capcreated == 0)
+		return false;
+	for (size_t i = mig_name_hash(name) & (l->capcreated - 1);
+	     l->created[i] != NULL; i = (i + 1) & (l->capcreated - 1))
 		if (strcmp(l->created[i], name) == 0)
 			return true;
 	return false;
+}
+
+static void mig_created_put(const char **set, size_t cap, const char *name)
+{
+	size_t i = mig_name_hash(name) & (cap - 1);
+
+	while (set[i] != NULL && strcmp(set[i], name) != 0)
+		i = (i + 1) & (cap - 1);
+	set[i] = name;
 }
 
 static void mig_note_created(struct mig_lint *l, json_object *rel)
 {
 	const struct dbops_host *h = dbops_host(l->ctx);
 
-	if (rel == NULL)
+	if (rel == NULL || mig_created_here(l, rel))
 		return;
-	if (l->ncreated == l->capcreated) {
-		const char **bigger;
+	if (2 * (l->ncreated + 1) > l->capcreated) {
+		size_t cap = l->capcreated ? l->capcreated * 2 : 16;
+		const char **bigger = h->alloc(l->ctx, cap * sizeof(*bigger));
 
-		l->capcreated = l->capcreated ? l->capcreated * 2 : 8;
-		bigger = h->alloc(l->ctx, l->capcreated * sizeof(*bigger));
-		if (l->ncreated)
-			memcpy(bigger, l->created,
-			       l->ncreated * sizeof(*bigger));
+		for (size_t i = 0; i < l->capcreated; i++)
+			if (l->created[i] != NULL)
+				mig_created_put(bigger, cap, l->created[i]);
 		l->created = bigger;
+		l->capcreated = cap;
 	}
-	l->created[l->ncreated++] = h->strdup(l->ctx, mig_relname(rel));
+	mig_created_put(l->created, l->capcreated,
+			h->strdup(l->ctx, mig_relname(rel)));
+	l->ncreated++;
 }
 
 /* Whether an expression may be volatile: any function call outside a
@@ -627,9 +654,9 @@ void mig_lint_stmt(struct mig_lint *l, const struct mig_stmt *st, size_t index,
 	if (strcmp(type, "CreateStmt") == 0) {
 		mig_lint_create(l, n);
 	} else if (strcmp(type, "CreateTableAsStmt") == 0) {
-		/* CREATE TABLE ... AS and SELECT ... INTO make a new table */
-		if (mig_jeq(n, "objtype", "OBJECT_TABLE"))
-			mig_note_created(l, mig_j(mig_j(n, "into"), "rel"));
+		/* CREATE TABLE ... AS, CREATE MATERIALIZED VIEW and SELECT
+		 * ... INTO make a new relation */
+		mig_note_created(l, mig_j(mig_j(n, "into"), "rel"));
 	} else if (strcmp(type, "SelectStmt") == 0) {
 		mig_note_created(l, mig_j(mig_j(n, "intoClause"), "rel"));
 	} else if (strcmp(type, "IndexStmt") == 0) {

@@ -90,8 +90,10 @@ enum mig_probe {
  * hold: its own BEGIN ... COMMIT blocks. */
 enum mig_txctl {
 	MIG_TXCTL_NONE = 0,
-	MIG_TXCTL_OPEN,	 /* BEGIN, START TRANSACTION */
-	MIG_TXCTL_CLOSE, /* COMMIT, END, ROLLBACK, PREPARE TRANSACTION */
+	MIG_TXCTL_OPEN,	    /* BEGIN, START TRANSACTION */
+	MIG_TXCTL_COMMIT,   /* COMMIT, END */
+	MIG_TXCTL_ROLLBACK, /* ROLLBACK, ABORT */
+	MIG_TXCTL_PREPARE,  /* PREPARE TRANSACTION */
 };
 
 /* One statement of a migration. */
@@ -102,7 +104,9 @@ struct mig_stmt {
 	uint32_t col;	  /* 1-based, in characters */
 	const char *node; /* top node type, "IndexStmt" ("" when unparsed) */
 	bool nontx;	  /* cannot run inside a transaction block */
-	bool session;	  /* SET (not LOCAL) or RESET: outlives the migration */
+	bool session;	  /* SET (not LOCAL), RESET, DISCARD ALL: outlives
+			     the migration */
+	bool unprepares;  /* DISCARD ALL/PLANS, DEALLOCATE */
 	bool parsed;	  /* by PostgreSQL's parser; false: over MIG_PARSE_MAX,
 			split by its scanner and checked by the server */
 	enum mig_txctl txctl;
@@ -195,12 +199,28 @@ struct mig_row {
 	bool success;
 };
 
+/*
+ * A non-transactional migration part-way through: its row in
+ * dbops.migration_progress, in the migrated database (resume.c).
+ */
+struct mig_progress {
+	const char *migration; /* mig_progress_key() */
+	const char *script;
+	int32_t checksum;
+	int statements;	   /* how many the file had */
+	int done;	   /* statements completed */
+	int running;	   /* started and not known done, or -1 */
+	const char *probe; /* what was there before it ran, or NULL */
+};
+
 struct mig_live_db {
 	bool table_exists;
 	struct mig_row *rows; /* by installed_rank */
 	size_t nrows;
 	const char *const *invalid_indexes; /* "schema.index" */
 	size_t ninvalid;
+	struct mig_progress *progress; /* of this history table */
+	size_t nprogress;
 };
 
 struct mig_live {
@@ -217,10 +237,14 @@ struct mig_run {
 	struct dbops_conn *conn;
 	bool locked;
 	bool prepared;		      /* the history insert, on conn */
+	const char *insert_name;      /* its name */
+	unsigned ninserts;	      /* how many times it was prepared */
 	struct mig_live_db *hist;     /* re-read under the lock */
 	const struct mig_row **byver; /* its versioned rows, by version */
 	size_t nbyver;
-	const char *qtable; /* "schema"."table", quoted */
+	const char *qtable;  /* "schema"."table", quoted */
+	bool progress_ready; /* dbops.migration_progress exists */
+	double avg_ms;	     /* measured time per migration (pipeline) */
 };
 
 enum mig_op {
@@ -230,6 +254,7 @@ enum mig_op {
 	MIG_OP_REPAIR_DELETE,	/* DELETE a failed row */
 	MIG_OP_REPAIR_MISSING,	/* INSERT a DELETE row */
 	MIG_OP_CALLBACK,	/* a callback file: no history row */
+	MIG_OP_REPAIR_PROGRESS, /* DELETE a stale progress row */
 };
 
 struct mig_payload {
@@ -240,8 +265,10 @@ struct mig_payload {
 	const struct mig_stmt *stmts;
 	size_t nstmts;
 	bool in_tx;
-	bool resets; /* changes session settings: restore them afterwards */
-	const struct mig_row *row; /* repair */
+	bool resets;	 /* changes session settings: restore them afterwards */
+	bool unprepares; /* DISCARD ALL, DEALLOCATE: prepared statements go */
+	const struct mig_row *row;	     /* repair */
+	const struct mig_progress *progress; /* resumed, or to forget */
 };
 
 /* ---- files.c */
@@ -374,7 +401,9 @@ const char *mig_node_type(struct json_object *wrapper,
 /* The lint of one migration, statement after statement. */
 struct mig_lint {
 	struct dbops_ctx *ctx;
-	const char **created; /* tables created by this migration */
+	const char **created; /* tables created by this migration: an
+				 open-addressing set, capcreated a power
+				 of two */
 	size_t ncreated;
 	size_t capcreated;
 	struct mig_finding *findings;
@@ -457,11 +486,32 @@ int mig_history_read(struct mig_live_db *out, struct dbops_ctx *ctx,
 int mig_invalid_read(const char *const **names, size_t *n,
 		     struct dbops_ctx *ctx, struct dbops_conn *conn);
 const char *mig_qtable(struct dbops_ctx *ctx, const struct mig_db *db);
+/* The conninfo of a connection to `database` of the cluster. */
+const char *mig_conninfo(struct dbops_ctx *ctx, const char *database);
 
 /* ---- diff.c */
 
 int mig_diff(struct dbops_ctx *ctx, const struct dbops_node *section,
 	     void *live);
+
+/* ---- resume.c */
+
+/* The key of a migration in dbops.migration_progress: its version, or
+ * "R:" and its description. */
+const char *mig_progress_key(struct dbops_ctx *ctx, const struct mig_file *f);
+/* The progress rows of a history table, when dbops.migration_progress
+ * exists in the database. */
+int mig_progress_read(struct mig_live_db *out, struct dbops_ctx *ctx,
+		      struct dbops_conn *conn, const struct mig_db *db);
+/* The progress of file f, or NULL. */
+const struct mig_progress *mig_progress_of(struct dbops_ctx *ctx,
+					   const struct mig_live_db *l,
+					   const struct mig_file *f);
+/* Run a non-transactional migration statement by statement, each
+ * statement's completion recorded on the same connection; resume one
+ * that was interrupted, probing the statement that was running. */
+int mig_run_nontx(struct dbops_ctx *ctx, struct mig_run *run,
+		  const struct mig_payload *pl);
 
 /* ---- apply.c */
 
@@ -470,5 +520,27 @@ int mig_apply(struct dbops_ctx *ctx, const struct dbops_change *change);
  * one pipeline; anything else one at a time, as mig_apply. */
 int mig_apply_many(struct dbops_ctx *ctx,
 		   const struct dbops_change *const *changes, size_t n);
+/* What resume.c shares of apply.c. */
+double mig_now_ms(void);
+/* The error of statement k of a migration, located, with what happened
+ * to the migration; DBOPS_ERR_GENERIC. */
+struct pg_result;
+int mig_fail(struct dbops_ctx *ctx, struct mig_run *run,
+	     const struct mig_payload *pl, size_t k,
+	     const struct pg_result *res, bool rolled_back);
+/* The statements that put a session back as migrations find it, one
+ * query each; NULL past the last. */
+const char *mig_restore_sql(struct dbops_ctx *ctx, const struct mig_run *run,
+			    size_t i);
+/* The history row's values for a migration file. */
+void mig_row_params(const char *params[4], struct dbops_ctx *ctx,
+		    const struct mig_file *f);
+/* The INSERT of a history row for f, with its values inline: execution
+ * time (SQL) and success. */
+const char *mig_history_insert(struct dbops_ctx *ctx, const struct mig_run *run,
+			       const struct mig_file *f, const char *exec_time,
+			       bool success);
+/* The INVALID indexes of the database, comma-separated, or NULL. */
+const char *mig_invalid_indexes(struct dbops_ctx *ctx, struct mig_run *run);
 
 #endif

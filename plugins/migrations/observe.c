@@ -108,7 +108,7 @@ int mig_invalid_read(const char *const **names, size_t *n,
 	return 0;
 }
 
-static const char *mig_conninfo(struct dbops_ctx *ctx, const char *database)
+const char *mig_conninfo(struct dbops_ctx *ctx, const char *database)
 {
 	const struct dbops_host *h = dbops_host(ctx);
 	size_t n = strlen(database);
@@ -119,7 +119,8 @@ static const char *mig_conninfo(struct dbops_ctx *ctx, const char *database)
 			*o++ = '\\';
 		*o++ = *p;
 	}
-	return h->printf(ctx, "dbname='%s'", q);
+	/* migration files are UTF-8, whatever the database's encoding */
+	return h->printf(ctx, "dbname='%s' client_encoding='UTF8'", q);
 }
 
 int mig_observe(void **live_out, struct dbops_ctx *ctx,
@@ -151,6 +152,9 @@ int mig_observe(void **live_out, struct dbops_ctx *ctx,
 		if (err == 0)
 			err = mig_history_read(&live->dbs[i], ctx, conn,
 					       &spec->dbs[i]);
+		if (err == 0)
+			err = mig_progress_read(&live->dbs[i], ctx, conn,
+						&spec->dbs[i]);
 		if (err != 0) {
 			h->conn_query(NULL, ctx, conn, "ROLLBACK", 0, NULL);
 			return err;

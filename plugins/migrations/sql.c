@@ -280,6 +280,12 @@ static void mig_copy_client(struct mig_parse *ps, const struct mig_stmt *st,
 	ps->err = DBOPS_ERR_INVALID;
 }
 
+/* A string of the tree, copied: the tree is freed after classification. */
+static const char *mig_keep(struct dbops_ctx *ctx, const char *s)
+{
+	return s != NULL ? dbops_host(ctx)->strdup(ctx, s) : NULL;
+}
+
 /* The last String of a list of names, and the one before it. */
 static void mig_qualified(struct dbops_ctx *ctx, json_object *names,
 			  const char **schema, const char **name)
@@ -330,7 +336,7 @@ static void mig_classify_nontx(struct dbops_ctx *ctx, struct mig_stmt *st,
 		st->probe = MIG_PROBE_CREATE_INDEX;
 		mig_rangevar(ctx, mig_j(n, "relation"), &st->rel_schema,
 			     &st->rel_name);
-		st->name = mig_js(n, "idxname");
+		st->name = mig_keep(ctx, mig_js(n, "idxname"));
 		st->schema = st->rel_schema;
 	} else if (strcmp(t, "DropStmt") == 0 && mig_jtrue(js, "concurrent")) {
 		st->probe = MIG_PROBE_DROP_INDEX;
@@ -366,7 +372,7 @@ static void mig_classify_nontx(struct dbops_ctx *ctx, struct mig_stmt *st,
 		   strcmp(t, "DropdbStmt") == 0) {
 		st->probe = t[0] == 'C' ? MIG_PROBE_CREATE_DATABASE
 					: MIG_PROBE_DROP_DATABASE;
-		st->name = mig_js(n, "dbname");
+		st->name = mig_keep(ctx, mig_js(n, "dbname"));
 	} else if (strcmp(t, "AlterDatabaseStmt") == 0) {
 		if (mig_has_defelem(mig_j(n, "options"), "tablespace"))
 			st->probe = MIG_PROBE_RERUN;
@@ -374,12 +380,12 @@ static void mig_classify_nontx(struct dbops_ctx *ctx, struct mig_stmt *st,
 		   strcmp(t, "DropTableSpaceStmt") == 0) {
 		st->probe = t[0] == 'C' ? MIG_PROBE_CREATE_TABLESPACE
 					: MIG_PROBE_DROP_TABLESPACE;
-		st->name = mig_js(n, "tablespacename");
+		st->name = mig_keep(ctx, mig_js(n, "tablespacename"));
 	} else if (strcmp(t, "CreateSubscriptionStmt") == 0 ||
 		   strcmp(t, "DropSubscriptionStmt") == 0) {
 		st->probe = t[0] == 'C' ? MIG_PROBE_CREATE_SUBSCRIPTION
 					: MIG_PROBE_DROP_SUBSCRIPTION;
-		st->name = mig_js(n, "subname");
+		st->name = mig_keep(ctx, mig_js(n, "subname"));
 	} else if (strcmp(t, "AlterSubscriptionStmt") == 0) {
 		/* REFRESH, and publication changes that refresh (the
 		 * default) */
@@ -540,16 +546,24 @@ static int mig_take_stmt(struct mig_parse *ps, size_t base, size_t text_len,
 	}
 	mig_classify_nontx(ps->ctx, st, js, inner);
 	ps->any_nontx |= st->nontx;
-	st->session = strcmp(js->type, "VariableSetStmt") == 0 &&
-		      !mig_jtrue(js, "is_local");
+	st->session = (strcmp(js->type, "VariableSetStmt") == 0 &&
+		       !mig_jtrue(js, "is_local")) ||
+		      (strcmp(js->type, "DiscardStmt") == 0 &&
+		       mig_jis(js, "target", "DISCARD_ALL"));
+	st->unprepares = strcmp(js->type, "DeallocateStmt") == 0 ||
+			 (strcmp(js->type, "DiscardStmt") == 0 &&
+			  !mig_jis(js, "target", "DISCARD_TEMP") &&
+			  !mig_jis(js, "target", "DISCARD_SEQUENCES"));
 	if (strcmp(js->type, "TransactionStmt") == 0) {
 		if (mig_jis(js, "kind", "TRANS_STMT_BEGIN") ||
 		    mig_jis(js, "kind", "TRANS_STMT_START"))
 			st->txctl = MIG_TXCTL_OPEN;
-		else if (mig_jis(js, "kind", "TRANS_STMT_COMMIT") ||
-			 mig_jis(js, "kind", "TRANS_STMT_ROLLBACK") ||
-			 mig_jis(js, "kind", "TRANS_STMT_PREPARE"))
-			st->txctl = MIG_TXCTL_CLOSE;
+		else if (mig_jis(js, "kind", "TRANS_STMT_COMMIT"))
+			st->txctl = MIG_TXCTL_COMMIT;
+		else if (mig_jis(js, "kind", "TRANS_STMT_ROLLBACK"))
+			st->txctl = MIG_TXCTL_ROLLBACK;
+		else if (mig_jis(js, "kind", "TRANS_STMT_PREPARE"))
+			st->txctl = MIG_TXCTL_PREPARE;
 	}
 	if (strcmp(js->type, "CopyStmt") == 0 &&
 	    mig_jfield(js, "filename") == NULL)

@@ -352,9 +352,9 @@ TEST(test_migrations__transaction_blocks_are_marked)
 	T_ASSERT_INT(r.n, 5);
 	T_ASSERT_INT(r.stmts[0].txctl, MIG_TXCTL_OPEN);
 	T_ASSERT_INT(r.stmts[1].txctl, MIG_TXCTL_NONE);
-	T_ASSERT_INT(r.stmts[2].txctl, MIG_TXCTL_CLOSE);
+	T_ASSERT_INT(r.stmts[2].txctl, MIG_TXCTL_COMMIT);
 	T_ASSERT_INT(r.stmts[3].txctl, MIG_TXCTL_OPEN);
-	T_ASSERT_INT(r.stmts[4].txctl, MIG_TXCTL_CLOSE);
+	T_ASSERT_INT(r.stmts[4].txctl, MIG_TXCTL_ROLLBACK);
 	fake_host_free(fc);
 }
 
