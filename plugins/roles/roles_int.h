@@ -341,9 +341,29 @@ void role_pbkdf2_sha256(uint8_t out[ROLE_SHA256_LEN], const void *pass,
 void role_base64_encode(char *out, const uint8_t *in, size_t len);
 int role_base64_decode(uint8_t *out, size_t cap, const char *in, size_t len);
 /* The stored form SCRAM-SHA-256$iter:salt$StoredKey:ServerKey of a
- * password with a given salt, in `out` (cap >= 160). 0, or -1. */
+ * password with a given salt, in `out` (cap >= 160), its keys derived from
+ * role_scram_prepare(password) as PostgreSQL derives them. 0, or -1. */
 int role_scram_verifier(char *out, size_t cap, const uint8_t *salt,
 			size_t saltlen, unsigned iterations,
 			const char *password);
+
+/* ---- saslprep.c */
+
+enum role_saslprep_rc {
+	ROLE_SASLPREP_OK = 0,	    /* *out holds the prepared password */
+	ROLE_SASLPREP_INVALID_UTF8, /* PostgreSQL hashes the raw bytes */
+	ROLE_SASLPREP_PROHIBITED,   /* likewise */
+};
+
+/* SASLprep of `in` as PostgreSQL's pg_saslprep(): on ROLE_SASLPREP_OK,
+ * *out is a malloc'd string the caller frees with role_secret_free; else
+ * *out is NULL. Aborts when out of memory. */
+enum role_saslprep_rc role_saslprep(char **out, const char *in);
+/* The bytes PostgreSQL derives SCRAM keys from: the SASLprep'd password,
+ * or the password itself when SASLprep refuses it (malloc'd; free with
+ * role_secret_free). */
+char *role_scram_prepare(const char *password);
+/* Wipe and free a string from the two functions above; NULL is fine. */
+void role_secret_free(char *s);
 
 #endif
