@@ -168,6 +168,14 @@ struct role_live_db {
 	size_t ndefacls;
 };
 
+/* A server setting that could record a password statement's text. */
+struct role_live_setting {
+	const char *name;
+	const char *setting; /* pg_settings.setting */
+	const char *shown;   /* current_setting(), with its unit */
+	bool can_set;	     /* the role dbops connects as may SET it */
+};
+
 struct role_live {
 	const char *current_user;
 	const char *current_database;
@@ -189,6 +197,11 @@ struct role_live {
 	const char *client_addr; /* NULL: a Unix socket */
 	bool client_ssl;
 	bool used_password;
+	/* settings that could record a password statement (guard.c), read
+	 * when the spec manages a password */
+	struct role_live_setting *settings;
+	size_t nsettings;
+	bool settings_read;
 };
 
 /* ---- privileges.c (names of privileges and kinds) */
@@ -296,6 +309,10 @@ struct role_payload {
 	bool admin;
 	const char *hba_content; /* ROLE_OP_HBA: the new file */
 	const char *hba_file;
+	/* with a password: SETs run before the change's transaction and
+	 * RESETs after it (guard.c); NULL when dbops may set none */
+	const char *guard_set;
+	const char *guard_reset;
 };
 
 /* Compare a secret with a stored verifier. Never logs the secret. */
@@ -320,6 +337,18 @@ int role_hba_observe(struct dbops_ctx *ctx, struct role_live *live);
 int role_hba_diff(struct dbops_ctx *ctx, const struct role_spec *spec,
 		  const struct role_live *live, struct role_apply_state *st);
 int role_hba_apply(struct dbops_ctx *ctx, const struct role_payload *p);
+
+/* ---- guard.c */
+
+/* Read the settings that could record a password statement's text, and
+ * whether dbops' role may set them (observe). */
+int role_guard_observe(struct dbops_ctx *ctx, struct role_live *live);
+/* For a planned password change of `role`: the SETs and RESETs of its
+ * payload, and a warning at `loc` for each setting that would record the
+ * statement and that dbops may not set. */
+void role_guard_plan(struct dbops_ctx *ctx, const struct role_live *live,
+		     const char *role, const struct dbops_loc *loc,
+		     struct role_payload *p);
 
 /* ---- apply.c */
 
