@@ -43,7 +43,7 @@ check_eq "the sandbox preloads pg_stat_statements" \
 	"$(psql_q "SELECT setting FROM pg_settings WHERE name = 'pg_stat_statements.track_utility'")" \
 	on || exit 1
 check "the server log can be read" test -r "$LOG" || exit 1
-new_db "$DB" >/dev/null || exit 1
+new_db "$DB" >/dev/null 2>&1 || exit 1
 check "every session of $DB records every statement it can" psql_q "
 CREATE EXTENSION pg_stat_statements;
 ALTER DATABASE $DB SET log_statement = 'all';
@@ -64,16 +64,18 @@ write_spec()
 	cat >"$spec/cluster.yaml"
 }
 
-# dbops DESC CODE USER SECRET ARGS...: dbops as USER on $DB, with SECRET
-# in APP_SECRET
+# dbops_as DESC CODE USER SECRET ARGS...: dbops as USER on $DB, with
+# SECRET in APP_SECRET (in the environment, not on a command line a failed
+# check would show)
 dbops_as()
 {
-	local desc=$1 code=$2 user=$3 secret=$4
+	local desc=$1 code=$2 user=$3
 
+	export APP_SECRET=$4
 	shift 4
-	check_exit "$desc" "$code" env APP_SECRET="$secret" \
-		"$DBOPS" "$@" --dir "$spec" --no-color \
+	check_exit "$desc" "$code" "$DBOPS" "$@" --dir "$spec" --no-color \
 		--conninfo "dbname=$DB user=$user"
+	unset APP_SECRET
 }
 
 # absent DESC FILE VAR: ok when the value of the variable named VAR does
