@@ -553,7 +553,6 @@ int role_diff_models(struct dbops_ctx *ctx, const struct role_spec *spec,
 
 	d.state = d.h->alloc(ctx, sizeof(*d.state));
 	d.state->current_database = live->current_database;
-	d.state->superuser = live->superuser;
 	diff_roles(&d);
 	diff_members(&d);
 	for (size_t i = 0; i < spec->ndatabases; i++)

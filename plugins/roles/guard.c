@@ -66,7 +66,7 @@ static const char *rec_statement(const struct role_live *live, const char *v)
 static const char *rec_duration(const struct role_live *live, const char *v)
 {
 	(void)live;
-	return atol(v) >= 0
+	return strtol(v, NULL, 10) >= 0
 		   ? "a statement that runs that long is written to the server log with its text"
 		   : NULL;
 }
@@ -75,7 +75,8 @@ static const char *rec_sample(const struct role_live *live, const char *v)
 {
 	const char *rate = setting(live, "log_statement_sample_rate");
 
-	return atol(v) >= 0 && (rate == NULL || atof(rate) > 0)
+	return strtol(v, NULL, 10) >= 0 &&
+		       (rate == NULL || strtod(rate, NULL) > 0)
 		   ? "a sample of the statements that run that long is written to the server log with their text"
 		   : NULL;
 }
@@ -83,7 +84,7 @@ static const char *rec_sample(const struct role_live *live, const char *v)
 static const char *rec_xact(const struct role_live *live, const char *v)
 {
 	(void)live;
-	return atof(v) > 0
+	return strtod(v, NULL) > 0
 		   ? "every statement of a sampled transaction is written to the server log with its text"
 		   : NULL;
 }

@@ -283,7 +283,6 @@ struct role_apply_state {
 	const char **existing; /* sorted */
 	size_t nexisting;
 	const char *current_database;
-	bool superuser;
 	struct role_db_conn *conns; /* other databases, opened on demand */
 	size_t nconns;
 };
