@@ -34,8 +34,9 @@
 struct guard {
 	const char *name;
 	const char *safe; /* the value set for the statement */
-	/* what the current value does to the statement; NULL: nothing, or
-	 * (for settings never warned about) always NULL */
+	/* How the current value `v` records the statement, as a phrase for
+	 * the warning, or NULL when it does not. NULL for a setting that is
+	 * set but never warned about. */
 	const char *(*records)(const struct role_live *live, const char *v);
 };
 
