@@ -22,7 +22,11 @@ PLUGINS   := parameters roles pooler replicas migrations
 
 # Libraries one plugin needs beyond the common ones.
 PLUGIN_LIBS_migrations = -lpg_query -pthread
-PLUGIN_LIBS_roles = $(shell pkg-config --libs libcrypto 2>/dev/null)
+# roles: libcrypto; libidn (the RFC 3454 tables) and libunistring (NFKC of
+# Unicode 14.0.0, as PostgreSQL 15) for SASLprep as PostgreSQL applies it,
+# see plugins/roles/saslprep.c. libunistring has no pkg-config file.
+PLUGIN_LIBS_roles = $(shell pkg-config --libs libcrypto libidn 2>/dev/null) -lunistring
+PLUGIN_CFLAGS_roles = $(shell pkg-config --cflags libidn 2>/dev/null)
 
 ifeq ($(V),1)
 Q :=
@@ -86,6 +90,8 @@ $(B)/%.pic.o: %.c
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<"
 	$(Q)$(CC) $(PLUGIN_CFLAGS) -c -o $@ $<
+
+$(foreach p,$(PLUGINS),$(eval $(B)/plugins/$(p)/%.pic.o: PLUGIN_CFLAGS += $$(PLUGIN_CFLAGS_$(p))))
 
 define plugin_rule
 $(B)/plugins/dbops_$(1).so: $(patsubst %.c,$(B)/%.pic.o,$(call plugin_srcs,$(1)))

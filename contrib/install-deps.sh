@@ -6,6 +6,10 @@
 # missing, so a second run returns at once. Other systems: install the
 # equivalents of the packages below by hand.
 #
+# libidn-dev (its RFC 3454 tables) and libunistring-dev (NFKC, Unicode
+# 14.0.0 as PostgreSQL 15) give the roles plugin SASLprep as PostgreSQL
+# applies it to passwords (plugins/roles/saslprep.c).
+#
 # postgresql-15 includes the contrib modules (pg_stat_statements and the
 # rest; it provides "postgresql-contrib-15"). Installing it may create and
 # start Debian's default cluster on port 5432; nothing here uses it.
@@ -15,7 +19,7 @@ set -euo pipefail
 packages=(
 	build-essential pkg-config git ca-certificates procps
 	libpq-dev libyaml-dev libgit2-dev libcurl4-openssl-dev libjson-c-dev
-	libpg-query-dev
+	libpg-query-dev libidn-dev libunistring-dev
 	postgresql-15 postgresql-client-15 pgbouncer
 	hyperfine clang-format valgrind python3 time
 )

@@ -6,9 +6,10 @@
  * opens for the plugin's changes. A password is turned into a SCRAM-SHA-256
  * verifier here, on the client, with libpq's PQencryptPasswordConn (a
  * fresh salt), so the cleartext never reaches the server, a log or the
- * plan; when the connection is a superuser, statement logging is turned
- * off for the transaction first. Privileges on a database other than the
- * pass connection's run on a connection to that database (opened once per
+ * plan; a change that sets one runs in a transaction of its own, after
+ * the session settings that would record its text are turned off where
+ * dbops may (guard.c). Privileges on a database other than the pass
+ * connection's run on a connection to that database (opened once per
  * pass), in autocommit: GRANT and REVOKE are idempotent, so a pass killed
  * half-way is finished by the next one. Dropping a role reassigns and
  * drops what it owns in every database that accepts connections, then
@@ -122,12 +123,6 @@ static int with_password(const char **out, struct dbops_ctx *ctx,
 	*out = h->printf(ctx, "%s PASSWORD %s", stmt,
 			 h->quote_literal(ctx, verifier));
 	PQfreemem(verifier);
-	if (p->state != NULL && p->state->superuser &&
-	    (err = h->query(NULL, ctx,
-			    "SET LOCAL log_statement = 'none'; "
-			    "SET LOCAL log_min_error_statement = 'panic'",
-			    0, NULL)) != 0)
-		return err;
 	return 0;
 }
 
@@ -146,6 +141,35 @@ static int run_all(struct dbops_ctx *ctx, const struct role_payload *p)
 	return 0;
 }
 
+/* A change that sets a password (flagged NONTX): the settings that keep
+ * its statements out of the server's records for the session, then the
+ * statements in a transaction of their own (a transaction is sampled by
+ * log_transaction_sample_rate when it begins), then the settings back. */
+static int run_guarded(struct dbops_ctx *ctx, const struct role_payload *p)
+{
+	const struct dbops_host *h = dbops_host(ctx);
+	int err, rerr;
+
+	if (p->guard_set != NULL &&
+	    (err = h->query(NULL, ctx, p->guard_set, 0, NULL)) != 0)
+		return err;
+	if ((err = h->query(NULL, ctx, "BEGIN", 0, NULL)) == 0 &&
+	    (err = run_all(ctx, p)) == 0)
+		err = h->query(NULL, ctx, "COMMIT", 0, NULL);
+	else
+		h->query(NULL, ctx, "ROLLBACK", 0, NULL);
+	if (p->guard_reset != NULL &&
+	    (rerr = h->query(NULL, ctx, p->guard_reset, 0, NULL)) != 0 &&
+	    err == 0)
+		err = rerr;
+	return err;
+}
+
+static int run_change(struct dbops_ctx *ctx, const struct role_payload *p)
+{
+	return p->password_at >= 0 ? run_guarded(ctx, p) : run_all(ctx, p);
+}
+
 static int apply_create(struct dbops_ctx *ctx, const struct role_payload *p)
 {
 	const struct dbops_host *h = dbops_host(ctx);
@@ -161,7 +185,7 @@ static int apply_create(struct dbops_ctx *ctx, const struct role_payload *p)
 		    p->role);
 		return 0;
 	}
-	return run_all(ctx, p);
+	return run_change(ctx, p);
 }
 
 static int apply_drop(struct dbops_ctx *ctx, const struct role_payload *p)
@@ -217,5 +241,5 @@ int role_apply(struct dbops_ctx *ctx, const struct dbops_change *change)
 	case ROLE_OP_HBA:
 		return role_hba_apply(ctx, p);
 	}
-	return run_all(ctx, p);
+	return run_change(ctx, p);
 }

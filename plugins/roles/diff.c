@@ -180,6 +180,16 @@ static bool password_needs_set(const char **why, struct differ *d,
 	return true;
 }
 
+/* A change that sets a password runs in a transaction of its own, begun
+ * after the settings that keep its statement out of the server's records
+ * (guard.c): a transaction is sampled for logging when it begins. */
+static void guard_password(struct differ *d, const struct role_def *r,
+			   struct dbops_change *c, struct role_payload *p)
+{
+	role_guard_plan(d->ctx, d->live, r->name, &r->password.loc, p);
+	c->flags |= DBOPS_CHANGE_NONTX;
+}
+
 /* ---- roles */
 
 struct attr_flag {
@@ -258,6 +268,8 @@ static void plan_create(struct differ *d, const struct role_def *r)
 	c = role_d_change(d, DBOPS_ACTION_CREATE,
 			  d->h->printf(d->ctx, "roles.role.%s", r->name),
 			  ROLE_PHASE_ROLE, &r->loc, p);
+	if (r->has_password)
+		guard_password(d, r, c, p);
 	for (size_t i = 0; i < NFLAGS; i++)
 		if (def_flag(r, i) != (strcmp(flags[i].name, "inherit") == 0))
 			d->h->change_attr(d->ctx, c, flags[i].name, NULL,
@@ -326,6 +338,8 @@ static void plan_alter(struct differ *d, const struct role_def *r,
 			  d->h->printf(d->ctx, "roles.role.%s", r->name),
 			  ROLE_PHASE_ROLE, &r->loc, p);
 	c->reason = pw && opts[0] == '\0' && !comment ? why : NULL;
+	if (pw)
+		guard_password(d, r, c, p);
 	for (size_t i = 0; i < NFLAGS; i++)
 		if (def_flag(r, i) != live_flag(lr, i))
 			d->h->change_attr(d->ctx, c, flags[i].name,
@@ -539,7 +553,6 @@ int role_diff_models(struct dbops_ctx *ctx, const struct role_spec *spec,
 
 	d.state = d.h->alloc(ctx, sizeof(*d.state));
 	d.state->current_database = live->current_database;
-	d.state->superuser = live->superuser;
 	diff_roles(&d);
 	diff_members(&d);
 	for (size_t i = 0; i < spec->ndatabases; i++)

@@ -8,7 +8,9 @@
  * pg_default_acl. A database other than the connection's is read through
  * another connection inside its own repeatable-read read-only
  * transaction. Implicit privileges (NULL ACLs) are made explicit with
- * acldefault(); an owner's own privileges are not reported.
+ * acldefault(); an owner's own privileges are not reported. When the spec
+ * manages a password, the settings that could record a password statement
+ * are read too (guard.c).
  */
 #include "roles_int.h"
 
@@ -550,6 +552,14 @@ static int load_databases(struct reader *r, struct role_live *live,
 	return 0;
 }
 
+static bool manages_password(const struct role_spec *spec)
+{
+	for (size_t i = 0; i < spec->nroles; i++)
+		if (spec->roles[i].has_password && !spec->roles[i].absent)
+			return true;
+	return false;
+}
+
 int role_live_load(struct role_live **out, struct dbops_ctx *ctx,
 		   const struct role_spec *spec)
 {
@@ -568,6 +578,9 @@ int role_live_load(struct role_live **out, struct dbops_ctx *ctx,
 	    (err = load_members(&r, live)) != 0 ||
 	    (err = load_until(&r, live, spec)) != 0 ||
 	    (err = load_databases(&r, live, spec)) != 0)
+		return err;
+	if (manages_password(spec) &&
+	    (err = role_guard_observe(ctx, live)) != 0)
 		return err;
 	if (spec->has_hba && (err = role_hba_observe(ctx, live)) != 0)
 		return err;

@@ -168,6 +168,14 @@ struct role_live_db {
 	size_t ndefacls;
 };
 
+/* A server setting that could record a password statement's text. */
+struct role_live_setting {
+	const char *name;
+	const char *setting; /* pg_settings.setting */
+	const char *shown;   /* current_setting(), with its unit */
+	bool can_set;	     /* the role dbops connects as may SET it */
+};
+
 struct role_live {
 	const char *current_user;
 	const char *current_database;
@@ -189,6 +197,11 @@ struct role_live {
 	const char *client_addr; /* NULL: a Unix socket */
 	bool client_ssl;
 	bool used_password;
+	/* settings that could record a password statement (guard.c), read
+	 * when the spec manages a password */
+	struct role_live_setting *settings;
+	size_t nsettings;
+	bool settings_read;
 };
 
 /* ---- privileges.c (names of privileges and kinds) */
@@ -270,7 +283,6 @@ struct role_apply_state {
 	const char **existing; /* sorted */
 	size_t nexisting;
 	const char *current_database;
-	bool superuser;
 	struct role_db_conn *conns; /* other databases, opened on demand */
 	size_t nconns;
 };
@@ -296,6 +308,10 @@ struct role_payload {
 	bool admin;
 	const char *hba_content; /* ROLE_OP_HBA: the new file */
 	const char *hba_file;
+	/* with a password: SETs run before the change's transaction and
+	 * RESETs after it (guard.c); NULL when dbops may set none */
+	const char *guard_set;
+	const char *guard_reset;
 };
 
 /* Compare a secret with a stored verifier. Never logs the secret. */
@@ -321,6 +337,18 @@ int role_hba_diff(struct dbops_ctx *ctx, const struct role_spec *spec,
 		  const struct role_live *live, struct role_apply_state *st);
 int role_hba_apply(struct dbops_ctx *ctx, const struct role_payload *p);
 
+/* ---- guard.c */
+
+/* Read the settings that could record a password statement's text, and
+ * whether dbops' role may set them (observe). */
+int role_guard_observe(struct dbops_ctx *ctx, struct role_live *live);
+/* For a planned password change of `role`: the SETs and RESETs of its
+ * payload, and a warning at `loc` for each setting that would record the
+ * statement and that dbops may not set. */
+void role_guard_plan(struct dbops_ctx *ctx, const struct role_live *live,
+		     const char *role, const struct dbops_loc *loc,
+		     struct role_payload *p);
+
 /* ---- apply.c */
 
 int role_apply(struct dbops_ctx *ctx, const struct dbops_change *change);
@@ -341,9 +369,29 @@ void role_pbkdf2_sha256(uint8_t out[ROLE_SHA256_LEN], const void *pass,
 void role_base64_encode(char *out, const uint8_t *in, size_t len);
 int role_base64_decode(uint8_t *out, size_t cap, const char *in, size_t len);
 /* The stored form SCRAM-SHA-256$iter:salt$StoredKey:ServerKey of a
- * password with a given salt, in `out` (cap >= 160). 0, or -1. */
+ * password with a given salt, in `out` (cap >= 160), its keys derived from
+ * role_scram_prepare(password) as PostgreSQL derives them. 0, or -1. */
 int role_scram_verifier(char *out, size_t cap, const uint8_t *salt,
 			size_t saltlen, unsigned iterations,
 			const char *password);
+
+/* ---- saslprep.c */
+
+enum role_saslprep_rc {
+	ROLE_SASLPREP_OK = 0,	    /* *out holds the prepared password */
+	ROLE_SASLPREP_INVALID_UTF8, /* PostgreSQL hashes the raw bytes */
+	ROLE_SASLPREP_PROHIBITED,   /* likewise */
+};
+
+/* SASLprep of `in` as PostgreSQL's pg_saslprep(): on ROLE_SASLPREP_OK,
+ * *out is a malloc'd string the caller frees with role_secret_free; else
+ * *out is NULL. Aborts when out of memory. */
+enum role_saslprep_rc role_saslprep(char **out, const char *in);
+/* The bytes PostgreSQL derives SCRAM keys from: the SASLprep'd password,
+ * or the password itself when SASLprep refuses it (malloc'd; free with
+ * role_secret_free). */
+char *role_scram_prepare(const char *password);
+/* Wipe and free a string from the two functions above; NULL is fine. */
+void role_secret_free(char *s);
 
 #endif

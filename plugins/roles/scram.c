@@ -7,10 +7,10 @@
  * desired secret without setting it again; new verifiers are made by
  * libpq's PQencryptPasswordConn in apply.c, with a fresh random salt.
  *
- * SASLprep is not applied: for printable ASCII it is the identity, and
- * PostgreSQL uses the raw bytes of a password SASLprep refuses. A
- * non-ASCII secret whose normalised form differs compares as different
- * (see README.md).
+ * The password is prepared as PostgreSQL prepares it (SASLprep, or the
+ * raw bytes when SASLprep refuses it: saslprep.c) before the keys are
+ * derived, so a non-ASCII secret compares equal with the verifier
+ * PostgreSQL or libpq stored for it.
  */
 #include "roles_int.h"
 
@@ -272,12 +272,15 @@ int role_scram_verifier(char *out, size_t cap, const uint8_t *salt,
 	uint8_t salted[ROLE_SHA256_LEN], client[ROLE_SHA256_LEN];
 	uint8_t stored[ROLE_SHA256_LEN], server[ROLE_SHA256_LEN];
 	char salt64[100], stored64[48], server64[48];
+	char *prepared;
 	int n;
 
 	if (saltlen > 64 || iterations == 0)
 		return -1;
-	role_pbkdf2_sha256(salted, password, strlen(password), salt, saltlen,
+	prepared = role_scram_prepare(password);
+	role_pbkdf2_sha256(salted, prepared, strlen(prepared), salt, saltlen,
 			   iterations);
+	role_secret_free(prepared);
 	role_hmac_sha256(client, salted, sizeof(salted), "Client Key", 10);
 	role_sha256(stored, client, sizeof(client));
 	role_hmac_sha256(server, salted, sizeof(salted), "Server Key", 10);
