@@ -135,12 +135,118 @@ static int h_spec_int(int64_t *out, struct dbops_ctx *ctx,
 	return spec_int(out, &p->diags, p->a, node, what, min, max);
 }
 
+/* A secret reference is read from the spec only when the configuration
+ * allows it, and recorded for the trust comparison. */
 static int h_spec_secret(struct dbops_secret_ref *out, struct dbops_ctx *ctx,
 			 const struct dbops_node *node, const char *what)
 {
 	struct pass *p = pass_of(ctx);
+	int err = spec_secret(out, &p->diags, p->a, node, what);
 
-	return spec_secret(out, &p->diags, p->a, node, what);
+	if (err != 0)
+		return err;
+	if ((err = config_secret_allowed(p->config, out, &p->diags, p->a)))
+		return err;
+	trust_record(&p->trust, p->a, p->root, node, "secret",
+		     arena_printf(p->a, "%s:%s",
+				  out->kind == DBOPS_SECRET_ENV ? "env" : "file",
+				  out->name));
+	return 0;
+}
+
+static void h_spec_trust(struct dbops_ctx *ctx, const struct dbops_node *node,
+			 enum dbops_trust kind)
+{
+	struct pass *p = pass_of(ctx);
+
+	if (node == NULL || p->stage != PASS_STAGE_VALIDATE)
+		return;
+	trust_record(&p->trust, p->a, p->root, node,
+		     kind == DBOPS_TRUST_PATH ? "path" : "connection", NULL);
+	if (kind == DBOPS_TRUST_CONNECTION && node->kind == DBOPS_NODE_SCALAR)
+		trust_conninfo_check(node->scalar, &node->loc,
+				     trust_path(p->a, p->root, node),
+				     &p->diags, p->a);
+}
+
+/* ---- facts between plugins, and metrics */
+
+static void h_fact_put(struct dbops_ctx *ctx, const char *name,
+		       const char *value, const struct dbops_secret_ref *secret,
+		       const struct dbops_loc *loc)
+{
+	struct pass *p = pass_of(ctx);
+	struct pass_fact *f;
+
+	if (name == NULL || (value == NULL) == (secret == NULL))
+		return;
+	if (p->nfacts == p->capfacts) {
+		size_t cap = p->capfacts ? p->capfacts * 2 : 32;
+		struct pass_fact *bigger = arena_alloc(p->a, cap * sizeof(*f));
+
+		if (p->nfacts)
+			memcpy(bigger, p->facts, p->nfacts * sizeof(*f));
+		p->facts = bigger;
+		p->capfacts = cap;
+	}
+	f = &p->facts[p->nfacts++];
+	f->f.name = arena_strdup(p->a, name);
+	f->f.plugin = ctx->pp->lp->desc->name;
+	f->f.type = value != NULL ? DBOPS_FACT_TEXT : DBOPS_FACT_SECRET;
+	f->f.value = value != NULL ? arena_strdup(p->a, value) : NULL;
+	if (secret != NULL) {
+		f->f.secret = *secret;
+		f->f.secret.name = arena_strdup(p->a, secret->name);
+	}
+	if (loc != NULL)
+		f->f.loc = *loc;
+	f->index = ctx->pp->index;
+	f->at_validate = p->stage == PASS_STAGE_VALIDATE;
+}
+
+static void h_facts(const struct dbops_fact *const **out, size_t *n_out,
+		    struct dbops_ctx *ctx, const char *prefix)
+{
+	struct pass *p = pass_of(ctx);
+	const struct dbops_fact **v =
+	    arena_alloc(p->a, (p->nfacts + 1) * sizeof(*v));
+	size_t n = 0, plen = prefix != NULL ? strlen(prefix) : 0;
+
+	for (size_t i = 0; i < p->nfacts; i++) {
+		const struct pass_fact *f = &p->facts[i];
+
+		/* a fact found later is for the plugins after its publisher */
+		if (!f->at_validate && f->index >= ctx->pp->index)
+			continue;
+		if (plen == 0 || strncmp(f->f.name, prefix, plen) == 0)
+			v[n++] = &f->f;
+	}
+	*out = v;
+	*n_out = n;
+}
+
+static void h_metric(struct dbops_ctx *ctx, const char *name,
+		     const char *labels, double value, const char *help)
+{
+	struct pass *p = pass_of(ctx);
+	struct pass_metric *m;
+
+	if (name == NULL)
+		return;
+	if (p->nmetrics == p->capmetrics) {
+		size_t cap = p->capmetrics ? p->capmetrics * 2 : 32;
+		struct pass_metric *bigger = arena_alloc(p->a, cap * sizeof(*m));
+
+		if (p->nmetrics)
+			memcpy(bigger, p->metrics, p->nmetrics * sizeof(*m));
+		p->metrics = bigger;
+		p->capmetrics = cap;
+	}
+	m = &p->metrics[p->nmetrics++];
+	m->name = arena_strdup(p->a, name);
+	m->labels = labels != NULL ? arena_strdup(p->a, labels) : NULL;
+	m->value = value;
+	m->help = help != NULL ? arena_strdup(p->a, help) : "";
 }
 
 static int h_secret_read(const char **out, struct dbops_ctx *ctx,
@@ -538,4 +644,8 @@ const struct dbops_host host_table = {
     .source_tree = h_source_tree,
     .source_id = h_source_id,
     .source_base_id = h_source_base_id,
+    .spec_trust = h_spec_trust,
+    .fact_put = h_fact_put,
+    .facts = h_facts,
+    .metric = h_metric,
 };

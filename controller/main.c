@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "apply.h"
+#include "config.h"
 #include "diag.h"
 #include "loader.h"
 #include "pass.h"
@@ -56,6 +57,8 @@ struct cli {
 	const char *mode;
 	const char **args; /* a plugin command's own options: name, value */
 	size_t nargs;
+	const char *config_path; /* --config, else $DBOPS_CONFIG */
+	struct config config;
 };
 
 extern volatile int host_cancel_requested;
@@ -128,10 +131,16 @@ static const char usage_source[] =
     "                       (default $DBOPS_CACHE_DIR or ~/.cache/dbops)\n";
 
 static const char usage_conn[] =
-    "Connection:\n"
+    "Connection and trust:\n"
     "  -d, --conninfo STR   libpq connection string or URI; overrides the spec's\n"
     "                       connection. PG* variables, .pgpass and service files\n"
-    "                       work as with psql.\n";
+    "                       work as with psql.\n"
+    "  --config FILE        dbops' own configuration (default $DBOPS_CONFIG): the\n"
+    "                       secrets a spec may reference, the trusted revision,\n"
+    "                       clusters' connections\n"
+    "  --trusted-rev REV    refuse a revision whose connections or secret\n"
+    "                       references differ from REV's (plan pull requests\n"
+    "                       with --trusted-rev main)\n";
 
 static const char usage_common[] =
     "  --no-color           no colour (also NO_COLOR=1; colour only on a terminal)\n"
@@ -280,6 +289,8 @@ static int parse_args(struct cli *c, int argc, char **argv, int first)
 		O_LIMIT,
 		O_SHOWSQL,
 		O_LINTBASE,
+		O_CONFIG,
+		O_TRUSTED,
 	};
 	static const struct option opts[] = {
 	    {"repo", required_argument, NULL, O_REPO},
@@ -299,6 +310,8 @@ static int parse_args(struct cli *c, int argc, char **argv, int first)
 	    {"limit", required_argument, NULL, O_LIMIT},
 	    {"show-sql", no_argument, NULL, O_SHOWSQL},
 	    {"lint-base", required_argument, NULL, O_LINTBASE},
+	    {"config", required_argument, NULL, O_CONFIG},
+	    {"trusted-rev", required_argument, NULL, O_TRUSTED},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -377,6 +390,12 @@ static int parse_args(struct cli *c, int argc, char **argv, int first)
 			break;
 		case O_LINTBASE:
 			c->po.source.base = optarg;
+			break;
+		case O_CONFIG:
+			c->config_path = optarg;
+			break;
+		case O_TRUSTED:
+			c->po.trusted_rev = optarg;
 			break;
 		case 'h':
 			if (c->mode != NULL)
@@ -614,6 +633,8 @@ static int cmd_apply(struct cli *c, struct registry *reg)
 		}
 		pf.opts.conninfo = c->po.conninfo;
 		pf.opts.source.cache_dir = c->po.source.cache_dir;
+		pf.opts.config = c->po.config;
+		pf.opts.trusted_rev = c->po.trusted_rev;
 		c->po = pf.opts;
 	} else if (need_source(c) != 0) {
 		pass_dispose(&p);
@@ -888,6 +909,17 @@ int main(int argc, char **argv)
 	}
 	if ((rc = parse_args(&c, argc, argv, first)) != EXIT_OK)
 		goto done;
+	if (strcmp(c.command, "version") != 0) {
+		struct dbops_diag_list diags = {0};
+
+		if (config_load(&c.config, proc, &diags, c.config_path, NULL) !=
+		    0) {
+			diag_print_list(stderr, &diags);
+			rc = EXIT_ERROR;
+			goto done;
+		}
+		c.po.config = &c.config;
+	}
 	/* Changing the cluster is not stopped half-way by a signal; anything
 	 * else (plan, status...) changes nothing and just ends. */
 	if (strcmp(c.command, "apply") == 0)

@@ -172,13 +172,116 @@ static int find_cluster(struct pass *p, const struct pass_opts *o)
 	return DBOPS_ERR_NOTFOUND;
 }
 
+/* Whether the connection comes from the trusted side (the command line,
+ * the configuration), so that the spec's own is not used. */
+static bool connection_given(const struct pass *p, const struct pass_opts *o)
+{
+	const struct config_cluster *cc =
+	    config_cluster(o->config, p->spec.name);
+
+	return o->conninfo != NULL ||
+	       (cc != NULL && (cc->conninfo != NULL || cc->has_password));
+}
+
+/* The spec's own connection: no literal password, an allowed secret
+ * reference, and both recorded for the trust comparison. */
+static int connection_check(struct pass *p, const struct pass_opts *o)
+{
+	const struct dbops_node *conn = spec_get(p->root, "connection");
+	const struct dbops_node *ci = spec_get(conn, "conninfo");
+	const struct dbops_node *pw = spec_get(conn, "password");
+	int err = 0;
+
+	if (p->spec.conninfo != NULL && ci != NULL)
+		err = trust_conninfo_check(p->spec.conninfo, &ci->loc,
+					   "connection.conninfo", &p->diags,
+					   p->a);
+	if (p->spec.has_password &&
+	    config_secret_allowed(o->config, &p->spec.password, &p->diags,
+				  p->a) != 0)
+		err = DBOPS_ERR_INVALID;
+	if (connection_given(p, o))
+		return err; /* the spec's connection is not used */
+	if (ci != NULL)
+		trust_record(&p->trust, p->a, p->root, ci, "connection", NULL);
+	if (pw != NULL && p->spec.has_password)
+		trust_record(&p->trust, p->a, p->root, pw, "secret",
+			     arena_printf(p->a, "%s:%s",
+					  p->spec.password.kind ==
+						  DBOPS_SECRET_ENV
+					      ? "env"
+					      : "file",
+					  p->spec.password.name));
+	return err;
+}
+
+/*
+ * Read the trusted revision's spec (validate only: nothing connects) and
+ * refuse this one when it decides otherwise where dbops connects or
+ * which secrets it reads.
+ */
+static int trust_check(struct pass *p, const struct pass_opts *o)
+{
+	struct pass t;
+	struct pass_opts to = *o;
+	const char *rev = o->trusted_rev != NULL ? o->trusted_rev
+			  : o->config != NULL ? o->config->trusted_rev
+					      : NULL;
+	int err;
+
+	if (rev == NULL)
+		return 0;
+	if (o->source.repo == NULL) {
+		diag_add(&p->diags, p->a, DBOPS_SEV_ERROR, DBOPS_ERR_INVALID,
+			 NULL, "a trusted revision needs a repository source")
+		    ->hint = "Plan with --repo PATH_OR_URL --rev REV, or drop "
+			     "--trusted-rev (and trusted_rev in the "
+			     "configuration) for a directory.";
+		return DBOPS_ERR_INVALID;
+	}
+	to.source.rev = rev;
+	to.source.base = NULL;
+	to.trusted_rev = NULL;
+	pass_init(&t, p->reg);
+	t.validate_only = true;
+	err = pass_load_revision(&t, &to);
+	if (err != 0 || t.diags.nerrors > 0) {
+		struct dbops_diag *d = diag_add(
+		    &p->diags, p->a, DBOPS_SEV_ERROR, DBOPS_ERR_INVALID, NULL,
+		    "could not read the trusted revision \"%s\"", rev);
+
+		for (const struct dbops_diag *e = t.diags.head; e; e = e->next)
+			if (e->severity == DBOPS_SEV_ERROR) {
+				diag_detail(d, p->a, "%s", e->message);
+				break;
+			}
+		d->hint = "The trusted revision must hold this cluster's spec "
+			  "and be valid; nothing was connected to.";
+		pass_dispose(&t);
+		return DBOPS_ERR_INVALID;
+	}
+	err = trust_compare(&p->trust, &t.trust, rev, &p->diags, p->a);
+	pass_dispose(&t);
+	return err;
+}
+
 int pass_load(struct pass *p, const struct pass_opts *o)
+{
+	int err = pass_load_revision(p, o);
+
+	if (err != 0 || p->diags.nerrors > 0)
+		return err != 0 ? err : DBOPS_ERR_INVALID;
+	return trust_check(p, o);
+}
+
+int pass_load_revision(struct pass *p, const struct pass_opts *o)
 {
 	const char *data;
 	size_t len;
 	const char **sections;
 	int err;
 
+	p->config = o->config;
 	err = source_open(&p->src, p->a, &p->diags, &o->source);
 	if (err != 0)
 		return err;
@@ -202,6 +305,8 @@ int pass_load(struct pass *p, const struct pass_opts *o)
 		int e = spec_cluster_read(&p->spec, &p->diags, p->a, p->root,
 					  sections, p->reg->n);
 
+		if (e == 0)
+			e = connection_check(p, o);
 		if (err == 0)
 			err = e;
 	}
@@ -255,19 +360,28 @@ int pass_load(struct pass *p, const struct pass_opts *o)
 	return err;
 }
 
+/* Connect with --conninfo, else the configuration's connection of the
+ * cluster, else the spec's, else libpq's defaults (PG* variables). */
 int pass_connect(struct pass *p, const struct pass_opts *o)
 {
-	const char *conninfo =
-	    o->conninfo != NULL ? o->conninfo : p->spec.conninfo;
+	const struct config_cluster *cc =
+	    config_cluster(o->config, p->spec.name);
+	const char *conninfo = p->spec.conninfo;
+	const struct dbops_secret_ref *pw =
+	    p->spec.has_password ? &p->spec.password : NULL;
 	const char *password = NULL;
 	int err;
 
-	if (o->conninfo == NULL && p->spec.has_password) {
-		err =
-		    secret_read(&password, p->a, &p->diags, &p->spec.password);
-		if (err != 0)
-			return err;
+	if (o->conninfo != NULL) {
+		conninfo = o->conninfo;
+		pw = NULL;
+	} else if (cc != NULL && (cc->conninfo != NULL || cc->has_password)) {
+		conninfo = cc->conninfo;
+		pw = cc->has_password ? &cc->password : NULL;
 	}
+	if (pw != NULL &&
+	    (err = secret_read(&password, p->a, &p->diags, pw)) != 0)
+		return err;
 	return pgconn_open(&p->conn, p->a, &p->diags, conninfo, password);
 }
 

@@ -11,6 +11,7 @@
 #include <stdbool.h>
 
 #include "arena.h"
+#include "config.h"
 #include "dbops/host.h"
 #include "loader.h"
 #include "pgconn.h"
@@ -18,6 +19,7 @@
 #include "source.h"
 #include "spec.h"
 #include "strbuf.h"
+#include "trust.h"
 
 enum pass_stage {
 	PASS_STAGE_VALIDATE = 1,
@@ -39,8 +41,25 @@ struct pass_plugin {
 
 struct pass_opts {
 	struct source_opts source;
-	const char *cluster;  /* --cluster */
-	const char *conninfo; /* --conninfo, overrides the spec */
+	const char *cluster;	       /* --cluster */
+	const char *conninfo;	       /* --conninfo, overrides the spec */
+	const struct config *config;   /* the trusted side; never NULL */
+	const char *trusted_rev;       /* --trusted-rev, else the config's */
+};
+
+/* A fact a plugin published (host->fact_put). */
+struct pass_fact {
+	struct dbops_fact f;
+	size_t index;	   /* the publisher's plugin order */
+	bool at_validate; /* read by every plugin */
+};
+
+/* A measurement a plugin reported (host->metric). */
+struct pass_metric {
+	const char *name;
+	const char *labels; /* or NULL */
+	double value;
+	const char *help;
 };
 
 struct pass {
@@ -69,6 +88,12 @@ struct pass {
 	/* during a plugin's apply_many: where host->applied goes */
 	void (*applied_fn)(void *arg, size_t k, int err);
 	void *applied_arg;
+	const struct config *config; /* the trusted side */
+	struct trust_set trust;	     /* what the revision decides */
+	struct pass_fact *facts;
+	size_t nfacts, capfacts;
+	struct pass_metric *metrics;
+	size_t nmetrics, capmetrics;
 };
 
 /* The context handed to plugin callbacks. */
@@ -85,8 +110,12 @@ void pass_init(struct pass *p, struct registry *reg);
 void pass_dispose(struct pass *p);
 
 /* Open the source, find the cluster spec, parse it, check the top level
- * and run every plugin's validate. No connection. */
+ * and run every plugin's validate; then, with a trusted revision, refuse
+ * a revision that decides otherwise where dbops connects or which
+ * secrets it reads (trust.h). No connection. */
 int pass_load(struct pass *p, const struct pass_opts *o);
+/* pass_load without the trust comparison (the trusted revision's own). */
+int pass_load_revision(struct pass *p, const struct pass_opts *o);
 /* Connect with --conninfo, else the spec's connection, else libpq's
  * defaults (PG* variables...). */
 int pass_connect(struct pass *p, const struct pass_opts *o);

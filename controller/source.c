@@ -16,6 +16,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <git2.h>
+#include <limits.h>
+#include <linux/openat2.h>
+#include <stdint.h>
+#include <sys/syscall.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -319,6 +323,8 @@ static int source_resolve(struct source *s, struct dbops_diag_list *diags,
 }
 
 static bool source_entry_is_file(const git_tree_entry *e);
+static int source_symlink(struct source *s, struct dbops_diag_list *diags,
+			  const char *path);
 
 /* The tree of the base revision files are compared with. */
 static int source_resolve_base(struct source *s, struct dbops_diag_list *diags,
@@ -580,6 +586,9 @@ static int source_collect_git(struct name_vec *nv, struct source *s,
 				      arena_printf(s->a, "%s%s", prefix, name));
 			continue;
 		}
+		if (git_tree_entry_filemode(te) == GIT_FILEMODE_LINK)
+			return source_symlink(
+			    s, diags, arena_printf(s->a, "%s%s", prefix, name));
 		if (!recursive || git_tree_entry_type(te) != GIT_OBJECT_TREE ||
 		    depth >= SOURCE_MAX_DEPTH)
 			continue;
@@ -669,6 +678,101 @@ static void source_fp_add(struct source *s, const char *path, const char *data,
 	strbuf_add(&s->fp, id.id, GIT_OID_RAWSZ);
 }
 
+/*
+ * Open `path` below the source directory without following a symbolic
+ * link anywhere on the way: openat2 with RESOLVE_BENEATH and
+ * RESOLVE_NO_SYMLINKS where the kernel has it (Linux 5.6), otherwise one
+ * component at a time with O_NOFOLLOW. A link met is ELOOP (or ENOTDIR
+ * for an intermediate one in the fallback).
+ */
+static int source_open_beneath(const struct source *s, const char *path,
+			       int flags)
+{
+	int fd, dir, err;
+	const char *p = path;
+
+#ifdef SYS_openat2
+	{
+		struct open_how how;
+
+		memset(&how, 0, sizeof(how));
+		how.flags = (uint64_t)(flags | O_CLOEXEC);
+		how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS;
+		fd = (int)syscall(SYS_openat2, s->dirfd, path, &how,
+				  sizeof(how));
+		if (fd >= 0 || errno != ENOSYS)
+			return fd;
+	}
+#endif
+	dir = dup(s->dirfd);
+	if (dir < 0)
+		return -1;
+	for (;;) {
+		size_t n = strcspn(p, "/");
+		char comp[NAME_MAX + 1];
+
+		if (n > NAME_MAX) {
+			close(dir);
+			errno = ENAMETOOLONG;
+			return -1;
+		}
+		memcpy(comp, p, n);
+		comp[n] = '\0';
+		if (p[n] == '\0') {
+			fd = openat(dir, comp, flags | O_NOFOLLOW | O_CLOEXEC);
+			err = errno;
+			close(dir);
+			errno = err;
+			return fd;
+		}
+		fd = openat(dir, comp,
+			    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		err = errno;
+		close(dir);
+		if (fd < 0) {
+			errno = err;
+			return -1;
+		}
+		dir = fd;
+		p += n + 1;
+	}
+}
+
+/* After a failed open: whether a component of `path` is a symbolic link
+ * (O_NOFOLLOW with O_DIRECTORY reports one as ENOTDIR). */
+static bool source_has_link(const struct source *s, const char *path)
+{
+	char prefix[PATH_MAX];
+	struct stat st;
+	size_t n = strlen(path);
+
+	if (n >= sizeof(prefix))
+		return false;
+	for (size_t i = 0; i <= n; i++) {
+		if (path[i] != '/' && path[i] != '\0')
+			continue;
+		memcpy(prefix, path, i);
+		prefix[i] = '\0';
+		if (fstatat(s->dirfd, prefix, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    S_ISLNK(st.st_mode))
+			return true;
+	}
+	return false;
+}
+
+static int source_symlink(struct source *s, struct dbops_diag_list *diags,
+			  const char *path)
+{
+	struct dbops_diag *d =
+	    diag_add(diags, s->a, DBOPS_SEV_ERROR, DBOPS_ERR_INVALID, NULL,
+		     "\"%s\" is, or passes through, a symbolic link", path);
+
+	d->detail = "dbops reads nothing outside the spec directory and "
+		    "follows no symbolic link in it.";
+	d->hint = "Copy the file into the directory instead of linking it.";
+	return DBOPS_ERR_INVALID;
+}
+
 static int source_read_fd(struct source *s, struct dbops_diag_list *diags,
 			  int fd, const char *path, struct strbuf *sb)
 {
@@ -702,18 +806,21 @@ static int source_read_dir(const char **data_out, size_t *len_out,
 
 	if (path[0] == '\0')
 		return source_not_a_file(s, diags, "");
-	/* O_NOFOLLOW: a symbolic link is not a file, as in git mode */
-	fd = openat(s->dirfd, path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	/* no symbolic link anywhere on the way: one would read outside the
+	 * directory, which git mode cannot do either */
+	fd = source_open_beneath(s, path, O_RDONLY);
 	if (fd < 0) {
 		err = errno;
-		if (err == ENOENT || err == ENOTDIR)
+		if (err == ENOENT ||
+		    (err == ENOTDIR && !source_has_link(s, path)))
 			return diag_add(diags, s->a, DBOPS_SEV_ERROR,
 					DBOPS_ERR_NOTFOUND, NULL,
 					"file \"%s\" does not exist in \"%s\"",
 					path, s->rev.origin)
 			    ->code;
-		if (err == ELOOP)
-			return source_not_a_file(s, diags, path);
+		if (err == ELOOP || err == EXDEV ||
+		    (err == ENOTDIR && source_has_link(s, path)))
+			return source_symlink(s, diags, path);
 		return source_errno_diag(s, diags, DBOPS_ERR_GENERIC, err,
 					 "could not open file \"%s\"", path);
 	}
@@ -764,6 +871,13 @@ static int source_collect_dir(struct name_vec *nv, struct source *s,
 		    strcmp(de->d_name, "..") == 0 ||
 		    fstatat(fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0)
 			continue;
+		if (S_ISLNK(st.st_mode)) {
+			/* never followed, never silently left out */
+			rc = source_symlink(
+			    s, diags,
+			    arena_printf(s->a, "%s/%s", shown, de->d_name));
+			break;
+		}
 		if (S_ISREG(st.st_mode)) {
 			name_vec_push(
 			    nv, s->a,
@@ -793,10 +907,14 @@ static int source_list_dir(struct name_vec *nv, struct source *s,
 {
 	int fd, err;
 
-	fd = openat(s->dirfd, dir[0] != '\0' ? dir : ".",
-		    O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	fd = dir[0] != '\0'
+		 ? source_open_beneath(s, dir, O_RDONLY | O_DIRECTORY)
+		 : openat(s->dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0) {
 		err = errno;
+		if (err == ELOOP || err == EXDEV ||
+		    (err == ENOTDIR && source_has_link(s, dir)))
+			return source_symlink(s, diags, dir);
 		if (err == ENOENT || err == ENOTDIR)
 			return source_no_directory(s, diags, dir);
 		return source_errno_diag(s, diags, DBOPS_ERR_GENERIC, err,

@@ -46,6 +46,41 @@ struct dbops_rows {
 /* Another connection of the pass (ABI 1.1); opaque. */
 struct dbops_conn;
 
+/*
+ * What a spec node decides about trust (ABI 1.3, host->spec_trust): where
+ * dbops connects or which local file it reads or writes. A revision being
+ * planned may not change these (nor any secret reference) from the
+ * trusted revision's (`--trusted-rev`): see the trust model in
+ * specs/README.md.
+ */
+enum dbops_trust {
+	DBOPS_TRUST_CONNECTION = 1, /* a host, port, conninfo, URL */
+	DBOPS_TRUST_PATH,	    /* a local file or directory */
+};
+
+/*
+ * A fact one plugin publishes for the others (ABI 1.3, host->fact_put):
+ * a name ("replicas.member.replica1.host"), its publisher, and a text
+ * value or a secret reference (never a secret's value). Facts published
+ * during validate are read by every plugin (what a plugin needs of
+ * another: a setting); those published later are read by the plugins
+ * after the publisher in plugin order (what a plugin found: its members'
+ * addresses).
+ */
+enum dbops_fact_type {
+	DBOPS_FACT_TEXT = 1,
+	DBOPS_FACT_SECRET, /* secret is set; value is NULL */
+};
+
+struct dbops_fact {
+	const char *name;
+	const char *plugin; /* who published it */
+	enum dbops_fact_type type;
+	const char *value;		 /* DBOPS_FACT_TEXT */
+	struct dbops_secret_ref secret;	 /* DBOPS_FACT_SECRET */
+	struct dbops_loc loc;		 /* the spec node it comes from */
+};
+
 /* conn_open flags */
 #define DBOPS_CONN_SAME_CLUSTER 0u	  /* conninfo overlays the target's */
 #define DBOPS_CONN_STANDALONE	(1u << 0) /* conninfo alone (PgBouncer...) */
@@ -236,6 +271,28 @@ struct dbops_host {
 	 * REV`): "" when the file does not exist there, NULL when no base
 	 * was given. */
 	const char *(*source_base_id)(struct dbops_ctx *ctx, const char *path);
+	/* During validate: `node` (a scalar or a map) decides where dbops
+	 * connects or which local file it touches; every plugin marks such
+	 * nodes (secret references are marked by spec_secret itself). */
+	void (*spec_trust)(struct dbops_ctx *ctx, const struct dbops_node *node,
+			   enum dbops_trust kind);
+	/* Publish a fact under `name` (copied), a text value or a secret
+	 * reference (one of value and secret is NULL); loc may be NULL. */
+	void (*fact_put)(struct dbops_ctx *ctx, const char *name,
+			 const char *value,
+			 const struct dbops_secret_ref *secret,
+			 const struct dbops_loc *loc);
+	/* The facts this plugin may read whose name starts with `prefix`, in
+	 * the order they were published; *n_out is 0 when there are none. */
+	void (*facts)(const struct dbops_fact *const **out, size_t *n_out,
+		      struct dbops_ctx *ctx, const char *prefix);
+	/* During status: a measurement for Prometheus, named in
+	 * postgres_exporter's style ("dbops_replication_lag_seconds"), with
+	 * labels as Prometheus writes them (`member="replica1"`, or NULL)
+	 * and a one-line help text. The daemon exports them at /metrics;
+	 * `dbops status --metrics` prints them. */
+	void (*metric)(struct dbops_ctx *ctx, const char *name,
+		       const char *labels, double value, const char *help);
 };
 
 /*

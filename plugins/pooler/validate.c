@@ -459,7 +459,7 @@ static int pool_read_auth(struct pool_desired *d, struct dbops_ctx *ctx,
 	if (seq->kind != DBOPS_NODE_SEQ)
 		return pool_err(
 		    ctx, seq, "pooler.auth_users must be a list",
-		    "Write one item per user: \"- {name: app, password: {env: APP_PASSWORD}}\".");
+		    "Write one item per user: \"- {name: app, password: {env: DBOPS_SECRET_APP_PASSWORD}}\".");
 	d->auth = h->alloc(ctx, (seq->len + 1) * sizeof(*d->auth));
 	for (size_t i = 0; i < seq->len; i++) {
 		const struct dbops_node *item = seq->items[i];

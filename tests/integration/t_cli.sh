@@ -76,14 +76,14 @@ write_spec "$sec" <<'YAML'
 apiVersion: dbops/v1
 cluster: cli
 connection:
-  password: {env: DBOPS_T_PASSWORD}
+  password: {env: DBOPS_SECRET_T_PASSWORD}
 parameters:
   work_mem: 10MB
 YAML
-DBOPS_T_PASSWORD=$secret check "plan with a password from the environment" \
+DBOPS_SECRET_T_PASSWORD=$secret check "plan with a password from the environment" \
 	"$DBOPS" plan --dir "$sec" --no-color -v -v
 all=$T_OUT
-DBOPS_T_PASSWORD=$secret check "apply with it" \
+DBOPS_SECRET_T_PASSWORD=$secret check "apply with it" \
 	"$DBOPS" apply --dir "$sec" --auto-approve --no-color -v -v
 all="$all$T_OUT"
 check "history" "$DBOPS" history --format json
@@ -92,9 +92,9 @@ check_not_contains "the secret appears in no output" "$all" "$secret"
 check_eq "the secret is not in the run log" \
 	"$(psql_q "SELECT count(*) FROM dbops.runs WHERE plan::text LIKE '%$secret%'")" 0
 check_exit "an unset secret variable is an error" 1 \
-	env -u DBOPS_T_PASSWORD "$DBOPS" plan --dir "$sec" --no-color
+	env -u DBOPS_SECRET_T_PASSWORD "$DBOPS" plan --dir "$sec" --no-color
 check_contains "naming the variable" "$T_OUT" \
-	'environment variable "DBOPS_T_PASSWORD" is not set'
+	'environment variable "DBOPS_SECRET_T_PASSWORD" is not set'
 
 lit=$T_TMP/lit
 write_spec "$lit" <<YAML

@@ -195,21 +195,21 @@ check_exit "plan after the removal is empty" 0 \
 	"$DBOPS" plan --repo "$repo" --no-color --detailed-exitcode
 
 # SCRAM verifiers in the auth file, from a secret reference
-export POOL_T_PASSWORD='s3cret-pooler-pw'
+export DBOPS_SECRET_POOL_T='s3cret-pooler-pw'
 EXTRA_SECTIONS="  auth_users:
-    - {name: pool_app, password: {env: POOL_T_PASSWORD}}"
+    - {name: pool_app, password: {env: DBOPS_SECRET_POOL_T}}"
 write_spec 6 ""
 commit_all "$repo" "auth user"
 check_exit "auth user is planned" 2 \
 	"$DBOPS" plan --repo "$repo" --no-color --detailed-exitcode
 check_contains "as a new auth user" "$T_OUT" \
 	"pooler.auth_users.pool_app will be created"
-check_not_contains "the password is not in the plan" "$T_OUT" "$POOL_T_PASSWORD"
+check_not_contains "the password is not in the plan" "$T_OUT" "$DBOPS_SECRET_POOL_T"
 check "apply the auth user" "$DBOPS" apply --repo "$repo" --auto-approve --no-color
-check_not_contains "nor in the apply output" "$T_OUT" "$POOL_T_PASSWORD"
+check_not_contains "nor in the apply output" "$T_OUT" "$DBOPS_SECRET_POOL_T"
 check "the auth file holds a SCRAM verifier" \
 	grep -q '^"pool_app" "SCRAM-SHA-256\$4096:' "$userlist"
-check_exit "and never the password" 1 grep -q "$POOL_T_PASSWORD" "$userlist"
+check_exit "and never the password" 1 grep -q "$DBOPS_SECRET_POOL_T" "$userlist"
 check_eq "the auth file is mode 0600" "$(stat -c %a "$userlist")" 600
 check "the other users of the auth file are kept" \
 	grep -q '^"postgres" ""' "$userlist"

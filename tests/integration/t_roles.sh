@@ -63,16 +63,16 @@ on_exit restore_hba
 psql_q "SELECT pg_reload_conf()" >/dev/null
 sleep 0.3
 
-# dbops with the secret in its environment (APP_SECRET, exported rather
+# dbops with the secret in its environment (DBOPS_SECRET_APP, exported rather
 # than given on the command line a failed check prints); every output is
 # kept for the secret check at the end
 dbops_rc()
 {
 	local want=$1 what=$2
-	export APP_SECRET=$3
+	export DBOPS_SECRET_APP=$3
 	shift 3
 	check_exit "$what" "$want" "$DBOPS" "$@" --dir "$spec" --no-color
-	unset APP_SECRET
+	unset DBOPS_SECRET_APP
 	printf '%s\n' "$T_OUT" >>"$ALL_OUT"
 }
 
@@ -92,7 +92,7 @@ roles:
   ignore: ["[!r]*", "r[!t]*", "rt[!_]*", "r", "rt"]
   reassign_to: rt_heir
   members:
-    - {name: rt_app, login: true, connection_limit: ${LIMIT:-5}, password: {env: APP_SECRET}, member_of: [rt_read]}
+    - {name: rt_app, login: true, connection_limit: ${LIMIT:-5}, password: {env: DBOPS_SECRET_APP}, member_of: [rt_read]}
     - {name: rt_read, comment: "read-only access"}
     - {name: rt_owner}
     - {name: rt_heir, valid_until: "2031-06-01 12:00:00+02"}
@@ -172,7 +172,7 @@ dbops_rc 0 "plan empty after rotation" "$SECRET2" plan --detailed-exitcode
 # a plan made where the secret is not available (a pull request) does not
 # fail: the password state is reported unknown and nothing is planned
 check_exit "plan without the secret" 0 \
-	env -u APP_SECRET "$DBOPS" plan --dir "$spec" --no-color --detailed-exitcode
+	env -u DBOPS_SECRET_APP "$DBOPS" plan --dir "$spec" --no-color --detailed-exitcode
 check_contains "says the password state is unknown" "$T_OUT" \
 	'password state of role "rt_app" is unknown: its secret is not available here'
 

@@ -64,16 +64,16 @@ server_sets_bytes()
 }
 
 # dbops_with VAR CODE DESC ARGS...: dbops with the password in the
-# variable named VAR as RP_SECRET, in the environment rather than on a
+# variable named VAR as DBOPS_SECRET_RP, in the environment rather than on a
 # command line a failed check would show.
 dbops_with()
 {
 	local code=$2 desc=$3
 
-	export RP_SECRET=${!1}
+	export DBOPS_SECRET_RP=${!1}
 	shift 3
 	check_exit "$desc" "$code" "$DBOPS" "$@" --dir "$spec" --no-color
-	unset RP_SECRET
+	unset DBOPS_SECRET_RP
 	printf '%s\n' "$T_OUT" >>"$ALL_OUT"
 }
 
@@ -88,7 +88,7 @@ apiVersion: dbops/v1
 cluster: saslprep
 roles:
   members:
-    - {name: $role, login: true, password: {env: RP_SECRET}}
+    - {name: $role, login: true, password: {env: DBOPS_SECRET_RP}}
 YAML
 	dbops_with "$var" "$code" "$desc" plan --detailed-exitcode
 }

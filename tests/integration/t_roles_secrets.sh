@@ -65,17 +65,17 @@ write_spec()
 }
 
 # dbops_as DESC CODE USER SECRET ARGS...: dbops as USER on $DB, with
-# SECRET in APP_SECRET (in the environment, not on a command line a failed
+# SECRET in DBOPS_SECRET_APP (in the environment, not on a command line a failed
 # check would show)
 dbops_as()
 {
 	local desc=$1 code=$2 user=$3
 
-	export APP_SECRET=$4
+	export DBOPS_SECRET_APP=$4
 	shift 4
 	check_exit "$desc" "$code" "$DBOPS" "$@" --dir "$spec" --no-color \
 		--conninfo "dbname=$DB user=$user"
-	unset APP_SECRET
+	unset DBOPS_SECRET_APP
 }
 
 # absent DESC FILE VAR: ok when the value of the variable named VAR does
@@ -152,7 +152,7 @@ apiVersion: dbops/v1
 cluster: secrets
 roles:
   members:
-    - {name: rs_app, login: true, password: {env: APP_SECRET}}
+    - {name: rs_app, login: true, password: {env: DBOPS_SECRET_APP}}
 YAML
 dbops_as "plan as a superuser" 2 postgres "$SECRET1" plan --detailed-exitcode
 check_not_contains "a superuser gets no warning" "$T_OUT" "may be recorded"
@@ -189,7 +189,7 @@ apiVersion: dbops/v1
 cluster: secrets
 roles:
   members:
-    - {name: rs_new, login: true, password: {env: APP_SECRET}}
+    - {name: rs_new, login: true, password: {env: DBOPS_SECRET_APP}}
 YAML
 dbops_as "plan as $OPS" 2 "$OPS" "$SECRET3" plan --detailed-exitcode
 check_contains "the plan warns" "$T_OUT" \

@@ -432,12 +432,23 @@ static void check_symlink_not_a_file(struct fixture *f)
 		     DBOPS_ERR_INVALID);
 	T_ASSERT_STR(last_message(f), "\"link.yaml\" is not a file");
 	T_ASSERT(!source_exists(s, "link.yaml"));
+	{
+		/* listed, it is refused rather than silently left out */
+		const char *const *names = NULL;
+		size_t n = 0;
+
+		T_ASSERT_INT(source_list(&names, &n, s, &f->diags, "", false),
+			     DBOPS_ERR_INVALID);
+		T_ASSERT_STR(last_message(f), "\"link.yaml\" is, or passes "
+					      "through, a symbolic link");
+	}
 
 	/* the same in directory mode */
 	T_ASSERT_INT(open_dir(&s, f, f->work), 0);
 	T_ASSERT_INT(source_read(&data, &len, s, &f->diags, "link.yaml"),
 		     DBOPS_ERR_INVALID);
-	T_ASSERT_STR(last_message(f), "\"link.yaml\" is not a file");
+	T_ASSERT_STR(last_message(f),
+		     "\"link.yaml\" is, or passes through, a symbolic link");
 	T_ASSERT(!source_exists(s, "link.yaml"));
 }
 
@@ -709,8 +720,6 @@ static void check_list_dir(struct fixture *f)
 	T_ASSERT(make_dir(f->work, "c/sub"));
 	T_ASSERT(write_file(f->work, "c/b.yaml", "b\n"));
 	T_ASSERT(write_file(f->work, "c/a.yaml", "a\n"));
-	snprintf(link, sizeof(link), "%s/c/l.yaml", f->work);
-	T_ASSERT(symlink("a.yaml", link) == 0);
 	T_ASSERT_INT(open_dir(&s, f, f->work), 0);
 	T_ASSERT_INT(source_list(&names, &n, s, &f->diags, "c", false), 0);
 	T_ASSERT_INT(n, 2);
@@ -719,6 +728,45 @@ static void check_list_dir(struct fixture *f)
 	T_ASSERT(names[2] == NULL);
 	T_ASSERT_INT(source_list(&names, &n, s, &f->diags, "nope", false),
 		     DBOPS_ERR_NOTFOUND);
+	/* a symbolic link in a listed directory is refused, not skipped */
+	snprintf(link, sizeof(link), "%s/c/l.yaml", f->work);
+	T_ASSERT(symlink("a.yaml", link) == 0);
+	T_ASSERT_INT(source_list(&names, &n, s, &f->diags, "c", false),
+		     DBOPS_ERR_INVALID);
+	T_ASSERT_STR(last_message(f),
+		     "\"c/l.yaml\" is, or passes through, a symbolic link");
+}
+
+/* A directory reached through a symbolic link reads nothing outside the
+ * spec directory, listed or read. */
+static void check_dir_symlinked_directory(struct fixture *f)
+{
+	char outside[PATH_MAX], link[PATH_MAX];
+	const char *const *names = NULL;
+	const char *data = NULL;
+	size_t n = 0, len = 0;
+	struct source *s = NULL;
+
+	snprintf(outside, sizeof(outside), "%s/../outside", f->work);
+	T_ASSERT(mkdir(outside, 0755) == 0 || errno == EEXIST);
+	T_ASSERT(write_file(outside, "V1__evil.sql", "DROP TABLE t;\n"));
+	snprintf(link, sizeof(link), "%s/m", f->work);
+	T_ASSERT(symlink(outside, link) == 0);
+	T_ASSERT_INT(open_dir(&s, f, f->work), 0);
+	T_ASSERT_INT(source_list(&names, &n, s, &f->diags, "m", true),
+		     DBOPS_ERR_INVALID);
+	T_ASSERT_STR(last_message(f),
+		     "\"m\" is, or passes through, a symbolic link");
+	T_ASSERT_INT(source_read(&data, &len, s, &f->diags, "m/V1__evil.sql"),
+		     DBOPS_ERR_INVALID);
+	T_ASSERT_STR(
+	    last_message(f),
+	    "\"m/V1__evil.sql\" is, or passes through, a symbolic link");
+}
+
+TEST(test_source__dir_mode_follows_no_symbolic_link)
+{
+	WITH_FIXTURE(check_dir_symlinked_directory);
 }
 
 TEST(test_source__dir_mode_list_gives_regular_files)
