@@ -176,6 +176,7 @@ static const struct desc_member desc_members[] = {
     DESC_MEMBER(validate),     DESC_MEMBER(observe),	DESC_MEMBER(diff),
     DESC_MEMBER(apply),	       DESC_MEMBER(verify),	DESC_MEMBER(commands),
     DESC_MEMBER(status),       DESC_MEMBER(apply_many),
+    DESC_MEMBER(readonly_commands), DESC_MEMBER(tools),	DESC_MEMBER(tool),
 };
 
 /* The smallest descriptor ABI 1.0 accepts: up to the last required

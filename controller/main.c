@@ -512,7 +512,9 @@ static int cmd_validate(struct cli *c, struct registry *reg)
 		printf(" (%zu section%s:", p.nplugins,
 		       p.nplugins == 1 ? "" : "s");
 		for (size_t i = 0; i < p.nplugins; i++)
-			printf(" %s", p.plugins[i].lp->desc->spec_section);
+			if (p.plugins[i].section != NULL)
+				printf(" %s",
+				       p.plugins[i].lp->desc->spec_section);
 		printf(").\n");
 	}
 	pass_dispose(&p);
@@ -720,6 +722,11 @@ static int cmd_status(struct cli *c, struct registry *reg)
 		return EXIT_ERROR;
 	pass_init(&p, reg);
 	p.verbose = c->verbose;
+	/* a plugin's read-only command: its status callback alone */
+	p.mode_plugin = c->mode_plugin;
+	p.mode = c->mode;
+	p.args = c->args;
+	p.nargs = c->nargs;
 	if ((err = pass_load(&p, &c->po)) != 0) {
 		print_errors(&p);
 		pass_dispose(&p);
@@ -731,9 +738,10 @@ static int cmd_status(struct cli *c, struct registry *reg)
 		pass_dispose(&p);
 		return exit_for(err);
 	}
-	printf("Status of cluster \"%s\" (%s)\n\n",
-	       p.spec.name != NULL ? p.spec.name : "(unnamed)",
-	       pgconn_describe(p.conn, p.a));
+	if (c->mode == NULL)
+		printf("Status of cluster \"%s\" (%s)\n\n",
+		       p.spec.name != NULL ? p.spec.name : "(unnamed)",
+		       pgconn_describe(p.conn, p.a));
 	fflush(stdout);
 	err = pass_status(&p);
 	fflush(stdout);
@@ -808,20 +816,41 @@ static int cmd_version(struct registry *reg, struct arena *a)
  * plugin offers): fill c->mode_plugin and c->mode, and return the index
  * of the first option, or 0 with an error printed.
  */
+/* Whether argv[i...] names command k (one word, or two: "backup run");
+ * the number of words, or 0. */
+static int command_words(const char *name, int argc, char **argv, int i)
+{
+	const char *space = strchr(name, ' ');
+
+	if (i >= argc)
+		return 0;
+	if (space == NULL)
+		return strcmp(name, argv[i]) == 0 ? 1 : 0;
+	if (i + 1 >= argc || strlen(argv[i]) != (size_t)(space - name) ||
+	    strncmp(name, argv[i], (size_t)(space - name)) != 0 ||
+	    strcmp(space + 1, argv[i + 1]) != 0)
+		return 0;
+	return 2;
+}
+
 static int resolve_plugin_command(struct cli *c, const struct registry *reg,
 				  int argc, char **argv)
 {
 	const struct loaded_plugin *lp = loader_find(reg, argv[1]);
 	const char *owner = NULL;
+	int first = 0;
 
 	if (lp != NULL) {
 		for (const struct dbops_command *k = lp->desc->commands;
-		     argc > 2 && k != NULL && k->name != NULL; k++)
-			if (strcmp(k->name, argv[2]) == 0) {
+		     k != NULL && k->name != NULL; k++) {
+			int w = command_words(k->name, argc, argv, 2);
+
+			if (w > 0) {
 				c->mode_plugin = lp->desc->name;
 				c->mode = k->name;
-				return 3;
+				return 2 + w;
 			}
+		}
 		fprintf(
 		    stderr,
 		    "ERROR:  plugin \"%s\" has no command \"%s\"\nHINT:  Run \"dbops version\" for the plugins and their commands.\n",
@@ -831,29 +860,96 @@ static int resolve_plugin_command(struct cli *c, const struct registry *reg,
 	for (size_t i = 0; i < reg->n; i++)
 		for (const struct dbops_command *k =
 			 reg->plugins[i].desc->commands;
-		     k != NULL && k->name != NULL; k++)
-			if (strcmp(k->name, argv[1]) == 0) {
-				if (owner != NULL) {
-					fprintf(
-					    stderr,
-					    "ERROR:  command \"%s\" is offered by plugins \"%s\" and \"%s\"\nHINT:  Name the plugin: dbops %s %s.\n",
-					    argv[1], owner,
-					    reg->plugins[i].desc->name, owner,
-					    argv[1]);
-					return 0;
-				}
-				owner = reg->plugins[i].desc->name;
-				c->mode = k->name;
+		     k != NULL && k->name != NULL; k++) {
+			int w = command_words(k->name, argc, argv, 1);
+
+			if (w == 0)
+				continue;
+			if (owner != NULL) {
+				fprintf(
+				    stderr,
+				    "ERROR:  command \"%s\" is offered by plugins \"%s\" and \"%s\"\nHINT:  Name the plugin: dbops %s %s.\n",
+				    k->name, owner, reg->plugins[i].desc->name,
+				    owner, k->name);
+				return 0;
 			}
+			owner = reg->plugins[i].desc->name;
+			c->mode = k->name;
+			first = 1 + w;
+		}
 	if (owner != NULL) {
 		c->mode_plugin = owner;
-		return 2;
+		return first;
 	}
 	fprintf(
 	    stderr,
 	    "ERROR:  unknown command \"%s\"\nHINT:  Run \"dbops --help\" for the commands, and \"dbops version\" for the plugins and their commands.\n",
 	    argv[1]);
 	return 0;
+}
+
+/* Whether the plugin command resolved into c is one that changes
+ * nothing (ABI 1.3 readonly_commands): it runs like `dbops status`. */
+static bool plugin_command_readonly(const struct registry *reg,
+				    const struct cli *c)
+{
+	const struct loaded_plugin *lp = loader_find(reg, c->mode_plugin);
+
+	for (const char *const *n = lp ? lp->desc->readonly_commands : NULL;
+	     n != NULL && *n != NULL; n++)
+		if (strcmp(*n, c->mode) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * The tools servers call (archive_command, restore_command) and the
+ * plugin that provides each: `dbops wal-push` loads that plugin alone —
+ * no other plugin, no spec, no git — and hands it the arguments.
+ */
+static const struct {
+	const char *tool;
+	const char *plugin;
+} tool_routes[] = {
+    {"wal-push", "backups"},
+    {"wal-fetch", "backups"},
+};
+
+static int run_tool(const char *plugin, int argc, char **argv)
+{
+	struct registry reg;
+	struct arena *a = arena_new();
+	struct dbops_diag_list diags = {0};
+	const char *const *dirs = loader_search_path(a);
+	const struct loaded_plugin *lp = NULL;
+	int rc = EXIT_ERROR;
+
+	memset(&reg, 0, sizeof(reg));
+	for (size_t i = 0; dirs[i] != NULL && lp == NULL; i++) {
+		const char *path =
+		    arena_printf(a, "%s/dbops_%s.so", dirs[i], plugin);
+
+		if (access(path, F_OK) == 0 &&
+		    loader_load_file(&reg, a, &diags, path) == 0)
+			lp = loader_find(&reg, plugin);
+	}
+	if (lp == NULL) {
+		if (diags.head != NULL)
+			diag_print_list(stderr, &diags);
+		else
+			fprintf(stderr,
+				"ERROR:  could not find plugin \"%s\", which provides \"%s\"\nHINT:  Run \"dbops version\" for the plugins found and where.\n",
+				plugin, argv[0]);
+	} else if (lp->desc->tool == NULL) {
+		fprintf(stderr,
+			"ERROR:  plugin \"%s\" does not provide \"%s\"\n",
+			plugin, argv[0]);
+	} else {
+		rc = lp->desc->tool(argv[0], argc, argv);
+	}
+	loader_close(&reg);
+	arena_free(a);
+	return rc;
 }
 
 static bool builtin_command(const char *name)
@@ -888,6 +984,13 @@ int main(int argc, char **argv)
 	}
 	if (strcmp(c.command, "--version") == 0)
 		c.command = "version";
+	for (size_t i = 0; i < sizeof(tool_routes) / sizeof(tool_routes[0]);
+	     i++)
+		if (strcmp(c.command, tool_routes[i].tool) == 0) {
+			signal(SIGPIPE, SIG_IGN);
+			return run_tool(tool_routes[i].plugin, argc - 1,
+					argv + 1);
+		}
 
 	signal(SIGPIPE, SIG_IGN);
 	git_libgit2_init();
@@ -905,7 +1008,8 @@ int main(int argc, char **argv)
 			rc = EXIT_ERROR;
 			goto done;
 		}
-		c.command = "apply";
+		c.command = plugin_command_readonly(&reg, &c) ? "status"
+							      : "apply";
 	}
 	if ((rc = parse_args(&c, argc, argv, first)) != EXIT_OK)
 		goto done;

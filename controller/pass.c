@@ -172,6 +172,75 @@ static int find_cluster(struct pass *p, const struct pass_opts *o)
 	return DBOPS_ERR_NOTFOUND;
 }
 
+static struct pass_plugin *pass_plugin_at(struct pass *p, size_t index)
+{
+	for (size_t i = 0; i < p->nplugins; i++)
+		if (p->plugins[i].index == index)
+			return &p->plugins[i];
+	return NULL;
+}
+
+/* Whether a fact published during validate is addressed to a plugin
+ * ("parameters.require.archive_mode" to "parameters"). */
+static bool pass_needed(const struct pass *p, const char *name)
+{
+	size_t len = strlen(name);
+
+	for (size_t i = 0; i < p->nfacts; i++)
+		if (p->facts[i].at_validate &&
+		    strncmp(p->facts[i].f.name, name, len) == 0 &&
+		    p->facts[i].f.name[len] == '.' &&
+		    strcmp(p->facts[i].f.plugin, name) != 0)
+			return true;
+	return false;
+}
+
+/*
+ * A plugin whose section the spec does not have still takes part when
+ * another plugin's validate published facts addressed to it (the
+ * settings the backups plugin needs of the parameters plugin): it is
+ * inserted at its place in plugin order, with no section, and never
+ * validated.
+ */
+static int pass_add_needed(struct pass *p)
+{
+	for (size_t i = 0; i < p->reg->n; i++) {
+		struct loaded_plugin *lp = &p->reg->plugins[i];
+		struct pass_plugin *pp;
+		size_t at = 0;
+		int before = p->diags.nerrors, e;
+		struct dbops_diag *mark = p->diags.tail;
+
+		if (pass_plugin_at(p, i) != NULL ||
+		    !pass_needed(p, lp->desc->name))
+			continue;
+		while (at < p->nplugins && p->plugins[at].index < i)
+			at++;
+		memmove(&p->plugins[at + 1], &p->plugins[at],
+			(p->nplugins - at) * sizeof(*p->plugins));
+		p->nplugins++;
+		for (size_t k = 0; k < p->nplugins; k++)
+			if (k != at)
+				p->plugins[k].ctx->pp = &p->plugins[k];
+		pp = &p->plugins[at];
+		memset(pp, 0, sizeof(*pp));
+		pp->lp = lp;
+		pp->index = i;
+		pp->ctx = arena_alloc(p->a, sizeof(*pp->ctx));
+		pp->ctx->head.host = &host_table;
+		pp->ctx->pass = p;
+		pp->ctx->pp = pp;
+		if (lp->desc->init == NULL)
+			continue;
+		e = after_callback(p, pp, mark, lp->desc->init(pp->ctx),
+				   before);
+		if (e != 0)
+			return e;
+		pp->inited = true;
+	}
+	return 0;
+}
+
 /* Whether the connection comes from the trusted side (the command line,
  * the configuration), so that the spec's own is not used. */
 static bool connection_given(const struct pass *p, const struct pass_opts *o)
@@ -349,6 +418,12 @@ int pass_load_revision(struct pass *p, const struct pass_opts *o)
 		}
 		e = pp->lp->desc->validate(pp->ctx, pp->section);
 		e = after_callback(p, pp, mark, e, before);
+		if (e != 0 && err == 0)
+			err = e;
+	}
+	{
+		int e = pass_add_needed(p);
+
 		if (e != 0 && err == 0)
 			err = e;
 	}
@@ -555,6 +630,10 @@ static int each_readonly(struct pass *p, bool status)
 
 		/* the loader zeroes members a plugin was not built with */
 		if (status ? d->status == NULL : d->verify == NULL)
+			continue;
+		/* a plugin's read-only command asks that plugin alone */
+		if (status && p->mode_plugin != NULL &&
+		    strcmp(p->mode_plugin, d->name) != 0)
 			continue;
 		e = status ? d->status(pp->ctx, pp->section, pp->live)
 			   : d->verify(pp->ctx, pp->section);

@@ -173,6 +173,15 @@ struct dbops_command {
 typedef int (*dbops_status_fn)(struct dbops_ctx *ctx,
 			       const struct dbops_node *section, void *live);
 
+/*
+ * A tool (ABI 1.3): `dbops <name> ARGS...` runs tool(name, argc, argv)
+ * with only this plugin loaded — no spec, no git, no connection, no
+ * host table: a fast path for what a server calls (archive_command). It
+ * prints its own errors on stderr in PostgreSQL's style and returns the
+ * process's exit status. argv[0] is the tool's name.
+ */
+typedef int (*dbops_tool_fn)(const char *name, int argc, char **argv);
+
 typedef int (*dbops_init_fn)(struct dbops_ctx *ctx);
 typedef void (*dbops_fini_fn)(struct dbops_ctx *ctx);
 
@@ -202,6 +211,18 @@ struct dbops_plugin {
 
 	/* ABI 1.2 */
 	dbops_apply_many_fn apply_many; /* optional */
+
+	/* ABI 1.3 */
+	/* Names among `commands` that change nothing: run like `dbops
+	 * status` (spec read, cluster observed, the plugin's status callback
+	 * called with host->mode() set), never planned, applied or
+	 * recorded. NULL-terminated, or NULL. */
+	const char *const *readonly_commands;
+	/* The names of the plugin's tools, NULL-terminated, or NULL; the
+	 * controller knows which plugin a tool belongs to without loading
+	 * the others (controller/main.c). */
+	const char *const *tools;
+	dbops_tool_fn tool; /* required with `tools` */
 };
 
 /*

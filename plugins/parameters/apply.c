@@ -187,11 +187,15 @@ int par_verify(struct dbops_ctx *ctx, const struct dbops_node *section)
 	struct par_live *live = NULL;
 	int err;
 
-	if (section == NULL || section->kind != DBOPS_NODE_MAP)
+	const struct dbops_node *names = NULL;
+
+	par_effective(&names, ctx, section, NULL);
+	if (names == NULL || names->kind != DBOPS_NODE_MAP)
 		return 0;
-	err = par_live_load(&live, ctx, section->keys, section->len);
+	err = par_live_load(&live, ctx, names->keys, names->len);
 	if (err != 0)
 		return err;
+	par_effective(&section, ctx, section, live);
 	for (size_t i = 0; i < section->len; i++) {
 		const struct dbops_node *value = section->items[i];
 		const struct par_setting *s;

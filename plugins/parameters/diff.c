@@ -410,10 +410,13 @@ int par_diff(struct dbops_ctx *ctx, const struct dbops_node *section,
 	struct par_live empty = {0};
 	int rc = 0;
 
-	if (section == NULL || section->kind != DBOPS_NODE_MAP)
-		return 0;
 	if (live == NULL)
 		live = &empty;
+	/* the spec's settings and those other plugins need (needs.c) */
+	if (par_effective(&section, ctx, section, live) != 0)
+		rc = DBOPS_ERR_INVALID;
+	if (section == NULL || section->kind != DBOPS_NODE_MAP)
+		return rc;
 	for (size_t i = 0; i < section->len; i++) {
 		if (section->items[i]->kind != DBOPS_NODE_SCALAR ||
 		    !par_name_valid(section->keys[i]))

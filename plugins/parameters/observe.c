@@ -381,6 +381,8 @@ int par_observe(void **live_out, struct dbops_ctx *ctx,
 	bool dotted = false;
 	int err;
 
+	/* the spec's settings and those other plugins need (needs.c) */
+	par_effective(&section, ctx, section, NULL);
 	if (section == NULL || section->kind != DBOPS_NODE_MAP) {
 		err = par_live_load(&live, ctx, NULL, 0);
 		*live_out = live;

@@ -158,6 +158,16 @@ int par_name_cmp(const char *a, const char *b);
 int par_observe(void **live_out, struct dbops_ctx *ctx,
 		const struct dbops_node *section);
 
+/* ---- needs.c */
+
+/* The spec's section with the settings other plugins need laid over it
+ * (facts parameters.require.* and parameters.include.*); `section` itself
+ * when there are none. live may be NULL (observe: names only). A value
+ * the spec sets otherwise is an error. */
+int par_effective(const struct dbops_node **out, struct dbops_ctx *ctx,
+		  const struct dbops_node *section,
+		  const struct par_live *live);
+
 /* ---- validate.c */
 
 /* Whether `name` has the shape of a GUC name. */

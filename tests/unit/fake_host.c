@@ -564,6 +564,79 @@ static const char *fh_source_base_id(struct dbops_ctx *ctx, const char *path)
 	return f != NULL && f->base_id != NULL ? f->base_id : "";
 }
 
+static void fh_spec_trust(struct dbops_ctx *ctx, const struct dbops_node *node,
+			  enum dbops_trust kind)
+{
+	struct fake_ctx *fc = fake_of(ctx);
+
+	if (node != NULL && fc->ntrust < FAKE_MAX_TRUST) {
+		fc->trust[fc->ntrust].node = node;
+		fc->trust[fc->ntrust].kind = kind;
+		fc->ntrust++;
+	}
+}
+
+static void fh_fact_put(struct dbops_ctx *ctx, const char *name,
+			const char *value, const struct dbops_secret_ref *secret,
+			const struct dbops_loc *loc)
+{
+	struct fake_ctx *fc = fake_of(ctx);
+	struct dbops_fact *f;
+
+	if (fc->nfacts >= FAKE_MAX_FACTS)
+		return;
+	f = &fc->facts[fc->nfacts++];
+	memset(f, 0, sizeof(*f));
+	f->name = arena_strdup(fc->arena, name);
+	f->plugin = fc->plugin;
+	f->type = value != NULL ? DBOPS_FACT_TEXT : DBOPS_FACT_SECRET;
+	f->value = value != NULL ? arena_strdup(fc->arena, value) : NULL;
+	if (secret != NULL)
+		f->secret = *secret;
+	if (loc != NULL)
+		f->loc = *loc;
+}
+
+static void fh_facts(const struct dbops_fact *const **out, size_t *n_out,
+		     struct dbops_ctx *ctx, const char *prefix)
+{
+	struct fake_ctx *fc = fake_of(ctx);
+	const struct dbops_fact **v =
+	    arena_alloc(fc->arena, (fc->nfacts + 1) * sizeof(*v));
+	size_t n = 0;
+
+	for (size_t i = 0; i < fc->nfacts; i++)
+		if (prefix == NULL ||
+		    strncmp(fc->facts[i].name, prefix, strlen(prefix)) == 0)
+			v[n++] = &fc->facts[i];
+	*out = v;
+	*n_out = n;
+}
+
+static void fh_metric(struct dbops_ctx *ctx, const char *name,
+		      const char *labels, double value, const char *help)
+{
+	struct fake_ctx *fc = fake_of(ctx);
+	char line[512];
+
+	(void)help;
+	snprintf(line, sizeof(line), "%s%s%s%s %g\n", name,
+		 labels ? "{" : "", labels ? labels : "", labels ? "}" : "",
+		 value);
+	fc->metrics = arena_printf(fc->arena, "%s%s",
+				   fc->metrics ? fc->metrics : "", line);
+}
+
+void fake_host_add_fact(struct fake_ctx *fc, const char *plugin,
+			const char *name, const char *value)
+{
+	const char *saved = fc->plugin;
+
+	fc->plugin = plugin;
+	fh_fact_put(fake_host_ctx(fc), name, value, NULL, NULL);
+	fc->plugin = saved;
+}
+
 void fake_host_set_ids(struct fake_ctx *fc, const char *path, const char *id,
 		       const char *base_id)
 {
@@ -657,6 +730,10 @@ static const struct dbops_host fake_host_table = {
     .source_tree = fh_source_tree,
     .source_id = fh_source_id,
     .source_base_id = fh_source_base_id,
+    .spec_trust = fh_spec_trust,
+    .fact_put = fh_fact_put,
+    .facts = fh_facts,
+    .metric = fh_metric,
     .arg = fh_arg,
     .out = fh_out,
     .observe_note = fh_observe_note,

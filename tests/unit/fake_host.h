@@ -70,6 +70,16 @@ struct fake_ctx {
 	bool verbose;	    /* host->flag("verbose") */
 	bool validate_only; /* host->flag("validate-only") */
 	bool has_base;	    /* a lint base was given (fake_host_set_ids) */
+#define FAKE_MAX_TRUST 64
+	struct {
+		const struct dbops_node *node;
+		enum dbops_trust kind;
+	} trust[FAKE_MAX_TRUST]; /* every host->spec_trust */
+	size_t ntrust;
+#define FAKE_MAX_FACTS 64
+	struct dbops_fact facts[FAKE_MAX_FACTS]; /* every host->fact_put */
+	size_t nfacts;
+	char *metrics; /* every host->metric, "name{labels} value\n" */
 };
 
 /* A recorded statement and its parameters (arena copies). */
@@ -117,6 +127,10 @@ void fake_host_add_file_len(struct fake_ctx *fc, const char *path,
  * at the base (NULL: absent there); from then on a base is given. */
 void fake_host_set_ids(struct fake_ctx *fc, const char *path, const char *id,
 		       const char *base_id);
+
+/* A fact as published by `plugin` (read back by host->facts). */
+void fake_host_add_fact(struct fake_ctx *fc, const char *plugin,
+			const char *name, const char *value);
 
 /* How many recorded statements contain `sql_substring`. */
 int fake_host_query_count(const struct fake_ctx *fc, const char *sql_substring);

@@ -1181,3 +1181,80 @@ TEST(test_parameters__descriptor)
 	T_ASSERT(dlsym(h, "par_diff") == NULL);
 	dlclose(h);
 }
+
+/* ---- settings other plugins need (facts) */
+
+TEST(test_parameters__needs_of_other_plugins_are_planned)
+{
+	struct fixture fx;
+	struct fake_ctx *fc;
+	int rc = 0;
+
+	fx_init(&fx);
+	fx_set(&fx, "shared_preload_libraries", "setting", "pg_cron");
+	fx_set(&fx, "shared_preload_libraries", "source", "configuration file");
+	fx_file(&fx, "shared_preload_libraries", "pg_cron", "t", NULL, "18");
+	fc = fx_ctx(&fx);
+	fake_host_add_fact(fc, "backups",
+			   "parameters.require.log_connections", "on");
+	fake_host_add_fact(fc, "monitoring",
+			   "parameters.include.shared_preload_libraries",
+			   "pg_stat_statements");
+	T_ASSERT(run_diff(fc, "parameters:\n  work_mem: 4MB\n", &rc) != NULL);
+	T_ASSERT_INT(rc, 0);
+	T_ASSERT_STR(fake_host_change(fc, "parameters.log_connections")->sql,
+		     "ALTER SYSTEM SET log_connections = 'on'");
+	/* the configured list keeps its items and gains the one needed */
+	T_ASSERT_STR(
+	    fake_host_change(fc, "parameters.shared_preload_libraries")->sql,
+	    "ALTER SYSTEM SET shared_preload_libraries = 'pg_cron', "
+	    "'pg_stat_statements'");
+	T_ASSERT(fake_host_change(fc, "parameters.shared_preload_libraries")
+		     ->flags &
+		 DBOPS_CHANGE_NEEDS_RESTART);
+	fake_host_free(fc);
+}
+
+TEST(test_parameters__needs_without_a_section)
+{
+	struct fixture fx;
+	struct fake_ctx *fc;
+	void *live = NULL;
+
+	fx_init(&fx);
+	fc = fx_ctx(&fx);
+	fake_host_add_fact(fc, "backups",
+			   "parameters.require.log_connections", "on");
+	T_ASSERT_INT(par_observe(&live, fake_host_ctx(fc), NULL), 0);
+	T_ASSERT_INT(par_diff(fake_host_ctx(fc), NULL, live), 0);
+	T_ASSERT(fake_host_change(fc, "parameters.log_connections") != NULL);
+	fake_host_free(fc);
+}
+
+TEST(test_parameters__need_against_the_spec_is_an_error)
+{
+	struct fixture fx;
+	struct fake_ctx *fc;
+	int rc = 0;
+
+	fx_init(&fx);
+	fc = fx_ctx(&fx);
+	fake_host_add_fact(fc, "backups",
+			   "parameters.require.log_connections", "on");
+	T_ASSERT(run_diff(fc, "parameters:\n  log_connections: 'off'\n", &rc) !=
+		 NULL);
+	T_ASSERT_INT(rc, DBOPS_ERR_INVALID);
+	T_ASSERT_STR(fc->diags.head->message,
+		     "parameter \"log_connections\" is set to \"off\", but the "
+		     "backups plugin needs \"on\"");
+	T_ASSERT_INT(fc->diags.head->loc.line, 2);
+	fake_host_free(fc);
+	/* the same value written otherwise is no conflict */
+	fc = fx_ctx(&fx);
+	fake_host_add_fact(fc, "backups",
+			   "parameters.require.log_connections", "on");
+	T_ASSERT(run_diff(fc, "parameters:\n  log_connections: 'true'\n",
+			  &rc) != NULL);
+	T_ASSERT_INT(rc, 0);
+	fake_host_free(fc);
+}
