@@ -48,6 +48,8 @@ while [ $# -gt 0 ]; do
 	esac
 done
 command -v hyperfine >/dev/null || { echo "bench: hyperfine is not installed (contrib/install-deps.sh)" >&2; exit 1; }
+. "$src/tests/bench/lib.sh"
+bench_find_psql || exit 1
 
 [ -d "$base" ] && [ -w "$base" ] || base=${TMPDIR:-/tmp}
 work=$(mktemp -d "$base/dbops-bench-mig.XXXXXX")
@@ -107,60 +109,60 @@ prep_sql="-c 'DROP DATABASE IF EXISTS bench WITH (FORCE)' -c 'CREATE DATABASE be
 if [ "$workload" = b ]; then
 	printf 'DO $$ BEGIN FOR i IN 1..%s LOOP EXECUTE format($f$CREATE TABLE b%%s (id bigint PRIMARY KEY)$f$, i); END LOOP; END $$;\n' \
 		"$count" >"$work/setup.sql"
-	prep="psql -X -q -d postgres $prep_sql && psql -X -q -d bench -f $work/setup.sql"
+	prep="$PSQL -X -q -d postgres $prep_sql && $PSQL -X -q -d bench -f $work/setup.sql"
 else
-	prep="psql -X -q -d postgres $prep_sql"
+	prep="$PSQL -X -q -d postgres $prep_sql"
 fi
 git -C "$repo" init -q -b main
 git -C "$repo" add -A
 git -C "$repo" commit -q -m bench
 
-cmds=(-n "psql (floor)" "psql -X -q -v ON_ERROR_STOP=1 -d bench -f $work/floor.sql >/dev/null"
-	-n "dbops apply" "$src/build/dbops apply --repo $repo --auto-approve --no-color >/dev/null")
+cmds=("psql (floor)" "$PSQL -X -q -v ON_ERROR_STOP=1 -d bench -f $work/floor.sql >/dev/null"
+	"dbops apply" "$src/build/dbops apply --repo $repo --auto-approve --no-color >/dev/null")
 if [ $use_dbmate = yes ] && command -v dbmate >/dev/null; then
 	export DATABASE_URL="postgres://$PGUSER@$PGHOST:$PGPORT/bench?sslmode=disable"
-	cmds+=(-n "dbmate up" "cd $work/dbmate && dbmate --no-dump-schema up >/dev/null")
+	cmds+=("dbmate up" "cd $work/dbmate && dbmate --no-dump-schema up >/dev/null")
 fi
 if [ $use_sqitch = yes ] && command -v sqitch >/dev/null; then
-	cmds+=(-n "sqitch deploy" "cd $work/sqitch && sqitch deploy >/dev/null")
+	cmds+=("sqitch deploy" "cd $work/sqitch && sqitch deploy >/dev/null")
 fi
 
-hyperfine --style basic --runs "$runs" --prepare "$prep" \
-	--export-csv "$work/apply.csv" "${cmds[@]}"
+echo "workload $workload, $count migrations, apply:"
+bench_alternate "$work/apply.tsv" "$runs" 1 --prepare "$prep" "${cmds[@]}"
 
 # ---- no-op re-run on the applied database
 eval "$prep"
 "$src/build/dbops" apply --repo "$repo" --auto-approve --no-color >/dev/null
 "$src/build/dbops" plan --repo "$repo" --no-color --detailed-exitcode >/dev/null ||
 	{ echo "bench: the plan is not empty after apply" >&2; exit 1; }
-noop=(-n "psql reads the history" "psql -X -q -d bench -c 'SELECT * FROM flyway_schema_history ORDER BY installed_rank' >/dev/null"
-	-n "dbops plan (no-op)" "$src/build/dbops plan --repo $repo --no-color >/dev/null"
-	-n "dbops apply (no-op)" "$src/build/dbops apply --repo $repo --auto-approve --no-color >/dev/null")
+noop=("psql reads the history" "$PSQL -X -q -d bench -c 'SELECT * FROM flyway_schema_history ORDER BY installed_rank' >/dev/null"
+	"dbops plan (no-op)" "$src/build/dbops plan --repo $repo --no-color >/dev/null"
+	"dbops apply (no-op)" "$src/build/dbops apply --repo $repo --auto-approve --no-color >/dev/null")
 # each peer on a database of its own, migrated by itself
 for d in bench_dm bench_sq; do
-	psql -X -q -d postgres -c "DROP DATABASE IF EXISTS $d WITH (FORCE)" -c "CREATE DATABASE $d"
-	[ "$workload" = a ] || psql -X -q -d "$d" -f "$work/setup.sql"
+	$PSQL -X -q -d postgres -c "DROP DATABASE IF EXISTS $d WITH (FORCE)" -c "CREATE DATABASE $d"
+	[ "$workload" = a ] || $PSQL -X -q -d "$d" -f "$work/setup.sql"
 done
 if [ $use_dbmate = yes ] && command -v dbmate >/dev/null; then
 	dm_url="postgres://$PGUSER@$PGHOST:$PGPORT/bench_dm?sslmode=disable"
 	(cd "$work/dbmate" && DATABASE_URL=$dm_url dbmate --no-dump-schema up >/dev/null)
-	noop+=(-n "dbmate up (no-op)" "cd $work/dbmate && DATABASE_URL='$dm_url' dbmate --no-dump-schema up >/dev/null")
+	noop+=("dbmate up (no-op)" "cd $work/dbmate && DATABASE_URL='$dm_url' dbmate --no-dump-schema up >/dev/null")
 fi
 if [ $use_sqitch = yes ] && command -v sqitch >/dev/null; then
 	sq_url="db:pg://$PGUSER@$PGHOST:$PGPORT/bench_sq"
 	(cd "$work/sqitch" && sqitch deploy "$sq_url" >/dev/null)
-	noop+=(-n "sqitch deploy (no-op)" "cd $work/sqitch && sqitch deploy $sq_url >/dev/null")
+	noop+=("sqitch deploy (no-op)" "cd $work/sqitch && sqitch deploy $sq_url >/dev/null")
 fi
 "$src/build/dbops" plan --repo "$repo" --no-color --detailed-exitcode >"$work/plan.out" 2>&1 ||
 	{ echo "bench: the no-op plan fails or is not empty:" >&2; tail -n 20 "$work/plan.out" >&2; exit 1; }
-hyperfine --style basic --warmup 2 --runs $((runs * 3)) --export-csv "$work/noop.csv" \
-	"${noop[@]}"
+echo "no-op re-run:"
+bench_alternate "$work/noop.tsv" $((runs * 3)) 2 "${noop[@]}"
 
 # does dbops' time per migration grow with the history? The apply above
 # (the no-op section's) is in the run log, one row per migration.
 growth=""
 if [ "$count" -ge 2000 ]; then
-	growth=$(psql -X -A -t -q -d postgres -c "
+	growth=$($PSQL -X -A -t -q -d postgres -c "
 		WITH r AS (SELECT max(id) AS id FROM dbops.runs WHERE status = 'applied'),
 		     c AS (SELECT seq, duration_ms FROM dbops.run_changes, r WHERE run_id = r.id)
 		SELECT round(avg(duration_ms) FILTER (WHERE seq <= 1000), 3) || ' ' ||
@@ -168,18 +170,7 @@ if [ "$count" -ge 2000 ]; then
 		FROM c")
 fi
 
-awk -F, -v n="$count" -v w="$workload" -v growth="$growth" '
-FNR == 1 { file++ ; next }
-file == 1 { name[file, FNR] = $1; t[file, FNR] = $2; last1 = FNR }
-file == 2 { name[file, FNR] = $1; t[file, FNR] = $2; last2 = FNR }
-END {
-	printf "\nworkload %s, %d migrations (mean of the runs above):\n", w, n
-	for (i = 2; i <= last1; i++)
-		printf "  apply  %-24s %8.2f s   %5.2fx the floor\n", name[1, i], t[1, i], t[1, i] / t[1, 2]
-	for (i = 2; i <= last2; i++)
-		printf "  no-op  %-24s %8.1f ms  %5.2fx psql\n", name[2, i], t[2, i] * 1000, t[2, i] / t[2, 2]
-	if (growth != "") {
-		split(growth, g, " ")
-		printf "  dbops apply, ms per migration: first 1,000 %.3f, last 1,000 %.3f (%.2fx)\n", g[1], g[2], g[2] / g[1]
-	}
-}' "$work/apply.csv" "$work/noop.csv"
+if [ -n "$growth" ]; then
+	awk -v g="$growth" 'BEGIN { split(g, v, " ");
+		printf "dbops apply, ms per migration: first 1,000 %.3f, last 1,000 %.3f (%.2fx)\n", v[1], v[2], v[2] / v[1] }'
+fi

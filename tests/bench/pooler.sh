@@ -3,16 +3,19 @@
 #
 # pooler.sh — plan and apply of one PgBouncer change by dbops (observe the
 # admin console and the files, render, write, RELOAD, read back) against its
-# floor, psql sending SHOW CONFIG, SHOW DATABASES and RELOAD to the admin
-# console in one session, timed in one hyperfine run on a sandbox. Before
-# every dbops run a SET on the console puts default_pool_size off the spec,
-# so that each run has a change to apply. Prints the ratio; asserts nothing.
+# floor, the real psql binary sending SHOW CONFIG, SHOW DATABASES and
+# RELOAD to the admin console in one session, timed alternately (lib.sh)
+# on a sandbox. Before every run a SET on the console puts
+# default_pool_size off the spec, so that each dbops run has a change to
+# apply. Prints the ratio; asserts nothing.
 #
 #   tests/bench/pooler.sh [--runs N]
 
 set -euo pipefail
 
 src=$(cd "$(dirname "$0")/../.." && pwd -P)
+. "$src/tests/bench/lib.sh"
+bench_find_psql || exit 1
 runs=30
 [ "${1:-}" = --runs ] && runs=$2
 command -v hyperfine >/dev/null || {
@@ -45,21 +48,20 @@ YAML
 "$src/build/dbops" plan --dir "$work/spec" --detailed-exitcode >/dev/null ||
 	{ echo "bench: the plan is not empty after apply" >&2; exit 1; }
 
-drift="psql -X -q '$PGBOUNCER_ADMIN' -c 'SET default_pool_size = 33' >/dev/null"
+drift="$PSQL -X -q '$PGBOUNCER_ADMIN' -c 'SET default_pool_size = 33' >/dev/null"
 sh -c "$drift"
 if "$src/build/dbops" plan --dir "$work/spec" --detailed-exitcode >/dev/null; then
 	echo "bench: the drift is not planned" >&2
 	exit 1
 fi
 
-hyperfine --style basic --warmup 3 --runs "$runs" --export-csv "$work/result.csv" \
-	-n "psql (floor)" \
-	"psql -X -q '$PGBOUNCER_ADMIN' -c 'SHOW CONFIG' -c 'SHOW DATABASES' -c 'RELOAD' >/dev/null" \
-	-n "dbops plan+apply (one change)" --prepare "$drift" \
+# the same drift before every run of either command, so both pay it alike
+bench_alternate "$work/result.tsv" 10 $((runs / 10 + 1)) --prepare "$drift" \
+	"psql (floor)" \
+	"$PSQL -X -q '$PGBOUNCER_ADMIN' -c 'SHOW CONFIG' -c 'SHOW DATABASES' -c 'RELOAD' >/dev/null" \
+	"dbops plan+apply (one change)" \
 	"$src/build/dbops apply --dir $work/spec --auto-approve --no-color >/dev/null 2>&1"
-
-awk -F, 'NR == 2 { floor = $2 } NR == 3 { dbops = $2 }
-END {
+awk -v f="$(bench_median "$work/result.tsv" "psql (floor)")" \
+	-v d="$(bench_median "$work/result.tsv" "dbops plan+apply (one change)")" 'BEGIN {
 	printf "\npooler change: dbops %.1f ms, psql %.1f ms, ratio %.2fx (target <= 3x)\n",
-		dbops * 1000, floor * 1000, dbops / floor
-}' "$work/result.csv"
+		d * 1000, f * 1000, d / f }'

@@ -15,6 +15,8 @@
 set -euo pipefail
 
 src=$(cd "$(dirname "$0")/../.." && pwd -P)
+. "$src/tests/bench/lib.sh"
+bench_find_psql || exit 1
 dbops=$src/build/dbops
 runs=${RUNS:-3}
 scale=${SCALE:-70}
@@ -45,7 +47,7 @@ sbx=$dir/sandbox
 port2=$((PGPORT + 50))
 echo "# pgbench -i -s $scale on 127.0.0.1:$PGPORT"
 pgbench -i -q -s "$scale" postgres >/dev/null 2>&1
-size=$(psql -X -A -t -c "SELECT pg_size_pretty(pg_database_size('postgres'))")
+size=$($PSQL -X -A -t -c "SELECT pg_size_pretty(pg_database_size('postgres'))")
 echo "# database size: $size"
 
 spec=$dir/spec
@@ -84,9 +86,9 @@ for i in $(seq 1 "$runs"); do
 	echo "# run $i: pg_basebackup ${bb[-1]}s, dbops apply to streaming ${ap[-1]}s"
 	grep -E '^  standby1: (cloned|streaming)' "$dir/apply.out" | sed 's/^ */#   /'
 	if [ "$i" -lt "$runs" ]; then
-		psql -X -q -c "ALTER SYSTEM RESET synchronous_standby_names" -c "SELECT pg_reload_conf()" >/dev/null
+		$PSQL -X -q -c "ALTER SYSTEM RESET synchronous_standby_names" -c "SELECT pg_reload_conf()" >/dev/null
 		as_pg "$bindir/pg_ctl" stop -D "$sbx/standby1" -m fast -w >/dev/null
-		psql -X -q -c "SELECT pg_drop_replication_slot('standby1')" >/dev/null
+		$PSQL -X -q -c "SELECT pg_drop_replication_slot('standby1')" >/dev/null
 		as_pg rm -rf "$sbx/standby1"
 	fi
 done

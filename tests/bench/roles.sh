@@ -29,6 +29,8 @@ while [ $# -gt 0 ]; do
 	esac
 done
 command -v hyperfine >/dev/null || { echo "bench: hyperfine is not installed (contrib/install-deps.sh)" >&2; exit 1; }
+. "$src/tests/bench/lib.sh"
+bench_find_psql || exit 1
 
 work=$(mktemp -d /tmp/dbops-bench-roles.XXXXXX)
 chmod 0755 "$work"
@@ -42,7 +44,7 @@ cleanup()
 eval "$("$src/contrib/sandbox" up "$work/sandbox" 2>/dev/null)"
 # 10,000 roles and 20,000 grants in one transaction lock one shared object
 # per role: more than the default lock table holds (64 per connection)
-psql -X -q -d postgres -c "ALTER SYSTEM SET max_locks_per_transaction = 1024"
+$PSQL -X -q -d postgres -c "ALTER SYSTEM SET max_locks_per_transaction = 1024"
 "$src/contrib/sandbox" restart "$work/sandbox" >/dev/null 2>&1
 export GIT_AUTHOR_NAME=bench GIT_AUTHOR_EMAIL=bench@dbops.invalid
 export GIT_COMMITTER_NAME=bench GIT_COMMITTER_EMAIL=bench@dbops.invalid
@@ -88,17 +90,17 @@ BEGIN {
 	print ";" > reset
 }'
 
-prep="psql -X -q -d postgres -c 'DROP DATABASE IF EXISTS bench WITH (FORCE)' && psql -X -q -d postgres -f $work/reset.sql && psql -X -q -d postgres -c 'CREATE DATABASE bench' && psql -X -q -d bench -f $work/tables.sql"
+prep="$PSQL -X -q -d postgres -c 'DROP DATABASE IF EXISTS bench WITH (FORCE)' && $PSQL -X -q -d postgres -f $work/reset.sql && $PSQL -X -q -d postgres -c 'CREATE DATABASE bench' && $PSQL -X -q -d bench -f $work/tables.sql"
 
 git -C "$repo" init -q -b main
 git -C "$repo" add -A
 git -C "$repo" commit -q -m bench
 export PGDATABASE=bench PGOPTIONS='-c client_min_messages=warning'
 
-hyperfine --style basic --runs "$runs" --prepare "$prep" \
-	--export-csv "$work/apply.csv" \
-	-n "psql floor (one transaction)" "psql -X -q -v ON_ERROR_STOP=1 -d bench -f $work/floor.sql >/dev/null" \
-	-n "dbops apply" "$src/build/dbops apply --repo $repo --auto-approve --no-color >/dev/null"
+echo "apply, $nroles roles, 20,000 grants, 50 default privileges:"
+bench_alternate "$work/apply.tsv" "$runs" 1 --prepare "$prep" \
+	"psql floor (one transaction)" "$PSQL -X -q -v ON_ERROR_STOP=1 -d bench -f $work/floor.sql >/dev/null" \
+	"dbops apply" "$src/build/dbops apply --repo $repo --auto-approve --no-color >/dev/null"
 
 # ---- no-op re-run on the applied cluster
 eval "$prep"
@@ -119,17 +121,7 @@ SELECT d.datname AS name, CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE pg_catalog.
 COMMIT;
 SQL
 
-hyperfine --style basic --warmup 1 --runs $((runs * 3)) --export-csv "$work/noop.csv" \
-	-n "psql (observe queries)" "psql -X -q -d bench -f $work/noop.sql >/dev/null" \
-	-n "dbops plan (no-op)" "$src/build/dbops plan --repo $repo --no-color >/dev/null"
-
-awk -F, -v n="$nroles" '
-FNR == 1 { file++ ; next }
-{ name[file, FNR] = $1; t[file, FNR] = $2 }
-END {
-	printf "\n%d roles, 20,000 grants, 50 default privileges (mean of the runs above):\n", n
-	printf "  apply  %-30s %8.2f s\n", name[1, 2], t[1, 2]
-	printf "  apply  %-30s %8.2f s  %5.2fx the floor\n", name[1, 3], t[1, 3], t[1, 3] / t[1, 2]
-	printf "  no-op  %-30s %8.1f ms\n", name[2, 2], t[2, 2] * 1000
-	printf "  no-op  %-30s %8.1f ms  %5.2fx psql\n", name[2, 3], t[2, 3] * 1000, t[2, 3] / t[2, 2]
-}' "$work/apply.csv" "$work/noop.csv"
+echo "no-op re-run:"
+bench_alternate "$work/noop.tsv" "$runs" 3 \
+	"psql (observe queries)" "$PSQL -X -q -d bench -f $work/noop.sql >/dev/null" \
+	"dbops plan (no-op)" "$src/build/dbops plan --repo $repo --no-color >/dev/null"
