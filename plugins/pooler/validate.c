@@ -40,8 +40,8 @@ static int pool_err(struct dbops_ctx *ctx, const struct dbops_node *node,
 	const struct dbops_host *h = dbops_host(ctx);
 	struct dbops_diag *d;
 
-	d = h->diag(ctx, DBOPS_SEV_ERROR, DBOPS_ERR_INVALID, &node->loc, "%s",
-		    msg);
+	d = h->diag(ctx, DBOPS_SEV_ERROR, DBOPS_ERR_INVALID,
+		    node != NULL ? &node->loc : NULL, "%s", msg);
 	if (hint != NULL)
 		h->diag_hint(ctx, d, "%s", hint);
 	return DBOPS_ERR_INVALID;
@@ -270,6 +270,9 @@ static int pool_read_db(struct pool_db *db, struct dbops_ctx *ctx,
 	const struct dbops_node *n;
 	int rc = 0;
 
+	/* the slot of an entry refused before is reused: nothing of it may
+	 * remain */
+	memset(db, 0, sizeof(*db));
 	db->name = name;
 	db->loc = key->loc;
 	if (strcmp(name, "pgbouncer") == 0)
@@ -322,11 +325,12 @@ static int pool_read_db(struct pool_db *db, struct dbops_ctx *ctx,
 	if (db->target == NULL)
 		return 0;
 	n = map != NULL ? h->spec_get(map, "target") : NULL;
+	if (n == NULL)
+		n = key;
 	if (strcmp(db->target, "primary") == 0) {
 		if (db->host != NULL)
 			return pool_err(
-			    ctx, n != NULL ? n : key,
-			    "target primary takes no host",
+			    ctx, n, "target primary takes no host",
 			    "The primary's address is the one dbops connects to; give a host without a target to route elsewhere.");
 		return 0;
 	}
