@@ -792,6 +792,8 @@ const struct role_def *role_spec_find(const struct role_spec *spec,
 {
 	struct role_def key = {0};
 
+	if (spec->nroles == 0)
+		return NULL;
 	key.name = name;
 	return bsearch(&key, spec->roles, spec->nroles, sizeof(key),
 		       cmp_role_name);
