@@ -239,6 +239,9 @@ static int repl_parse_member(struct repl_member_spec *m, struct dbops_ctx *ctx,
 	int64_t port = 5432;
 	int err;
 
+	/* the slot of a member refused before is reused: nothing of it may
+	 * remain (an "absent" would remove the next member) */
+	memset(m, 0, sizeof(*m));
 	m->loc = node->loc;
 	m->host = "127.0.0.1";
 	m->sync = true;
