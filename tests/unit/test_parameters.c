@@ -1158,7 +1158,7 @@ TEST(test_parameters__verify_warns_about_restart)
 
 TEST(test_parameters__descriptor)
 {
-	void *h = dlopen(t_path("build/plugins/dbops_parameters.so"),
+	void *h = dlopen(t_build("plugins/dbops_parameters.so"),
 			 RTLD_NOW | RTLD_LOCAL);
 	dbops_plugin_entry_fn entry;
 	const struct dbops_plugin *p;
