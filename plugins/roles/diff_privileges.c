@@ -334,8 +334,8 @@ static void want_rules(struct differ *d, struct wantset *ws, const char *db,
 				    !args_safe(r->objects[j])) {
 					ERROR(
 					    d, &r->loc,
-					    "function \"%s\" has characters that are not part of type names in its argument list",
-					    r->objects[j]);
+					    "function %s has characters that are not part of type names in its argument list",
+					    plug_value(d->ctx, r->objects[j]));
 					continue;
 				}
 				if (owns(ldb, r->kind, r->schema, r->objects[j],
@@ -482,7 +482,8 @@ void role_d_database(struct differ *d, const char *db)
 		for (size_t i = 0; i < d->spec->ndefacls && loc == NULL; i++)
 			if (strcmp(d->spec->defacls[i].database, db) == 0)
 				loc = &d->spec->defacls[i].loc;
-		ERROR(d, loc, "database \"%s\" does not exist", db);
+		ERROR(d, loc, "database %s does not exist",
+		      plug_value(d->ctx, db));
 		return;
 	}
 	want_rules(d, &ws, db, ldb);

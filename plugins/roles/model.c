@@ -272,8 +272,8 @@ static void load_role(struct loader *l, struct role_def *r,
 	}
 	if (state != NULL && strcmp(state, "present") != 0)
 		ERR(l, &l->h->spec_get(it, "state")->loc,
-		    "%s.state must be \"present\" or \"absent\", got \"%s\"", w,
-		    state);
+		    "%s.state must be \"present\" or \"absent\", got %s", w,
+		    plug_value(l->ctx, state));
 	r->login = flag(l, it, "login", w, false);
 	r->superuser = flag(l, it, "superuser", w, false);
 	r->createdb = flag(l, it, "createdb", w, false);
@@ -389,10 +389,10 @@ static unsigned load_privs(struct loader *l, const struct dbops_node *node,
 		unsigned b = role_priv_parse(words[i], kind);
 
 		if (b == 0) {
-			struct dbops_diag *d =
-			    ERR(l, &at[i]->loc,
-				"privilege \"%s\" does not apply to a %s",
-				words[i], role_kind_name(kind));
+			struct dbops_diag *d = ERR(
+			    l, &at[i]->loc,
+			    "privilege %s does not apply to a %s",
+			    plug_value(l->ctx, words[i]), role_kind_name(kind));
 
 			l->h->diag_hint(l->ctx, d, "A %s takes: %s, or ALL.",
 					role_kind_name(kind),
@@ -520,8 +520,8 @@ static void load_priv(struct loader *l, struct role_priv_rule *p,
 			    (strchr(p->objects[i], '(') == NULL ||
 			     p->objects[i][strlen(p->objects[i]) - 1] != ')'))
 				ERR(l, &objnodes[i]->loc,
-				    "function \"%s\" must be written with its argument types, as in \"name(integer, text)\"",
-				    p->objects[i]);
+				    "function %s must be written with its argument types, as in \"name(integer, text)\"",
+				    plug_value(l->ctx, p->objects[i]));
 	}
 	p->grant = load_privs(l, l->h->spec_get(it, "grant"),
 			      l->h->printf(l->ctx, "%s.grant", w), p->kind);
@@ -571,8 +571,8 @@ static void load_defacl(struct loader *l, struct role_defacl_rule *p,
 	on = str(l, it, "on", w, true);
 	if (on != NULL && !kind_word(&p->kind, on)) {
 		ERR(l, &l->h->spec_get(it, "on")->loc,
-		    "%s.on must be tables, sequences, functions, types or schemas, got \"%s\"",
-		    w, on);
+		    "%s.on must be tables, sequences, functions, types or schemas, got %s",
+		    w, plug_value(l->ctx, on));
 		return;
 	}
 	if (p->kind == ROLE_OBJ_SCHEMA && p->schema != NULL)
@@ -740,8 +740,8 @@ static void load_hba(struct loader *l, struct role_spec *s,
 			known = known || strcmp(r->type, types[j]) == 0;
 		if (!known)
 			ERR(l, &it->loc,
-			    "%s.type \"%s\" is not a pg_hba.conf connection type",
-			    w, r->type);
+			    "%s.type %s is not a pg_hba.conf connection type",
+			    w, plug_value(l->ctx, r->type));
 		if (strcmp(r->type, "local") != 0 && r->address == NULL)
 			ERR(l, &it->loc, "%s needs an \"address\"", w);
 		if (strcmp(r->type, "local") == 0 && r->address != NULL)
@@ -804,8 +804,8 @@ int role_spec_load(struct role_spec **out, struct dbops_ctx *ctx,
 		if (s->roles[i].absent && s->reassign_to != NULL &&
 		    strcmp(s->roles[i].name, s->reassign_to) == 0)
 			ERR(&l, &s->roles[i].loc,
-			    "role \"%s\" receives the objects of dropped roles and cannot be absent",
-			    s->reassign_to);
+			    "role %s receives the objects of dropped roles and cannot be absent",
+			    plug_value(ctx, s->reassign_to));
 	return l.err;
 }
 
