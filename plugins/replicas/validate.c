@@ -55,7 +55,7 @@ static int64_t repl_parse_unit(const char *text, const char *const *units,
 	while (*p == ' ')
 		p++;
 	if (*p == '\0')
-		return n * base;
+		return n > INT64_MAX / base ? -1 : n * base;
 	for (size_t i = 0; units[i] != NULL; i++)
 		if (strcmp(p, units[i]) == 0) {
 			if (n > INT64_MAX / factors[i])

@@ -186,6 +186,21 @@ TEST(test_replicas__refused_member_data_dir_does_not_reach_the_next)
 	fake_host_free(fc);
 }
 
+TEST(test_replicas__duration_without_unit_too_large_is_refused)
+{
+	struct fake_ctx *fc = fake_host_new("replicas");
+
+	/* 18446744073709612 s is 2^64 + 60384 ms: wrapped around, it would
+	 * pass for a minute */
+	T_ASSERT(repl_t_refused(fc,
+				"replicas:\n"
+				"  provider: external\n"
+				"  wait_timeout: 18446744073709612\n") != NULL);
+	T_ASSERT_CONTAINS(fake_host_render(fc),
+			  "wait_timeout must be a duration from 1s to 24h");
+	fake_host_free(fc);
+}
+
 TEST(test_replicas__sync_names_canonical)
 {
 	struct fake_ctx *fc = fake_host_new("replicas");
