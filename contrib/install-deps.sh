@@ -13,6 +13,11 @@
 # postgresql-15 includes the contrib modules (pg_stat_statements and the
 # rest; it provides "postgresql-contrib-15"). Installing it may create and
 # start Debian's default cluster on port 5432; nothing here uses it.
+#
+# The sanitizer builds (make check-asan, make fuzz, and the fuzz stage of
+# make check) use clang-14; its AddressSanitizer, UBSan and libFuzzer
+# runtimes are in libclang-rt-14-dev, and llvm-14 has the llvm-symbolizer
+# that puts file and line names into their reports.
 
 set -euo pipefail
 
@@ -22,6 +27,7 @@ packages=(
 	libpg-query-dev libidn-dev libunistring-dev
 	postgresql-15 postgresql-client-15 pgbouncer
 	hyperfine clang-format valgrind python3 time
+	clang-14 libclang-rt-14-dev llvm-14
 )
 
 die()

@@ -2,6 +2,9 @@
 /*
  * arena.c — a chunked bump allocator with deferred destructors. Large
  * requests get a chunk of their own; nothing is ever freed individually.
+ * Built with AddressSanitizer, it leaves a poisoned gap after every
+ * allocation, so that reading or writing past the end of one is reported
+ * rather than landing in its neighbour.
  */
 #include "arena.h"
 
@@ -11,6 +14,23 @@
 #include <string.h>
 
 #define ARENA_CHUNK (64 * 1024)
+
+#if defined(__SANITIZE_ADDRESS__)
+#define ARENA_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define ARENA_ASAN 1
+#endif
+#endif
+
+#ifdef ARENA_ASAN
+#include <sanitizer/asan_interface.h>
+#define ARENA_REDZONE 16
+#else
+#define ASAN_POISON_MEMORY_REGION(p, n)	  ((void)(p), (void)(n))
+#define ASAN_UNPOISON_MEMORY_REGION(p, n) ((void)(p), (void)(n))
+#define ARENA_REDZONE			  0
+#endif
 
 struct chunk {
 	struct chunk *next;
@@ -64,6 +84,7 @@ void arena_free(struct arena *a)
 	for (struct chunk *c = a->chunks; c != NULL;) {
 		struct chunk *next = c->next;
 
+		ASAN_UNPOISON_MEMORY_REGION(c->data, c->cap);
 		free(c);
 		c = next;
 	}
@@ -73,8 +94,9 @@ void arena_free(struct arena *a)
 void *arena_alloc(struct arena *a, size_t size)
 {
 	const size_t align = alignof(max_align_t);
-	size_t need = (size + align - 1) & ~(align - 1);
+	size_t need = (size + ARENA_REDZONE + align - 1) & ~(align - 1);
 	struct chunk *c = a->chunks;
+	void *p;
 
 	if (need == 0)
 		need = align;
@@ -83,19 +105,21 @@ void *arena_alloc(struct arena *a, size_t size)
 
 		c = xcalloc(sizeof(struct chunk) + cap);
 		c->cap = cap;
+		ASAN_POISON_MEMORY_REGION(c->data, cap);
 		if (cap == need && a->chunks != NULL) {
 			/* a big block: keep the current chunk for small ones */
 			c->next = a->chunks->next;
 			a->chunks->next = c;
 			c->used = need;
+			ASAN_UNPOISON_MEMORY_REGION(c->data, size);
 			return c->data;
 		}
 		c->next = a->chunks;
 		a->chunks = c;
 	}
-	void *p = c->data + c->used;
-
+	p = c->data + c->used;
 	c->used += need;
+	ASAN_UNPOISON_MEMORY_REGION(p, size);
 	return p;
 }
 

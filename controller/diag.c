@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: PostgreSQL */
 /*
- * diag.c — diagnostics: construction, context, printing, and the "did you
- * mean" suggestion used for unknown names everywhere.
+ * diag.c — diagnostics: construction, context, printing, the "did you
+ * mean" suggestion used for unknown names everywhere, and the form in which
+ * a spec's values are quoted back in messages (cut when long).
  */
 #include "diag.h"
 
@@ -31,6 +32,24 @@ struct dbops_diag *diag_vadd(struct dbops_diag_list *list, struct arena *a,
 	else if (sev == DBOPS_SEV_WARNING)
 		list->nwarnings++;
 	return d;
+}
+
+const char *diag_value(struct arena *a, const char *s)
+{
+	size_t len, n = 0;
+
+	if (s == NULL)
+		return "null";
+	len = strlen(s);
+	while (n < len && n < DIAG_VALUE_MAX && (unsigned char)s[n] >= 0x20 &&
+	       s[n] != 0x7f)
+		n++;
+	if (n == len)
+		return arena_printf(a, "\"%s\"", s);
+	/* whole characters: back over a cut UTF-8 sequence */
+	while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
+		n--;
+	return arena_printf(a, "\"%.*s...\" (%zu bytes)", (int)n, s, len);
 }
 
 struct dbops_diag *diag_add(struct dbops_diag_list *list, struct arena *a,

@@ -51,6 +51,20 @@ const char *diag_severity_name(enum dbops_severity sev);
 /* The one-line meaning of an error code. */
 const char *diag_code_name(int code);
 
+/* How much of a value diag_value shows. */
+#define DIAG_VALUE_MAX 64
+
+/*
+ * A value taken from a spec, for a message, in double quotes. A value that
+ * is long, or not a single line of printable text, is cut: the quotes hold
+ * at most its first DIAG_VALUE_MAX bytes (whole UTF-8 characters) before
+ * any line break or control character, then "...", and its length
+ * follows: "aaaa..." (900000 bytes). So a message never carries a spec's
+ * megabyte, nor a terminal escape sequence, back to the user. The result
+ * is in the arena; NULL is shown as null.
+ */
+const char *diag_value(struct arena *a, const char *s);
+
 /* The candidate closest to `word` by edit distance, when it is close
  * enough to be a likely typo; otherwise NULL. */
 const char *diag_suggest(const char *word, const char *const *candidates,

@@ -59,6 +59,7 @@ struct cli {
 	size_t nargs;
 	const char *config_path; /* --config, else $DBOPS_CONFIG */
 	struct config config;
+	struct arena *a; /* what parsing the options allocates */
 };
 
 extern volatile int host_cancel_requested;
@@ -221,8 +222,8 @@ static bool parse_duration(double *out, const char *s)
 }
 
 /* Local paths are made absolute so that a saved plan works from any
- * directory. */
-static const char *absolute(const char *path)
+ * directory. The copy lives in `a`. */
+static const char *absolute(struct arena *a, const char *path)
 {
 	char buf[PATH_MAX];
 
@@ -233,7 +234,7 @@ static const char *absolute(const char *path)
 		return path; /* user@host:path */
 	if (realpath(path, buf) == NULL)
 		return path;
-	return strdup(buf);
+	return arena_strdup(a, buf);
 }
 
 /*
@@ -243,8 +244,7 @@ static const char *absolute(const char *path)
 static bool plugin_option(struct cli *c, int argc, char **argv)
 {
 	const char *opt = argv[optind - 1];
-	const char *eq;
-	char *name, *value;
+	const char *eq, *name, *value;
 	const char **v;
 
 	if (strncmp(opt, "--", 2) != 0 || opt[2] == '\0')
@@ -252,18 +252,18 @@ static bool plugin_option(struct cli *c, int argc, char **argv)
 	opt += 2;
 	eq = strchr(opt, '=');
 	if (eq != NULL) {
-		name = strndup(opt, (size_t)(eq - opt));
-		value = strdup(eq + 1);
+		name = arena_strndup(c->a, opt, (size_t)(eq - opt));
+		value = eq + 1;
 	} else {
-		name = strdup(opt);
+		name = opt;
 		if (optind < argc && argv[optind][0] != '-')
-			value = strdup(argv[optind++]);
+			value = argv[optind++];
 		else
-			value = strdup("");
+			value = "";
 	}
-	v = realloc(c->args, (2 * c->nargs + 2) * sizeof(char *));
-	if (name == NULL || value == NULL || v == NULL)
-		arena_oom();
+	v = arena_alloc(c->a, (2 * c->nargs + 2) * sizeof(char *));
+	if (c->nargs > 0)
+		memcpy(v, c->args, 2 * c->nargs * sizeof(char *));
 	v[2 * c->nargs] = name;
 	v[2 * c->nargs + 1] = value;
 	c->args = v;
@@ -324,13 +324,13 @@ static int parse_args(struct cli *c, int argc, char **argv, int first)
 	while ((ch = getopt_long(argc, argv, "d:vh", opts, NULL)) != -1) {
 		switch (ch) {
 		case O_REPO:
-			c->po.source.repo = absolute(optarg);
+			c->po.source.repo = absolute(c->a, optarg);
 			break;
 		case O_REV:
 			c->po.source.rev = optarg;
 			break;
 		case O_DIR:
-			c->po.source.dir = absolute(optarg);
+			c->po.source.dir = absolute(c->a, optarg);
 			break;
 		case O_CLUSTER:
 			c->po.cluster = optarg;
@@ -995,6 +995,7 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	git_libgit2_init();
 	proc = arena_new();
+	c.a = proc;
 	if (!builtin_command(c.command)) {
 		/* a plugin's command: the plugins say which exist */
 		if (c.command[0] == '-' || load_plugins(&reg, proc, 0) != 0 ||

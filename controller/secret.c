@@ -27,8 +27,8 @@ int secret_read(const char **out, struct arena *a,
 		if (v == NULL) {
 			d = diag_add(diags, a, DBOPS_SEV_ERROR,
 				     DBOPS_ERR_NOTFOUND, &ref->loc,
-				     "environment variable \"%s\" is not set",
-				     ref->name);
+				     "environment variable %s is not set",
+				     diag_value(a, ref->name));
 			d->hint =
 			    "Secret references are read when a change is applied; set the variable in dbops' environment.";
 			return DBOPS_ERR_NOTFOUND;
@@ -44,8 +44,8 @@ int secret_read(const char **out, struct arena *a,
 		if (f == NULL) {
 			d = diag_add(diags, a, DBOPS_SEV_ERROR,
 				     DBOPS_ERR_NOTFOUND, &ref->loc,
-				     "could not open secret file \"%s\": %s",
-				     ref->name, strerror(errno));
+				     "could not open secret file %s: %s",
+				     diag_value(a, ref->name), strerror(errno));
 			return DBOPS_ERR_NOTFOUND;
 		}
 		buf = arena_alloc(a, SECRET_MAX + 1);
@@ -53,8 +53,8 @@ int secret_read(const char **out, struct arena *a,
 		fclose(f);
 		if (n > SECRET_MAX) {
 			diag_add(diags, a, DBOPS_SEV_ERROR, DBOPS_ERR_INVALID,
-				 &ref->loc, "secret file \"%s\" is too large",
-				 ref->name);
+				 &ref->loc, "secret file %s is too large",
+				 diag_value(a, ref->name));
 			return DBOPS_ERR_INVALID;
 		}
 		while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))

@@ -227,7 +227,8 @@ static int source_invalid_path(struct source *s, struct dbops_diag_list *diags,
 	struct dbops_diag *d;
 
 	d = diag_add(diags, s->a, DBOPS_SEV_ERROR, DBOPS_ERR_INVALID, NULL,
-		     "invalid path \"%s\"", path != NULL ? path : "");
+		     "invalid path %s",
+		     diag_value(s->a, path != NULL ? path : ""));
 	diag_detail(
 	    d, s->a,
 	    "Paths are relative to the root of the source and may not contain \"..\" components.");
@@ -472,8 +473,8 @@ static int source_read_git(const char **data_out, size_t *len_out,
 		git_error_clear();
 		return diag_add(diags, s->a, DBOPS_SEV_ERROR,
 				DBOPS_ERR_NOTFOUND, NULL,
-				"file \"%s\" does not exist at revision %s",
-				path, s->short_id)
+				"file %s does not exist at revision %s",
+				diag_value(s->a, path), s->short_id)
 		    ->code;
 	}
 	if (gerr < 0)
@@ -531,15 +532,14 @@ static int source_no_directory(struct source *s, struct dbops_diag_list *diags,
 			       const char *dir)
 {
 	if (s->repo != NULL)
-		return diag_add(
-			   diags, s->a, DBOPS_SEV_ERROR, DBOPS_ERR_NOTFOUND,
-			   NULL,
-			   "directory \"%s\" does not exist at revision %s",
-			   dir, s->short_id)
+		return diag_add(diags, s->a, DBOPS_SEV_ERROR,
+				DBOPS_ERR_NOTFOUND, NULL,
+				"directory %s does not exist at revision %s",
+				diag_value(s->a, dir), s->short_id)
 		    ->code;
 	return diag_add(diags, s->a, DBOPS_SEV_ERROR, DBOPS_ERR_NOTFOUND, NULL,
-			"directory \"%s\" does not exist in \"%s\"", dir,
-			s->rev.origin)
+			"directory %s does not exist in \"%s\"",
+			diag_value(s->a, dir), s->rev.origin)
 	    ->code;
 }
 
@@ -815,8 +815,8 @@ static int source_read_dir(const char **data_out, size_t *len_out,
 		    (err == ENOTDIR && !source_has_link(s, path)))
 			return diag_add(diags, s->a, DBOPS_SEV_ERROR,
 					DBOPS_ERR_NOTFOUND, NULL,
-					"file \"%s\" does not exist in \"%s\"",
-					path, s->rev.origin)
+					"file %s does not exist in \"%s\"",
+					diag_value(s->a, path), s->rev.origin)
 			    ->code;
 		if (err == ELOOP || err == EXDEV ||
 		    (err == ENOTDIR && source_has_link(s, path)))

@@ -122,21 +122,6 @@ static struct dbops_loc offset_loc(const struct parser *p, size_t off)
 	return loc;
 }
 
-/* A value for a message: at most QUOTE_MAX bytes of its first line. */
-const char *spec__quote_value(struct arena *a, const char *s)
-{
-	size_t n = strcspn(s, "\r\n");
-	bool cut = s[n] != '\0';
-
-	if (n > QUOTE_MAX) {
-		n = QUOTE_MAX;
-		while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
-			n--;
-		cut = true;
-	}
-	return arena_printf(a, "%.*s%s", (int)n, s, cut ? "..." : "");
-}
-
 /* Every byte of `s` is in one of the sets. */
 bool spec__only_chars(const char *s, const char *set1, const char *set2,
 		      const char *set3)
@@ -280,7 +265,8 @@ static enum tag_class tag_check(struct parser *p, const yaml_char_t *utag,
 		tag = arena_printf(p->a, "!!%s", t);
 	}
 	loc = mark_loc(p, m);
-	d = spec__err_at(p->diags, p->a, &loc, "unsupported tag \"%s\"", tag);
+	d = spec__err_at(p->diags, p->a, &loc, "unsupported tag %s",
+			 diag_value(p->a, tag));
 	diag_hint(
 	    d, p->a,
 	    "Only the core tags !!str, !!int, !!float, !!bool and !!null on values, !!map on maps and !!seq on lists are accepted.");
@@ -422,16 +408,22 @@ static void on_alias(struct parser *p, const yaml_event_t *ev)
 	if (an == NULL || an->node == NULL) {
 		if (an == NULL) {
 			d = spec__err_at(p->diags, p->a, &loc,
-					 "undefined alias \"%s\"", name);
-			diag_hint(
-			    d, p->a,
-			    "An alias *%s must come after the anchor &%s that it refers to.",
-			    name, name);
+					 "undefined alias %s",
+					 diag_value(p->a, name));
+			if (strlen(name) <= DIAG_VALUE_MAX)
+				diag_hint(
+				    d, p->a,
+				    "An alias *%s must come after the anchor &%s that it refers to.",
+				    name, name);
+			else
+				diag_hint(
+				    d, p->a,
+				    "An alias must come after the anchor that it refers to.");
 		} else {
 			spec__err_at(
 			    p->diags, p->a, &loc,
-			    "alias \"%s\" refers to a node that contains it",
-			    name);
+			    "alias %s refers to a node that contains it",
+			    diag_value(p->a, name));
 		}
 		/* keep the structure going with a stand-in (a name where a
 		 * key is due, so that no second error follows) */
@@ -529,7 +521,8 @@ static void map_dedupe(struct parser *p, struct frame *f)
 	for (size_t i = 0; i < f->len; i++) {
 		if (first[i] != i) {
 			d = spec__err_at(p->diags, p->a, &f->key_nodes[i]->loc,
-					 "duplicate key \"%s\"", f->keys[i]);
+					 "duplicate key %s",
+					 diag_value(p->a, f->keys[i]));
 			diag_detail(d, p->a,
 				    "The key was first defined at line %u.",
 				    f->key_nodes[first[i]]->loc.line);

@@ -11,9 +11,6 @@
 #include "arena.h"
 #include "dbops/diag.h"
 
-/* Longest piece of a value quoted back in a message. */
-#define QUOTE_MAX 40
-
 extern const char spec__letters[];
 extern const char spec__digits[];
 extern const char spec__secret_hint[];
@@ -22,8 +19,6 @@ extern const char spec__secret_hint[];
 struct dbops_diag *spec__err_at(struct dbops_diag_list *diags, struct arena *a,
 				const struct dbops_loc *loc, const char *fmt,
 				...) DBOPS_PRINTF(4, 5);
-/* A value for a message: at most QUOTE_MAX bytes of its first line. */
-const char *spec__quote_value(struct arena *a, const char *s);
 /* Every byte of `s` is in one of the sets. */
 bool spec__only_chars(const char *s, const char *set1, const char *set2,
 		      const char *set3);

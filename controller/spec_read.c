@@ -83,8 +83,8 @@ int spec_check_keys(struct dbops_diag_list *diags, struct arena *a,
 			continue;
 		rc = DBOPS_ERR_INVALID;
 		d = spec__err_at(diags, a, &map->key_nodes[i]->loc,
-				 "unknown key \"%s\" in %s",
-				 spec__quote_value(a, key), what);
+				 "unknown key %s in %s", diag_value(a, key),
+				 what);
 		guess = diag_suggest(key, allowed, nallowed);
 		if (guess != NULL) {
 			diag_hint(d, a, "Did you mean \"%s\"?", guess);
@@ -144,8 +144,8 @@ int spec_bool(bool *out, struct dbops_diag_list *diags, struct arena *a,
 			return 0;
 		}
 	}
-	spec__err_at(diags, a, &node->loc, "%s must be a boolean, got \"%s\"",
-		     what, spec__quote_value(a, node->scalar));
+	spec__err_at(diags, a, &node->loc, "%s must be a boolean, got %s", what,
+		     diag_value(a, node->scalar));
 	return DBOPS_ERR_INVALID;
 }
 
@@ -169,8 +169,8 @@ int spec_int(int64_t *out, struct dbops_diag_list *diags, struct arena *a,
 	num = s + (s[0] == '+' || s[0] == '-');
 	if (num[0] == '\0' || !spec__only_chars(num, spec__digits, "", "")) {
 		spec__err_at(diags, a, &node->loc,
-			     "%s must be an integer, got \"%s\"", what,
-			     spec__quote_value(a, s));
+			     "%s must be an integer, got %s", what,
+			     diag_value(a, s));
 		return DBOPS_ERR_INVALID;
 	}
 	errno = 0;
@@ -178,8 +178,7 @@ int spec_int(int64_t *out, struct dbops_diag_list *diags, struct arena *a,
 	if (errno == ERANGE || v < min || v > max) {
 		spec__err_at(diags, a, &node->loc,
 			     "%s must be between %lld and %lld, got %s", what,
-			     (long long)min, (long long)max,
-			     spec__quote_value(a, s));
+			     (long long)min, (long long)max, diag_value(a, s));
 		return DBOPS_ERR_INVALID;
 	}
 	*out = v;
@@ -271,8 +270,8 @@ static int name_check(struct dbops_diag_list *diags, struct arena *a,
 
 	if (name_valid(name))
 		return 0;
-	d = spec__err_at(diags, a, &node->loc, "invalid %s \"%s\"", what,
-			 spec__quote_value(a, name));
+	d = spec__err_at(diags, a, &node->loc, "invalid %s %s", what,
+			 diag_value(a, name));
 	diag_detail(
 	    d, a,
 	    "A cluster name may contain only letters, digits, \"_\", \".\" and \"-\".");
@@ -297,9 +296,8 @@ static int api_version_read(const char **out, struct dbops_diag_list *diags,
 	if (spec_string(out, diags, a, v, "apiVersion") < 0)
 		return DBOPS_ERR_INVALID;
 	if (strcmp(*out, SPEC_API_VERSION) != 0) {
-		d = spec__err_at(diags, a, &v->loc,
-				 "unsupported apiVersion \"%s\"",
-				 spec__quote_value(a, *out));
+		d = spec__err_at(diags, a, &v->loc, "unsupported apiVersion %s",
+				 diag_value(a, *out));
 		diag_hint(d, a, "The supported version is \"%s\".",
 			  SPEC_API_VERSION);
 		return DBOPS_ERR_INVALID;
@@ -408,8 +406,8 @@ static int fleet_path_check(struct dbops_diag_list *diags, struct arena *a,
 	}
 	if (path[0] == '/') {
 		d = spec__err_at(diags, a, &node->loc,
-				 "%s must be a relative path, got \"%s\"", what,
-				 spec__quote_value(a, path));
+				 "%s must be a relative path, got %s", what,
+				 diag_value(a, path));
 		diag_hint(
 		    d, a,
 		    "Give the cluster's directory relative to the repository root.");
@@ -419,10 +417,9 @@ static int fleet_path_check(struct dbops_diag_list *diags, struct arena *a,
 		size_t n = strcspn(s, "/");
 
 		if (n == 2 && s[0] == '.' && s[1] == '.') {
-			d = spec__err_at(
-			    diags, a, &node->loc,
-			    "%s must not contain \"..\", got \"%s\"", what,
-			    spec__quote_value(a, path));
+			d = spec__err_at(diags, a, &node->loc,
+					 "%s must not contain \"..\", got %s",
+					 what, diag_value(a, path));
 			diag_hint(
 			    d, a,
 			    "Cluster directories must lie inside the repository.");
@@ -484,10 +481,11 @@ static void fleet_member_read(struct spec_fleet *out,
 		    strcmp(out->members[i].name, name) != 0)
 			continue;
 		d = spec__err_at(diags, a, &nn->loc,
-				 "duplicate cluster name \"%s\"", name);
+				 "duplicate cluster name %s",
+				 diag_value(a, name));
 		diag_detail(d, a,
-			    "The cluster \"%s\" was first defined at line %u.",
-			    name, out->members[i].loc.line);
+			    "The cluster %s was first defined at line %u.",
+			    diag_value(a, name), out->members[i].loc.line);
 		return;
 	}
 	out->members[out->n].name = name;

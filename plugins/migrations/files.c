@@ -476,8 +476,8 @@ static int mig_list_dir(const char *const **names, size_t *n,
 	    h->source_list == NULL) {
 		h->diag(
 		    ctx, DBOPS_SEV_ERROR, DBOPS_ERR_UNSUPPORTED, loc,
-		    "could not list migration directory \"%s\": this dbops cannot list source directories",
-		    dir);
+		    "could not list migration directory %s: this dbops cannot list source directories",
+		    plug_value(ctx, dir));
 		return DBOPS_ERR_UNSUPPORTED;
 	}
 	return h->source_list(names, n, ctx, dir);

@@ -21,6 +21,7 @@
 #include "dbops/host.h"
 #include "dbops/plugin.h"
 #include "dbops/spec.h"
+#include "../value.h"
 
 #define MIG_DEFAULT_TABLE	      "flyway_schema_history"
 #define MIG_DEFAULT_SCHEMA	      "public"

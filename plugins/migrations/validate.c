@@ -55,7 +55,7 @@ static int mig_duration(const char **out, struct dbops_ctx *ctx,
 	if (mig_duration_ok(*out))
 		return 0;
 	d = h->diag(ctx, DBOPS_SEV_ERROR, DBOPS_ERR_INVALID, &node->loc,
-		    "invalid value for %s: \"%s\"", what, *out);
+		    "invalid value for %s: %s", what, plug_value(ctx, *out));
 	h->diag_hint(
 	    ctx, d,
 	    "Write a number with an optional unit (ms, s, min, h, d), such as \"5s\"; 0 turns the timeout off.");
@@ -105,9 +105,10 @@ static int mig_load_lint(struct mig_db *db, struct dbops_ctx *ctx,
 		else if (strcmp(s, "off") == 0)
 			db->lint_level = MIG_LINT_OFF;
 		else {
-			struct dbops_diag *d = h->diag(
-			    ctx, DBOPS_SEV_ERROR, DBOPS_ERR_INVALID,
-			    &level->loc, "invalid lint level \"%s\"", s);
+			struct dbops_diag *d =
+			    h->diag(ctx, DBOPS_SEV_ERROR, DBOPS_ERR_INVALID,
+				    &level->loc, "invalid lint level %s",
+				    plug_value(ctx, s));
 
 			h->diag_hint(ctx, d,
 				     "Use \"warning\", \"error\" or \"off\".");
@@ -125,8 +126,8 @@ static int mig_load_lint(struct mig_db *db, struct dbops_ctx *ctx,
 			    ctx,
 			    h->diag(ctx, DBOPS_SEV_ERROR, DBOPS_ERR_INVALID,
 				    &disable->items[i]->loc,
-				    "unknown lint rule \"%s\"",
-				    db->lint_disabled[i]),
+				    "unknown lint rule %s",
+				    plug_value(ctx, db->lint_disabled[i])),
 			    "The rules are listed in plugins/migrations/README.md.");
 			result = DBOPS_ERR_INVALID;
 		}
@@ -153,9 +154,8 @@ static int mig_load_baseline(struct mig_db *db, struct dbops_ctx *ctx,
 		return DBOPS_ERR_INVALID;
 	if (mig_version_parse(&db->baseline, ctx, db->baseline_version) != 0) {
 		h->diag(ctx, DBOPS_SEV_ERROR, DBOPS_ERR_INVALID,
-			v ? &v->loc : &b->loc,
-			"invalid baseline version \"%s\"",
-			db->baseline_version);
+			v ? &v->loc : &b->loc, "invalid baseline version %s",
+			plug_value(ctx, db->baseline_version));
 		return DBOPS_ERR_INVALID;
 	}
 	return 0;
@@ -176,7 +176,7 @@ static int mig_load_target(struct mig_db *db, struct dbops_ctx *ctx,
 	if (mig_version_parse(&db->target, ctx, text) != 0) {
 		struct dbops_diag *d =
 		    h->diag(ctx, DBOPS_SEV_ERROR, DBOPS_ERR_INVALID, &t->loc,
-			    "invalid target version \"%s\"", text);
+			    "invalid target version %s", plug_value(ctx, text));
 
 		h->diag_hint(
 		    ctx, d,
@@ -229,7 +229,7 @@ static int mig_load_table(struct mig_db *db, struct dbops_ctx *ctx,
 	if (*s == '\0' || (dot && (dot == s || dot[1] == '\0' ||
 				   strchr(dot + 1, '.') != NULL))) {
 		h->diag(ctx, DBOPS_SEV_ERROR, DBOPS_ERR_INVALID, &node->loc,
-			"invalid history table name \"%s\"", s);
+			"invalid history table name %s", plug_value(ctx, s));
 		return DBOPS_ERR_INVALID;
 	}
 	if (dot != NULL) {
@@ -274,8 +274,8 @@ static int mig_load_db(struct mig_db *db, struct dbops_ctx *ctx,
 		h->diag(
 		    ctx, DBOPS_SEV_ERROR, DBOPS_ERR_INVALID,
 		    locs ? &locs->loc : &node->loc,
-		    "database \"%s\" needs \"locations\", a list of directories",
-		    db->database);
+		    "database %s needs \"locations\", a list of directories",
+		    plug_value(ctx, db->database));
 		return DBOPS_ERR_INVALID;
 	}
 	for (size_t i = 0; i < locs->len; i++) {
@@ -287,8 +287,8 @@ static int mig_load_db(struct mig_db *db, struct dbops_ctx *ctx,
 			h->diag(
 			    ctx, DBOPS_SEV_ERROR, DBOPS_ERR_INVALID,
 			    &locs->items[i]->loc,
-			    "location \"%s\" must be a relative path inside the spec repository",
-			    s);
+			    "location %s must be a relative path inside the spec repository",
+			    plug_value(ctx, s));
 			return DBOPS_ERR_INVALID;
 		}
 	}
@@ -365,8 +365,8 @@ int mig_spec_load(struct mig_spec **out, struct dbops_ctx *ctx,
 				   spec->dbs[i].database) == 0) {
 				h->diag(ctx, DBOPS_SEV_ERROR, DBOPS_ERR_INVALID,
 					&dbs->items[i]->loc,
-					"database \"%s\" is listed twice",
-					spec->dbs[i].database);
+					"database %s is listed twice",
+					plug_value(ctx, spec->dbs[i].database));
 				result = DBOPS_ERR_INVALID;
 			}
 	}

@@ -145,8 +145,8 @@ int par_apply(struct dbops_ctx *ctx, const struct dbops_change *change)
 	stmt = par_statement(ctx, s, pl->value);
 	if (stmt == NULL) {
 		h->diag(ctx, DBOPS_SEV_ERROR, DBOPS_ERR_INVALID, &change->loc,
-			"invalid value for parameter \"%s\": \"%s\"", s->name,
-			pl->value);
+			"invalid value for parameter \"%s\": %s", s->name,
+			plug_value(ctx, pl->value));
 		return DBOPS_ERR_INVALID;
 	}
 	err = h->query(NULL, ctx, stmt, 0, NULL);

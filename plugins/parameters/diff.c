@@ -169,8 +169,8 @@ static int par_unknown(struct dbops_ctx *ctx, const struct par_live *live,
 	if (dotted && par_library_pending(ctx, live, section, name)) {
 		d = h->diag(
 		    ctx, DBOPS_SEV_WARNING, 0, loc,
-		    "parameter \"%s\" cannot be set until its library is loaded",
-		    name);
+		    "parameter %s cannot be set until its library is loaded",
+		    plug_value(ctx, name));
 		h->diag_detail(
 		    ctx, d,
 		    "Its library is in shared_preload_libraries, which takes effect at the next server restart.");
@@ -180,7 +180,8 @@ static int par_unknown(struct dbops_ctx *ctx, const struct par_live *live,
 		return 0;
 	}
 	d = h->diag(ctx, DBOPS_SEV_ERROR, DBOPS_ERR_INVALID, loc,
-		    "unrecognized configuration parameter \"%s\"", name);
+		    "unrecognized configuration parameter %s",
+		    plug_value(ctx, name));
 	guess = h->suggest(name, live->all_names, live->nall_names);
 	if (guess != NULL)
 		h->diag_hint(ctx, d, "Did you mean \"%s\"?", guess);
@@ -366,8 +367,8 @@ static int par_check_desired(struct dbops_ctx *ctx, struct par_item *it)
 	it->stmt = par_statement(ctx, s, it->text);
 	if (it->stmt == NULL) {
 		d = h->diag(ctx, DBOPS_SEV_ERROR, DBOPS_ERR_INVALID, it->loc,
-			    "invalid value for parameter \"%s\": \"%s\"",
-			    s->name, it->text);
+			    "invalid value for parameter \"%s\": %s", s->name,
+			    plug_value(ctx, it->text));
 		h->diag_hint(
 		    ctx, d,
 		    "Write the list as comma-separated names; an empty list can only be configured for parameters whose default is empty.");

@@ -339,8 +339,8 @@ int par_value_parse(struct par_value *out, struct par_parse_error *err,
 		}
 		if (err != NULL) {
 			err->message = h->printf(
-			    ctx, "invalid value for parameter \"%s\": \"%s\"",
-			    s->name, text);
+			    ctx, "invalid value for parameter \"%s\": %s",
+			    s->name, plug_value(ctx, text));
 			err->hint = h->printf(ctx, "Available values: %s.",
 					      par_enum_options(ctx, s));
 		}
@@ -354,8 +354,8 @@ int par_value_parse(struct par_value *out, struct par_parse_error *err,
 	}
 	if (err != NULL) {
 		err->message =
-		    h->printf(ctx, "invalid value for parameter \"%s\": \"%s\"",
-			      s->name, text);
+		    h->printf(ctx, "invalid value for parameter \"%s\": %s",
+			      s->name, plug_value(ctx, text));
 		err->hint = hint;
 	}
 	return DBOPS_ERR_INVALID;
@@ -590,5 +590,8 @@ const char *par_text_describe(struct dbops_ctx *ctx,
 {
 	const char *shown = par_text_format(ctx, s, text);
 
-	return shown == NULL || *shown == '\0' ? "empty" : shown;
+	if (shown == NULL || *shown == '\0')
+		return "empty";
+	/* a long string value of the spec is quoted and cut */
+	return plug_value_whole(shown) ? shown : plug_value(ctx, shown);
 }

@@ -18,6 +18,7 @@
 #include "dbops/host.h"
 #include "dbops/plugin.h"
 #include "dbops/spec.h"
+#include "../value.h"
 
 enum par_type {
 	PAR_STRING = 0,
@@ -117,7 +118,8 @@ const char *par_number_format(struct dbops_ctx *ctx,
 const char *par_text_format(struct dbops_ctx *ctx, const struct par_setting *s,
 			    const char *text);
 
-/* par_text_format for a sentence: "empty" for an empty value. */
+/* par_text_format for a sentence: "empty" for an empty value, a long
+ * string value quoted and cut (plug_value). */
 const char *par_text_describe(struct dbops_ctx *ctx,
 			      const struct par_setting *s, const char *text);
 

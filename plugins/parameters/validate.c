@@ -62,8 +62,8 @@ static int par_check_value(struct dbops_ctx *ctx, const char *name,
 	if (value->kind == DBOPS_NODE_SCALAR)
 		return 0;
 	d = h->diag(ctx, DBOPS_SEV_ERROR, DBOPS_ERR_INVALID, &value->loc,
-		    "parameter \"%s\" must be a scalar value, got %s", name,
-		    par_kind_name(value));
+		    "parameter %s must be a scalar value, got %s",
+		    plug_value(ctx, name), par_kind_name(value));
 	if (value->kind == DBOPS_NODE_NULL)
 		h->diag_hint(ctx, d, "Write '' for an empty string.");
 	else if (value->kind == DBOPS_NODE_SEQ)
@@ -82,7 +82,7 @@ static int par_check_name(struct dbops_ctx *ctx, const char *name,
 	if (par_name_valid(name))
 		return 0;
 	d = h->diag(ctx, DBOPS_SEV_ERROR, DBOPS_ERR_INVALID, &key->loc,
-		    "invalid parameter name \"%s\"", name);
+		    "invalid parameter name %s", plug_value(ctx, name));
 	h->diag_hint(
 	    ctx, d,
 	    "A parameter name consists of letters, digits, underscores and dollar signs, does not start with a digit, and may have parts separated by dots, as in \"pg_stat_statements.max\".");
@@ -104,11 +104,11 @@ static int par_check_duplicate(struct dbops_ctx *ctx,
 			continue;
 		d = h->diag(ctx, DBOPS_SEV_ERROR, DBOPS_ERR_INVALID,
 			    &section->key_nodes[i]->loc,
-			    "parameter \"%s\" is set twice", name);
+			    "parameter %s is set twice", plug_value(ctx, name));
 		h->diag_detail(
 		    ctx, d,
-		    "It is also set as \"%s\" at line %u; parameter names are case-insensitive.",
-		    section->keys[j], first->line);
+		    "It is also set as %s at line %u; parameter names are case-insensitive.",
+		    plug_value(ctx, section->keys[j]), first->line);
 		return DBOPS_ERR_INVALID;
 	}
 	return 0;

@@ -378,10 +378,10 @@ static void pool_warn_pending(struct dbops_ctx *ctx,
 	diag = h->diag(ctx, DBOPS_SEV_WARNING, 0, &dl->loc,
 		       "PgBouncer setting \"%s\" is waiting for a restart",
 		       dl->name);
-	h->diag_detail(
-	    ctx, diag,
-	    "The running value is \"%s\"; the configured value is \"%s\".",
-	    dl->before ? dl->before : "", dl->after);
+	h->diag_detail(ctx, diag,
+		       "The running value is %s; the configured value is %s.",
+		       plug_value(ctx, dl->before ? dl->before : ""),
+		       plug_value(ctx, dl->after));
 	h->diag_hint(
 	    ctx, diag,
 	    "PgBouncer reads this setting only when it starts: restart it (pgbouncer -R keeps client connections).");

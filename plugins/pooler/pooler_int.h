@@ -19,6 +19,7 @@
 #include "dbops/host.h"
 #include "dbops/plugin.h"
 #include "dbops/spec.h"
+#include "../value.h"
 
 /* ---- settings.c: the [pgbouncer] settings of PgBouncer 1.18 */
 

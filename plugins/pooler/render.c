@@ -109,9 +109,11 @@ static const char *pool_lines(struct dbops_ctx *ctx, const char *out,
 			      const struct pool_kv *const *kv, size_t n)
 {
 	const struct dbops_host *h = dbops_host(ctx);
-	const struct pool_kv **sorted =
-	    h->alloc(ctx, (n + 1) * sizeof(*sorted));
+	const struct pool_kv **sorted;
 
+	if (n == 0) /* kv may be NULL, which memcpy does not take */
+		return out;
+	sorted = h->alloc(ctx, n * sizeof(*sorted));
 	memcpy(sorted, kv, n * sizeof(*sorted));
 	qsort(sorted, n, sizeof(*sorted), pool_kvp_cmp);
 	for (size_t i = 0; i < n; i++)

@@ -40,8 +40,8 @@ static int pool_err(struct dbops_ctx *ctx, const struct dbops_node *node,
 	const struct dbops_host *h = dbops_host(ctx);
 	struct dbops_diag *d;
 
-	d = h->diag(ctx, DBOPS_SEV_ERROR, DBOPS_ERR_INVALID, &node->loc, "%s",
-		    msg);
+	d = h->diag(ctx, DBOPS_SEV_ERROR, DBOPS_ERR_INVALID,
+		    node != NULL ? &node->loc : NULL, "%s", msg);
 	if (hint != NULL)
 		h->diag_hint(ctx, d, "%s", hint);
 	return DBOPS_ERR_INVALID;
@@ -75,7 +75,9 @@ static int pool_word(const char **out, struct dbops_ctx *ctx,
 		return DBOPS_ERR_INVALID;
 	if (!pool_plain_word(*out))
 		return pool_err(
-		    ctx, node, h->printf(ctx, "invalid %s \"%s\"", what, *out),
+		    ctx, node,
+		    h->printf(ctx, "invalid %s %s", what,
+			      plug_value(ctx, *out)),
 		    "Blanks, quotes, \"=\", \";\" and \"#\" cannot be written into a PgBouncer connection string.");
 	return 0;
 }
@@ -102,7 +104,9 @@ static int pool_mode_value(const char **out, struct dbops_ctx *ctx,
 	if (strcmp(*out, "session") != 0 && strcmp(*out, "transaction") != 0 &&
 	    strcmp(*out, "statement") != 0)
 		return pool_err(
-		    ctx, node, h->printf(ctx, "invalid pool_mode \"%s\"", *out),
+		    ctx, node,
+		    h->printf(ctx, "invalid pool_mode %s",
+			      plug_value(ctx, *out)),
 		    "Available values: session, transaction, statement.");
 	return 0;
 }
@@ -171,8 +175,8 @@ static int pool_read_settings(struct pool_desired *d, struct dbops_ctx *ctx,
 		if (def == NULL) {
 			diag = h->diag(ctx, DBOPS_SEV_ERROR, DBOPS_ERR_INVALID,
 				       &key->loc,
-				       "unrecognized PgBouncer setting \"%s\"",
-				       map->keys[i]);
+				       "unrecognized PgBouncer setting %s",
+				       plug_value(ctx, map->keys[i]));
 			{
 				size_t nnames;
 				const char *const *names =
@@ -199,8 +203,8 @@ static int pool_read_settings(struct pool_desired *d, struct dbops_ctx *ctx,
 		if (!pool_setting_valid(def, text, &why)) {
 			diag = h->diag(
 			    ctx, DBOPS_SEV_ERROR, DBOPS_ERR_INVALID, &val->loc,
-			    "invalid value for PgBouncer setting \"%s\": \"%s\"",
-			    def->name, text);
+			    "invalid value for PgBouncer setting \"%s\": %s",
+			    def->name, plug_value(ctx, text));
 			if (why != NULL)
 				h->diag_hint(ctx, diag, "%s", why);
 			else {
@@ -270,6 +274,9 @@ static int pool_read_db(struct pool_db *db, struct dbops_ctx *ctx,
 	const struct dbops_node *n;
 	int rc = 0;
 
+	/* the slot of an entry refused before is reused: nothing of it may
+	 * remain */
+	memset(db, 0, sizeof(*db));
 	db->name = name;
 	db->loc = key->loc;
 	if (strcmp(name, "pgbouncer") == 0)
@@ -279,12 +286,14 @@ static int pool_read_db(struct pool_db *db, struct dbops_ctx *ctx,
 	if (strcmp(name, "*") != 0 && !pool_plain_word(name))
 		return pool_err(
 		    ctx, key,
-		    h->printf(ctx, "invalid database entry name \"%s\"", name),
+		    h->printf(ctx, "invalid database entry name %s",
+			      plug_value(ctx, name)),
 		    "Blanks, quotes, \"=\", \";\" and \"#\" cannot be written into the ini file.");
 	if (map == NULL || map->kind == DBOPS_NODE_NULL)
 		map = NULL;
 	else if (h->spec_check_keys(
-		     ctx, map, h->printf(ctx, "database entry \"%s\"", name),
+		     ctx, map,
+		     h->printf(ctx, "database entry %s", plug_value(ctx, name)),
 		     pool_db_keys) != 0)
 		return DBOPS_ERR_INVALID;
 #define POOL_FIELD(field, fn)                                                  \
@@ -322,11 +331,12 @@ static int pool_read_db(struct pool_db *db, struct dbops_ctx *ctx,
 	if (db->target == NULL)
 		return 0;
 	n = map != NULL ? h->spec_get(map, "target") : NULL;
+	if (n == NULL)
+		n = key;
 	if (strcmp(db->target, "primary") == 0) {
 		if (db->host != NULL)
 			return pool_err(
-			    ctx, n != NULL ? n : key,
-			    "target primary takes no host",
+			    ctx, n, "target primary takes no host",
 			    "The primary's address is the one dbops connects to; give a host without a target to route elsewhere.");
 		return 0;
 	}
@@ -336,14 +346,15 @@ static int pool_read_db(struct pool_db *db, struct dbops_ctx *ctx,
 			    ctx, n,
 			    h->printf(
 				ctx,
-				"database entry \"%s\" routes to replicas but lists none",
-				name),
+				"database entry %s routes to replicas but lists none",
+				plug_value(ctx, name)),
 			    "List the replicas as hosts: [host1, host2], with their port.");
 		return 0;
 	}
-	return pool_err(ctx, n,
-			h->printf(ctx, "invalid target \"%s\"", db->target),
-			"Available values: primary, replicas.");
+	return pool_err(
+	    ctx, n,
+	    h->printf(ctx, "invalid target %s", plug_value(ctx, db->target)),
+	    "Available values: primary, replicas.");
 }
 
 static int pool_db_cmp(const void *x, const void *y)
@@ -410,25 +421,26 @@ static int pool_read_users(struct pool_desired *d, struct dbops_ctx *ctx,
 		u->name = map->keys[i];
 		u->loc = map->key_nodes[i]->loc;
 		if (!pool_plain_word(u->name)) {
-			rc = pool_err(
-			    ctx, map->key_nodes[i],
-			    h->printf(ctx, "invalid user name \"%s\"", u->name),
-			    NULL);
+			rc = pool_err(ctx, map->key_nodes[i],
+				      h->printf(ctx, "invalid user name %s",
+						plug_value(ctx, u->name)),
+				      NULL);
 			continue;
 		}
-		if (h->spec_check_keys(ctx, map->items[i],
-				       h->printf(ctx, "user \"%s\"", u->name),
-				       pool_user_keys) != 0) {
+		if (h->spec_check_keys(
+			ctx, map->items[i],
+			h->printf(ctx, "user %s", plug_value(ctx, u->name)),
+			pool_user_keys) != 0) {
 			rc = DBOPS_ERR_INVALID;
 			continue;
 		}
 		n = h->spec_get(map->items[i], "pool_mode");
 		if (n == NULL) {
-			rc = pool_err(ctx, map->items[i],
-				      h->printf(ctx,
-						"user \"%s\" sets no pool_mode",
-						u->name),
-				      NULL);
+			rc =
+			    pool_err(ctx, map->items[i],
+				     h->printf(ctx, "user %s sets no pool_mode",
+					       plug_value(ctx, u->name)),
+				     NULL);
 			continue;
 		}
 		if (pool_mode_value(&u->pool_mode, ctx, n) != 0) {
@@ -484,7 +496,8 @@ static int pool_read_auth(struct pool_desired *d, struct dbops_ctx *ctx,
 		if (strchr(a->name, '"') != NULL || strchr(a->name, '\n')) {
 			rc = pool_err(
 			    ctx, n,
-			    h->printf(ctx, "invalid user name \"%s\"", a->name),
+			    h->printf(ctx, "invalid user name %s",
+				      plug_value(ctx, a->name)),
 			    "A double quote cannot be written into the auth file.");
 			continue;
 		}
@@ -492,8 +505,8 @@ static int pool_read_auth(struct pool_desired *d, struct dbops_ctx *ctx,
 		if (n == NULL) {
 			rc = pool_err(
 			    ctx, item,
-			    h->printf(ctx, "auth user \"%s\" has no password",
-				      a->name),
+			    h->printf(ctx, "auth user %s has no password",
+				      plug_value(ctx, a->name)),
 			    "Name where the password comes from: {env: NAME} or {file: PATH}.");
 			continue;
 		}
@@ -505,9 +518,9 @@ static int pool_read_auth(struct pool_desired *d, struct dbops_ctx *ctx,
 			if (strcmp(d->auth[j].name, a->name) == 0) {
 				rc = pool_err(
 				    ctx, n,
-				    h->printf(
-					ctx, "auth user \"%s\" is listed twice",
-					a->name),
+				    h->printf(ctx,
+					      "auth user %s is listed twice",
+					      plug_value(ctx, a->name)),
 				    NULL);
 				break;
 			}

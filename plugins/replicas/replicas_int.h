@@ -20,6 +20,7 @@
 #include "dbops/host.h"
 #include "dbops/plugin.h"
 #include "dbops/spec.h"
+#include "../value.h"
 
 #define REPL_NAME_MAX 63 /* NAMEDATALEN - 1: slot and application names */
 

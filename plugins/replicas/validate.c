@@ -55,7 +55,7 @@ static int64_t repl_parse_unit(const char *text, const char *const *units,
 	while (*p == ' ')
 		p++;
 	if (*p == '\0')
-		return n * base;
+		return n > INT64_MAX / base ? -1 : n * base;
 	for (size_t i = 0; units[i] != NULL; i++)
 		if (strcmp(p, units[i]) == 0) {
 			if (n > INT64_MAX / factors[i])
@@ -133,9 +133,9 @@ static int repl_get_size(int64_t *out, struct dbops_ctx *ctx,
 	if (*out >= 0)
 		return 0;
 	d = h->diag(ctx, DBOPS_SEV_ERROR, DBOPS_ERR_INVALID, &n->loc,
-		    time ? "invalid duration \"%s\" for max_lag.time"
-			 : "invalid size \"%s\" for max_lag.bytes",
-		    text);
+		    time ? "invalid duration %s for max_lag.time"
+			 : "invalid size %s for max_lag.bytes",
+		    plug_value(ctx, text));
 	h->diag_hint(
 	    ctx, d,
 	    time
@@ -169,10 +169,10 @@ static int repl_parse_sync(struct repl_spec *s, struct dbops_ctx *ctx,
 	else if (strcmp(mode, "first") == 0)
 		s->sync_mode = REPL_SYNC_FIRST;
 	else {
-		struct dbops_diag *d =
-		    h->diag(ctx, DBOPS_SEV_ERROR, DBOPS_ERR_INVALID,
-			    &h->spec_get(node, "mode")->loc,
-			    "invalid synchronous mode \"%s\"", mode);
+		struct dbops_diag *d = h->diag(
+		    ctx, DBOPS_SEV_ERROR, DBOPS_ERR_INVALID,
+		    &h->spec_get(node, "mode")->loc,
+		    "invalid synchronous mode %s", plug_value(ctx, mode));
 
 		h->diag_hint(ctx, d,
 			     "Use off, any (quorum) or first (priority).");
@@ -206,11 +206,11 @@ static int repl_parse_settings(struct repl_spec *s, struct dbops_ctx *ctx,
 		const struct dbops_node *v = node->items[i];
 
 		if (!repl_setting_allowed(node->keys[i])) {
-			struct dbops_diag *d = h->diag(
-			    ctx, DBOPS_SEV_ERROR, DBOPS_ERR_INVALID,
-			    &node->key_nodes[i]->loc,
-			    "setting \"%s\" is not a replication setting",
-			    node->keys[i]);
+			struct dbops_diag *d =
+			    h->diag(ctx, DBOPS_SEV_ERROR, DBOPS_ERR_INVALID,
+				    &node->key_nodes[i]->loc,
+				    "setting %s is not a replication setting",
+				    plug_value(ctx, node->keys[i]));
 
 			h->diag_hint(
 			    ctx, d,
@@ -239,6 +239,9 @@ static int repl_parse_member(struct repl_member_spec *m, struct dbops_ctx *ctx,
 	int64_t port = 5432;
 	int err;
 
+	/* the slot of a member refused before is reused: nothing of it may
+	 * remain (an "absent" would remove the next member) */
+	memset(m, 0, sizeof(*m));
 	m->loc = node->loc;
 	m->host = "127.0.0.1";
 	m->sync = true;
@@ -255,7 +258,7 @@ static int repl_parse_member(struct repl_member_spec *m, struct dbops_ctx *ctx,
 	if (!repl_name_valid(m->name)) {
 		struct dbops_diag *d =
 		    h->diag(ctx, DBOPS_SEV_ERROR, DBOPS_ERR_INVALID, &n->loc,
-			    "invalid member name \"%s\"", m->name);
+			    "invalid member name %s", plug_value(ctx, m->name));
 
 		h->diag_detail(
 		    ctx, d,
@@ -370,10 +373,10 @@ static int repl_parse_top(struct repl_spec *s, struct dbops_ctx *ctx,
 	else if (strcmp(provider, "external") == 0)
 		s->provider = &repl_provider_external;
 	else {
-		struct dbops_diag *d =
-		    h->diag(ctx, DBOPS_SEV_ERROR, DBOPS_ERR_INVALID,
-			    &h->spec_get(section, "provider")->loc,
-			    "unknown replicas provider \"%s\"", provider);
+		struct dbops_diag *d = h->diag(
+		    ctx, DBOPS_SEV_ERROR, DBOPS_ERR_INVALID,
+		    &h->spec_get(section, "provider")->loc,
+		    "unknown replicas provider %s", plug_value(ctx, provider));
 
 		h->diag_hint(
 		    ctx, d,

@@ -463,6 +463,8 @@ live_member(struct differ *d, const char *member, const char *group)
 {
 	struct role_live_member key = {group, member, false};
 
+	if (d->live->nmembers == 0)
+		return NULL;
 	return bsearch(&key, d->live->members, d->live->nmembers, sizeof(key),
 		       role_member_cmp);
 }

@@ -67,7 +67,9 @@ static void want_finish(struct differ *d, struct wantset *ws)
 {
 	size_t m = 0;
 
-	qsort(ws->v, ws->n, sizeof(*ws->v), cmp_want);
+	/* qsort wants an array even for nothing, and an empty set has none */
+	if (ws->n > 1)
+		qsort(ws->v, ws->n, sizeof(*ws->v), cmp_want);
 	for (size_t i = 0; i < ws->n; i++) {
 		if (m > 0 && strcmp(ws->v[m - 1].key, ws->v[i].key) == 0) {
 			struct want *p = &ws->v[m - 1];
@@ -159,6 +161,8 @@ static bool owns(const struct role_live_db *ldb, enum role_objkind kind,
 
 	if (kind == ROLE_OBJ_SCHEMA)
 		key.name = NULL;
+	if (ldb->nobjects == 0)
+		return false;
 	o = bsearch(&key, ldb->objects, ldb->nobjects, sizeof(key),
 		    cmp_object_key);
 	return o != NULL && o->owner != NULL && strcmp(o->owner, grantee) == 0;
@@ -330,8 +334,8 @@ static void want_rules(struct differ *d, struct wantset *ws, const char *db,
 				    !args_safe(r->objects[j])) {
 					ERROR(
 					    d, &r->loc,
-					    "function \"%s\" has characters that are not part of type names in its argument list",
-					    r->objects[j]);
+					    "function %s has characters that are not part of type names in its argument list",
+					    plug_value(d->ctx, r->objects[j]));
 					continue;
 				}
 				if (owns(ldb, r->kind, r->schema, r->objects[j],
@@ -478,7 +482,8 @@ void role_d_database(struct differ *d, const char *db)
 		for (size_t i = 0; i < d->spec->ndefacls && loc == NULL; i++)
 			if (strcmp(d->spec->defacls[i].database, db) == 0)
 				loc = &d->spec->defacls[i].loc;
-		ERROR(d, loc, "database \"%s\" does not exist", db);
+		ERROR(d, loc, "database %s does not exist",
+		      plug_value(d->ctx, db));
 		return;
 	}
 	want_rules(d, &ws, db, ldb);

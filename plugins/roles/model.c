@@ -88,20 +88,33 @@ static bool flag(struct loader *l, const struct dbops_node *map,
 	return v;
 }
 
-/* A list of strings (a single scalar is taken as a list of one). */
-static const char *const *strlist(size_t *n_out, struct loader *l,
-				  const struct dbops_node *node,
-				  const char *what)
+/*
+ * A list of strings (a single scalar is taken as a list of one). Items
+ * that are not strings are reported and left out; `nodes_out`, when not
+ * NULL, receives the node of each string kept, for locating a later
+ * problem with it.
+ */
+static const char *const *
+strlist(size_t *n_out, const struct dbops_node *const **nodes_out,
+	struct loader *l, const struct dbops_node *node, const char *what)
 {
 	const char **v;
+	const struct dbops_node **nodes;
 
 	*n_out = 0;
+	if (nodes_out != NULL)
+		*nodes_out = NULL;
 	if (node == NULL)
 		return NULL;
 	if (node->kind == DBOPS_NODE_SCALAR) {
 		v = l->h->alloc(l->ctx, sizeof(*v));
 		v[0] = node->scalar;
 		*n_out = 1;
+		if (nodes_out != NULL) {
+			nodes = l->h->alloc(l->ctx, sizeof(*nodes));
+			nodes[0] = node;
+			*nodes_out = nodes;
+		}
 		return v;
 	}
 	if (node->kind != DBOPS_NODE_SEQ) {
@@ -109,15 +122,18 @@ static const char *const *strlist(size_t *n_out, struct loader *l,
 		return NULL;
 	}
 	v = l->h->alloc(l->ctx, (node->len + 1) * sizeof(*v));
+	nodes = l->h->alloc(l->ctx, (node->len + 1) * sizeof(*nodes));
 	for (size_t i = 0; i < node->len; i++) {
 		const char *w = l->h->printf(l->ctx, "%s[%zu]", what, i);
 
 		if (l->h->spec_string(&v[*n_out], l->ctx, node->items[i], w) ==
 		    0)
-			(*n_out)++;
+			nodes[(*n_out)++] = node->items[i];
 		else
 			l->err = DBOPS_ERR_INVALID;
 	}
+	if (nodes_out != NULL)
+		*nodes_out = nodes;
 	return v;
 }
 
@@ -163,6 +179,8 @@ static void load_member_of(struct loader *l, struct role_def *r,
 		const char *w = l->h->printf(l->ctx, "%s[%zu]", what, i);
 		struct role_membership *m = &r->member_of[r->nmember_of];
 
+		/* the slot of a membership refused before is reused */
+		memset(m, 0, sizeof(*m));
 		m->loc = it->loc;
 		if (it->kind == DBOPS_NODE_MAP) {
 			if (l->h->spec_check_keys(l->ctx, it, w, keys) != 0) {
@@ -254,8 +272,8 @@ static void load_role(struct loader *l, struct role_def *r,
 	}
 	if (state != NULL && strcmp(state, "present") != 0)
 		ERR(l, &l->h->spec_get(it, "state")->loc,
-		    "%s.state must be \"present\" or \"absent\", got \"%s\"", w,
-		    state);
+		    "%s.state must be \"present\" or \"absent\", got %s", w,
+		    plug_value(l->ctx, state));
 	r->login = flag(l, it, "login", w, false);
 	r->superuser = flag(l, it, "superuser", w, false);
 	r->createdb = flag(l, it, "createdb", w, false);
@@ -363,20 +381,18 @@ static unsigned load_privs(struct loader *l, const struct dbops_node *node,
 			   const char *what, enum role_objkind kind)
 {
 	size_t n = 0;
-	const char *const *words = strlist(&n, l, node, what);
+	const struct dbops_node *const *at;
+	const char *const *words = strlist(&n, &at, l, node, what);
 	unsigned bits = 0;
 
 	for (size_t i = 0; i < n; i++) {
 		unsigned b = role_priv_parse(words[i], kind);
 
 		if (b == 0) {
-			const struct dbops_node *at =
-			    node->kind == DBOPS_NODE_SEQ ? node->items[i]
-							 : node;
-			struct dbops_diag *d =
-			    ERR(l, &at->loc,
-				"privilege \"%s\" does not apply to a %s",
-				words[i], role_kind_name(kind));
+			struct dbops_diag *d = ERR(
+			    l, &at[i]->loc,
+			    "privilege %s does not apply to a %s",
+			    plug_value(l->ctx, words[i]), role_kind_name(kind));
 
 			l->h->diag_hint(l->ctx, d, "A %s takes: %s, or ALL.",
 					role_kind_name(kind),
@@ -457,7 +473,10 @@ static void load_priv(struct loader *l, struct role_priv_rule *p,
 		       {"sequences", ROLE_OBJ_SEQUENCE},
 		       {"functions", ROLE_OBJ_FUNCTION}};
 	const struct dbops_node *objs = NULL;
+	const struct dbops_node *const *objnodes = NULL;
 
+	/* the slot of an entry refused before is reused */
+	memset(p, 0, sizeof(*p));
 	p->loc = it->loc;
 	if (l->h->spec_check_keys(l->ctx, it, w, keys) != 0) {
 		l->err = DBOPS_ERR_INVALID;
@@ -494,14 +513,15 @@ static void load_priv(struct loader *l, struct role_priv_rule *p,
 			ERR(l, &objs->loc,
 			    "%s must be \"all\" or a list of names", ow);
 		else
-			p->objects = strlist(&p->nobjects, l, objs, ow);
+			p->objects =
+			    strlist(&p->nobjects, &objnodes, l, objs, ow);
 		for (size_t i = 0; i < p->nobjects; i++)
 			if (p->kind == ROLE_OBJ_FUNCTION &&
 			    (strchr(p->objects[i], '(') == NULL ||
 			     p->objects[i][strlen(p->objects[i]) - 1] != ')'))
-				ERR(l, &objs->items[i]->loc,
-				    "function \"%s\" must be written with its argument types, as in \"name(integer, text)\"",
-				    p->objects[i]);
+				ERR(l, &objnodes[i]->loc,
+				    "function %s must be written with its argument types, as in \"name(integer, text)\"",
+				    plug_value(l->ctx, p->objects[i]));
 	}
 	p->grant = load_privs(l, l->h->spec_get(it, "grant"),
 			      l->h->printf(l->ctx, "%s.grant", w), p->kind);
@@ -537,6 +557,8 @@ static void load_defacl(struct loader *l, struct role_defacl_rule *p,
 					   "grant",    "revoke", NULL};
 	const char *on;
 
+	/* the slot of an entry refused before is reused */
+	memset(p, 0, sizeof(*p));
 	p->loc = it->loc;
 	if (l->h->spec_check_keys(l->ctx, it, w, keys) != 0) {
 		l->err = DBOPS_ERR_INVALID;
@@ -549,8 +571,8 @@ static void load_defacl(struct loader *l, struct role_defacl_rule *p,
 	on = str(l, it, "on", w, true);
 	if (on != NULL && !kind_word(&p->kind, on)) {
 		ERR(l, &l->h->spec_get(it, "on")->loc,
-		    "%s.on must be tables, sequences, functions, types or schemas, got \"%s\"",
-		    w, on);
+		    "%s.on must be tables, sequences, functions, types or schemas, got %s",
+		    w, plug_value(l->ctx, on));
 		return;
 	}
 	if (p->kind == ROLE_OBJ_SCHEMA && p->schema != NULL)
@@ -718,8 +740,8 @@ static void load_hba(struct loader *l, struct role_spec *s,
 			known = known || strcmp(r->type, types[j]) == 0;
 		if (!known)
 			ERR(l, &it->loc,
-			    "%s.type \"%s\" is not a pg_hba.conf connection type",
-			    w, r->type);
+			    "%s.type %s is not a pg_hba.conf connection type",
+			    w, plug_value(l->ctx, r->type));
 		if (strcmp(r->type, "local") != 0 && r->address == NULL)
 			ERR(l, &it->loc, "%s needs an \"address\"", w);
 		if (strcmp(r->type, "local") == 0 && r->address != NULL)
@@ -770,8 +792,8 @@ int role_spec_load(struct role_spec **out, struct dbops_ctx *ctx,
 	if (l.h->spec_check_keys(ctx, section, "the roles section", keys) != 0)
 		return DBOPS_ERR_INVALID;
 	s->prune = flag(&l, section, "prune", "roles", false);
-	s->ignore = strlist(&s->nignore, &l, l.h->spec_get(section, "ignore"),
-			    "roles.ignore");
+	s->ignore = strlist(&s->nignore, NULL, &l,
+			    l.h->spec_get(section, "ignore"), "roles.ignore");
 	s->reassign_to = str(&l, section, "reassign_to", "roles", false);
 	load_roles(&l, s, l.h->spec_get(section, "members"));
 	load_privileges(&l, s, l.h->spec_get(section, "privileges"),
@@ -782,8 +804,8 @@ int role_spec_load(struct role_spec **out, struct dbops_ctx *ctx,
 		if (s->roles[i].absent && s->reassign_to != NULL &&
 		    strcmp(s->roles[i].name, s->reassign_to) == 0)
 			ERR(&l, &s->roles[i].loc,
-			    "role \"%s\" receives the objects of dropped roles and cannot be absent",
-			    s->reassign_to);
+			    "role %s receives the objects of dropped roles and cannot be absent",
+			    plug_value(ctx, s->reassign_to));
 	return l.err;
 }
 
@@ -792,6 +814,8 @@ const struct role_def *role_spec_find(const struct role_spec *spec,
 {
 	struct role_def key = {0};
 
+	if (spec->nroles == 0)
+		return NULL;
 	key.name = name;
 	return bsearch(&key, spec->roles, spec->nroles, sizeof(key),
 		       cmp_role_name);

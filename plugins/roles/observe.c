@@ -221,12 +221,21 @@ int role_member_cmp(const void *a, const void *b)
 	return c != 0 ? c : strcmp(x->role, y->role);
 }
 
+/* qsort wants an array even for nothing, and an empty list has none. */
+static void role_sort(void *v, size_t n, size_t size,
+		      int (*cmp)(const void *, const void *))
+{
+	if (n > 1)
+		qsort(v, n, size, cmp);
+}
+
 void role_live_finish(struct dbops_ctx *ctx, struct role_live *live)
 {
-	qsort(live->roles, live->nroles, sizeof(*live->roles), cmp_live_role);
-	qsort(live->members, live->nmembers, sizeof(*live->members),
-	      role_member_cmp);
-	qsort(live->dbs, live->ndbs, sizeof(*live->dbs), cmp_db);
+	role_sort(live->roles, live->nroles, sizeof(*live->roles),
+		  cmp_live_role);
+	role_sort(live->members, live->nmembers, sizeof(*live->members),
+		  role_member_cmp);
+	role_sort(live->dbs, live->ndbs, sizeof(*live->dbs), cmp_db);
 	for (size_t i = 0; i < live->ndbs; i++) {
 		struct role_live_db *d = &live->dbs[i];
 
@@ -238,9 +247,11 @@ void role_live_finish(struct dbops_ctx *ctx, struct role_live *live)
 			d->defacls[j].key = role_acl_key(
 			    ctx, d->defacls[j].kind, d->defacls[j].schema,
 			    d->defacls[j].object, d->defacls[j].grantee);
-		qsort(d->acls, d->nacls, sizeof(*d->acls), cmp_acl);
-		qsort(d->defacls, d->ndefacls, sizeof(*d->defacls), cmp_acl);
-		qsort(d->objects, d->nobjects, sizeof(*d->objects), cmp_object);
+		role_sort(d->acls, d->nacls, sizeof(*d->acls), cmp_acl);
+		role_sort(d->defacls, d->ndefacls, sizeof(*d->defacls),
+			  cmp_acl);
+		role_sort(d->objects, d->nobjects, sizeof(*d->objects),
+			  cmp_object);
 	}
 }
 
@@ -249,6 +260,8 @@ const struct role_live_role *role_live_find(const struct role_live *live,
 {
 	struct role_live_role key = {0};
 
+	if (live->nroles == 0)
+		return NULL;
 	key.name = name;
 	return bsearch(&key, live->roles, live->nroles, sizeof(key),
 		       cmp_live_role);
@@ -259,6 +272,8 @@ const struct role_live_db *role_live_db(const struct role_live *live,
 {
 	struct role_live_db key = {0};
 
+	if (live->ndbs == 0)
+		return NULL;
 	key.name = name;
 	return bsearch(&key, live->dbs, live->ndbs, sizeof(key), cmp_db);
 }

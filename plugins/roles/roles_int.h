@@ -19,6 +19,7 @@
 #include "dbops/host.h"
 #include "dbops/plugin.h"
 #include "dbops/spec.h"
+#include "../value.h"
 
 /* Phases of the plugin's changes (plan order is phase, then address). */
 #define ROLE_PHASE_ROLE	      DBOPS_PHASE_ROLES	      /* create, alter */

@@ -15,6 +15,7 @@
 static struct t_case *cases;
 static bool current_failed;
 static char srcdir[PATH_MAX / 2];
+static char builddir[PATH_MAX];
 
 void t_register(struct t_case *c)
 {
@@ -48,6 +49,40 @@ const char *t_path(const char *rel)
 	if (snprintf(b, PATH_MAX, "%s/%s", srcdir, rel) >= PATH_MAX)
 		b[0] = '\0';
 	return b;
+}
+
+const char *t_build(const char *rel)
+{
+	static char buf[4][PATH_MAX];
+	static int next;
+	char *b = buf[next++ % 4];
+
+	if (snprintf(b, PATH_MAX, "%s%s%s", builddir, rel[0] ? "/" : "", rel) >=
+	    PATH_MAX)
+		b[0] = '\0';
+	return b;
+}
+
+/* The build directory is the runner's own: <build>/tests/unit-runner.
+ * Falls back to <srcdir>/build. */
+static void find_builddir(void)
+{
+	char exe[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	char *slash;
+
+	snprintf(builddir, sizeof(builddir), "%s/build", srcdir);
+	if (n <= 0)
+		return;
+	exe[n] = '\0';
+	for (int up = 0; up < 2; up++) {
+		slash = strrchr(exe, '/');
+		if (slash == NULL)
+			return;
+		*slash = '\0';
+	}
+	if (strlen(exe) < sizeof(builddir))
+		snprintf(builddir, sizeof(builddir), "%s", exe);
 }
 
 static char *slurp(const char *path)
@@ -142,6 +177,7 @@ int main(int argc, char **argv)
 		snprintf(srcdir, sizeof(srcdir), "%s", env);
 	else if (getcwd(srcdir, sizeof(srcdir)) == NULL)
 		snprintf(srcdir, sizeof(srcdir), ".");
+	find_builddir();
 	for (struct t_case *c = cases; c != NULL; c = c->next)
 		n++;
 	all = calloc(n ? n : 1, sizeof(*all));

@@ -29,6 +29,10 @@ void t_fail(const char *file, int line, const char *fmt, ...)
 bool t_failed(void);
 /* Absolute path of a file under the source tree (tests/..., specs/...). */
 const char *t_path(const char *rel);
+/* Absolute path of a file under the build directory this runner was
+ * built into (build/, build-asan/...): t_build("plugins") for its
+ * plugins, t_build("") for the directory itself. */
+const char *t_build(const char *rel);
 /* Compare text with a golden file (tests/golden/NAME); with
  * DBOPS_UPDATE_GOLDEN=1 in the environment, rewrite it instead. */
 bool t_golden(const char *file, int line, const char *name, const char *actual);

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: PostgreSQL */
 /*
  * test_diag.c — diagnostics: PostgreSQL-style printing with location,
- * detail, hint and context; lists; the "did you mean" suggestion.
+ * detail, hint and context; lists; the "did you mean" suggestion; spec
+ * values quoted back in messages, cut when long.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -63,5 +64,54 @@ TEST(test_diag__moves_lists)
 	T_ASSERT_INT(x.nwarnings, 1);
 	T_ASSERT_STR(x.tail->message, "three");
 	T_ASSERT(y.head == NULL);
+	arena_free(a);
+}
+
+TEST(test_diag__value_short_is_quoted_whole)
+{
+	struct arena *a = arena_new();
+
+	T_ASSERT_STR(diag_value(a, "work_mem"), "\"work_mem\"");
+	T_ASSERT_STR(diag_value(a, ""), "\"\"");
+	T_ASSERT_STR(diag_value(a, NULL), "null");
+	arena_free(a);
+}
+
+TEST(test_diag__value_long_is_cut_with_its_length)
+{
+	struct arena *a = arena_new();
+	char *big = malloc(900001);
+	char expected[128];
+
+	T_ASSERT(big != NULL);
+	memset(big, 'x', 900000);
+	big[900000] = '\0';
+	snprintf(expected, sizeof(expected), "\"%.64s...\" (900000 bytes)",
+		 big);
+	T_ASSERT_STR(diag_value(a, big), expected);
+	free(big);
+	arena_free(a);
+}
+
+TEST(test_diag__value_stops_at_line_breaks_and_controls)
+{
+	struct arena *a = arena_new();
+
+	T_ASSERT_STR(diag_value(a, "one\ntwo"), "\"one...\" (7 bytes)");
+	T_ASSERT_STR(diag_value(a, "red\x1b[31m"), "\"red...\" (8 bytes)");
+	arena_free(a);
+}
+
+TEST(test_diag__value_cut_keeps_whole_characters)
+{
+	struct arena *a = arena_new();
+	/* 63 ASCII bytes, then "é" (2 bytes) across the 64-byte limit */
+	char s[80];
+
+	memset(s, 'a', 63);
+	snprintf(s + 63, sizeof(s) - 63, "\xc3\xa9zz");
+	T_ASSERT_STR(diag_value(a, s),
+		     "\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+		     "aaaaaaaa...\" (67 bytes)");
 	arena_free(a);
 }

@@ -4,8 +4,9 @@
  * the exact message, against a golden file), a good load, the search path,
  * shadowing across directories, ordering by phase, `after` and name, and
  * the frozen layout of the ABI header. The fixture plugins are built from
- * tests/fixtures/plugins/ into build/tests/plugins/; directory tests link
- * them into temporary directories under build/tests/tmp. Paths in golden
+ * tests/fixtures/plugins/ into <build>/tests/plugins/ (<build> is the
+ * runner's own build directory: build/, build-asan/); directory tests link
+ * them into temporary directories under <build>/tests/tmp. Paths in golden
  * files are written as @BUILD@ (the build directory) and @TMP@ (the test's
  * temporary directory).
  */
@@ -72,11 +73,12 @@ static void lt_end(struct lt *t)
 		remove_tree(t->tmp);
 }
 
-/* A fresh directory under build/tests/tmp (so that a failed test, which
- * returns before its cleanup, leaves nothing outside the build tree). */
+/* A fresh directory under <build>/tests/tmp (so that a failed test,
+ * which returns before its cleanup, leaves nothing outside the build
+ * tree). */
 static bool lt_mktemp(struct lt *t)
 {
-	const char *base = t_path("build/tests/tmp");
+	const char *base = t_build("tests/tmp");
 
 	if (mkdir(base, 0700) != 0 && errno != EEXIST)
 		return false;
@@ -106,8 +108,8 @@ static const char *fixture(const char *stem)
 	char *b = buf[next++ % 4];
 	char rel[PATH_MAX];
 
-	snprintf(rel, sizeof(rel), "build/tests/plugins/dbops_%s.so", stem);
-	snprintf(b, PATH_MAX, "%s", t_path(rel));
+	snprintf(rel, sizeof(rel), "tests/plugins/dbops_%s.so", stem);
+	snprintf(b, PATH_MAX, "%s", t_build(rel));
 	return b;
 }
 
@@ -165,7 +167,7 @@ static const char *lt_text(struct lt *t)
 	strbuf_init(&a);
 	strbuf_init(&b);
 	replace_all(&a, raw, t->tmp, "@TMP@");
-	replace_all(&b, a.buf, t_path("build"), "@BUILD@");
+	replace_all(&b, a.buf, t_build(""), "@BUILD@");
 	free(raw);
 	strbuf_dispose(&a);
 	return strbuf_finish(&b, t->a);

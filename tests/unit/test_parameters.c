@@ -11,6 +11,7 @@
 
 #include <dlfcn.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "fake_host.h"
@@ -875,6 +876,33 @@ TEST(test_parameters__diff_bad_unit)
 	fake_host_free(fc);
 }
 
+TEST(test_parameters__diff_long_value_is_cut_in_the_error)
+{
+	struct fixture fx;
+	struct fake_ctx *fc;
+	const char *out;
+	char *yaml = malloc(900100);
+	size_t n;
+	int rc = 0;
+
+	T_ASSERT(yaml != NULL);
+	n = (size_t)snprintf(yaml, 100, "parameters:\n  work_mem: ");
+	memset(yaml + n, '7', 900000);
+	snprintf(yaml + n + 900000, 10, "XB\n");
+	fx_init(&fx);
+	fc = fx_ctx(&fx);
+	out = run_diff(fc, yaml, &rc);
+	free(yaml);
+	T_ASSERT(out != NULL);
+	T_ASSERT_INT(rc, DBOPS_ERR_INVALID);
+	T_ASSERT_CONTAINS(out, "ERROR:  invalid value for parameter "
+			       "\"work_mem\": \"777777777777777777777777777777"
+			       "7777777777777777777777777777777777...\" "
+			       "(900002 bytes)\n");
+	T_ASSERT(strlen(out) < 1000);
+	fake_host_free(fc);
+}
+
 TEST(test_parameters__diff_enum_not_allowed)
 {
 	struct fixture fx;
@@ -1158,7 +1186,7 @@ TEST(test_parameters__verify_warns_about_restart)
 
 TEST(test_parameters__descriptor)
 {
-	void *h = dlopen(t_path("build/plugins/dbops_parameters.so"),
+	void *h = dlopen(t_build("plugins/dbops_parameters.so"),
 			 RTLD_NOW | RTLD_LOCAL);
 	dbops_plugin_entry_fn entry;
 	const struct dbops_plugin *p;

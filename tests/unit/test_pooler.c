@@ -399,6 +399,70 @@ TEST(test_pooler__validate_unknown_setting_did_you_mean)
 	fake_host_free(fc);
 }
 
+TEST(test_pooler__refused_database_entry_leaves_nothing_for_the_next)
+{
+	struct fake_ctx *fc = pt_new();
+	const struct dbops_node *sec;
+	struct pool_desired d;
+
+	sec = pt_section(fc, "pooler:\n"
+			     "  databases: {a: {target: e}, b: }\n");
+	T_ASSERT(sec != NULL);
+	T_ASSERT_INT(pool_desired_read(&d, fake_host_ctx(fc), sec),
+		     DBOPS_ERR_INVALID);
+	T_ASSERT_INT(fc->diags.nerrors, 1);
+	T_ASSERT_CONTAINS(fake_host_render(fc),
+			  "spec.yaml:2:27: ERROR:  invalid target \"e\"");
+	T_ASSERT_INT(d.ndbs, 1);
+	T_ASSERT_STR(d.dbs[0].name, "b");
+	T_ASSERT_STR(d.dbs[0].target, "primary");
+	fake_host_free(fc);
+}
+
+TEST(test_pooler__replicas_route_without_hosts_is_refused_alone)
+{
+	struct fake_ctx *fc = pt_new();
+	const struct dbops_node *sec;
+	struct pool_desired d;
+
+	sec = pt_section(fc, "pooler:\n"
+			     "  databases:\n"
+			     "    a: {target: replicas}\n"
+			     "    b: {pool_size: 5}\n");
+	T_ASSERT(sec != NULL);
+	T_ASSERT_INT(pool_desired_read(&d, fake_host_ctx(fc), sec),
+		     DBOPS_ERR_INVALID);
+	T_ASSERT_INT(fc->diags.nerrors, 1);
+	T_ASSERT_CONTAINS(
+	    fake_host_render(fc),
+	    "spec.yaml:3:17: ERROR:  database entry \"a\" routes to replicas but lists none");
+	T_ASSERT_INT(d.ndbs, 1);
+	T_ASSERT_STR(d.dbs[0].target, "primary");
+	T_ASSERT_STR(d.dbs[0].pool_size, "5");
+	fake_host_free(fc);
+}
+
+TEST(test_pooler__refused_entry_host_does_not_reach_the_next)
+{
+	struct fake_ctx *fc = pt_new();
+	const struct dbops_node *sec;
+	struct pool_desired d;
+
+	sec = pt_section(fc, "pooler:\n"
+			     "  databases:\n"
+			     "    a: {target: primary, host: h1}\n"
+			     "    b: {pool_size: 5}\n");
+	T_ASSERT(sec != NULL);
+	T_ASSERT_INT(pool_desired_read(&d, fake_host_ctx(fc), sec),
+		     DBOPS_ERR_INVALID);
+	T_ASSERT_INT(fc->diags.nerrors, 1);
+	T_ASSERT_CONTAINS(fake_host_render(fc), "target primary takes no host");
+	T_ASSERT_INT(d.ndbs, 1);
+	T_ASSERT_STR(d.dbs[0].name, "b");
+	T_ASSERT(d.dbs[0].host == NULL);
+	fake_host_free(fc);
+}
+
 TEST(test_pooler__setting_list_is_pgbouncer_118)
 {
 	/* every key of 1.18's SHOW CONFIG but conffile, and nothing newer */

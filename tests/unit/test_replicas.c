@@ -136,6 +136,71 @@ TEST(test_replicas__validate_sync_count_and_duplicates)
 	fake_host_free(fc);
 }
 
+/* The model of a spec that has problems (repl_t_spec gives NULL). */
+static struct repl_spec *repl_t_refused(struct fake_ctx *fc, const char *yaml)
+{
+	const struct dbops_node *root = fake_host_spec(fc, yaml);
+	struct repl_spec *spec = NULL;
+
+	if (root == NULL ||
+	    repl_spec_parse(
+		&spec, fake_host_ctx(fc),
+		dbops_host(fake_host_ctx(fc))->spec_get(root, "replicas")) !=
+		DBOPS_ERR_INVALID)
+		return NULL;
+	return spec;
+}
+
+TEST(test_replicas__refused_member_state_does_not_reach_the_next)
+{
+	struct fake_ctx *fc = fake_host_new("replicas");
+	struct repl_spec *s = repl_t_refused(
+	    fc, "replicas:\n"
+		"  members:\n"
+		"    - {name: a, state: absent, data_dir: relative}\n"
+		"    - {name: b, port: 5434, data_dir: /srv/b}\n");
+
+	T_ASSERT(s != NULL);
+	T_ASSERT_INT(fc->diags.nerrors, 1);
+	T_ASSERT_CONTAINS(fake_host_render(fc),
+			  "data_dir must be an absolute path");
+	T_ASSERT_INT(s->nmembers, 1);
+	T_ASSERT_STR(s->members[0].name, "b");
+	T_ASSERT(!s->members[0].absent);
+	fake_host_free(fc);
+}
+
+TEST(test_replicas__refused_member_data_dir_does_not_reach_the_next)
+{
+	struct fake_ctx *fc = fake_host_new("replicas");
+	struct repl_spec *s =
+	    repl_t_refused(fc, "replicas:\n"
+			       "  members:\n"
+			       "    - {name: a, data_dir: /srv/a, port: 0}\n"
+			       "    - {name: b, port: 5434}\n");
+
+	T_ASSERT(s != NULL);
+	T_ASSERT_INT(fc->diags.nerrors, 2);
+	T_ASSERT_CONTAINS(fake_host_render(fc), "member \"b\" has no data_dir");
+	T_ASSERT_INT(s->nmembers, 0);
+	fake_host_free(fc);
+}
+
+TEST(test_replicas__duration_without_unit_too_large_is_refused)
+{
+	struct fake_ctx *fc = fake_host_new("replicas");
+
+	/* 18446744073709612 s is 2^64 + 60384 ms: wrapped around, it would
+	 * pass for a minute */
+	T_ASSERT(repl_t_refused(fc,
+				"replicas:\n"
+				"  provider: external\n"
+				"  wait_timeout: 18446744073709612\n") != NULL);
+	T_ASSERT_CONTAINS(fake_host_render(fc),
+			  "wait_timeout must be a duration from 1s to 24h");
+	fake_host_free(fc);
+}
+
 TEST(test_replicas__sync_names_canonical)
 {
 	struct fake_ctx *fc = fake_host_new("replicas");

@@ -250,6 +250,81 @@ TEST(test_roles__validate_reports_every_problem)
 	fake_host_free(fc);
 }
 
+/* The model of a spec that has problems, and the diagnostics. */
+static const struct role_spec *load_refused(struct fake_ctx *fc,
+					    const char *yaml)
+{
+	const struct dbops_node *root = fake_host_spec(fc, yaml);
+	struct role_spec *s = NULL;
+
+	if (root == NULL ||
+	    role_spec_load(
+		&s, fake_host_ctx(fc),
+		dbops_host(fake_host_ctx(fc))->spec_get(root, "roles")) !=
+		DBOPS_ERR_INVALID)
+		return NULL;
+	return s;
+}
+
+TEST(test_roles__refused_membership_leaves_nothing_for_the_next)
+{
+	struct fake_ctx *fc = fake_host_new("roles");
+	const struct role_spec *s = load_refused(
+	    fc, "roles:\n"
+		"  members:\n"
+		"    - {name: a, member_of: [{role: a, admin: true}, b]}\n");
+
+	T_ASSERT(s != NULL);
+	T_ASSERT_INT(fc->diags.nerrors, 1);
+	T_ASSERT_CONTAINS(fake_host_render(fc),
+			  "role \"a\" cannot be a member of itself");
+	T_ASSERT_INT(s->nroles, 1);
+	T_ASSERT_INT(s->roles[0].nmember_of, 1);
+	T_ASSERT_STR(s->roles[0].member_of[0].role, "b");
+	T_ASSERT(!s->roles[0].member_of[0].admin);
+	fake_host_free(fc);
+}
+
+TEST(test_roles__refused_privilege_leaves_nothing_for_the_next)
+{
+	struct fake_ctx *fc = fake_host_new("roles");
+	const struct role_spec *s = load_refused(
+	    fc,
+	    "roles:\n"
+	    "  privileges:\n"
+	    "    - {role: a, database: d, schema: s, tables: all, grant: [EXECUTE]}\n"
+	    "    - {role: a, database: d, schema: s, grant: [USAGE]}\n");
+
+	T_ASSERT(s != NULL);
+	T_ASSERT_INT(fc->diags.nerrors, 1);
+	T_ASSERT_INT(s->nprivs, 1);
+	T_ASSERT_INT(s->privs[0].kind, ROLE_OBJ_SCHEMA);
+	T_ASSERT(!s->privs[0].all);
+	T_ASSERT_INT(s->privs[0].nobjects, 0);
+	fake_host_free(fc);
+}
+
+TEST(test_roles__privilege_error_is_located_at_its_item)
+{
+	struct fake_ctx *fc = fake_host_new("roles");
+	const struct role_spec *s =
+	    load_refused(fc, "roles:\n"
+			     "  privileges:\n"
+			     "    - role: a\n"
+			     "      database: d\n"
+			     "      schema: s\n"
+			     "      tables: [t]\n"
+			     "      grant: [[SELECT], BOGUS]\n");
+	const char *out = fake_host_render(fc);
+
+	T_ASSERT(s != NULL);
+	T_ASSERT_CONTAINS(out, "spec.yaml:7:15: ERROR:  "
+			       "roles.privileges[0].grant[0] must be a string");
+	T_ASSERT_CONTAINS(out, "spec.yaml:7:25: ERROR:  privilege \"BOGUS\" "
+			       "does not apply to a table");
+	fake_host_free(fc);
+}
+
 TEST(test_roles__diff_creates_with_quoted_hostile_names)
 {
 	struct fake_ctx *fc = fake_host_new("roles");

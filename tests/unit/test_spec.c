@@ -607,7 +607,7 @@ TEST(test_spec__long_values_are_shortened_in_messages)
 	T_ASSERT_INT(parse(&root,
 			   "x: |\n  first line\n  second line\n"
 			   "y: aaaaaaaaaabbbbbbbbbbccccccccccddddddddddeeee"
-			   "eeeeee\n"),
+			   "eeeeeeffffffffffgggggggggg\n"),
 		     0);
 	T_ASSERT_INT(spec_bool(&b, &D, A, spec_get(root, "x"), "x"),
 		     DBOPS_ERR_INVALID);
@@ -615,9 +615,10 @@ TEST(test_spec__long_values_are_shortened_in_messages)
 		     DBOPS_ERR_INVALID);
 	T_ASSERT_STR(rendered(),
 		     "cluster.yaml:1:4: ERROR:  x must be a boolean, got "
-		     "\"first line...\"\n"
+		     "\"first line...\" (23 bytes)\n"
 		     "cluster.yaml:4:4: ERROR:  y must be a boolean, got "
-		     "\"aaaaaaaaaabbbbbbbbbbccccccccccdddddddddd...\"\n");
+		     "\"aaaaaaaaaabbbbbbbbbbccccccccccddddddddddeeeeeeeeeeffff"
+		     "ffffffgggg...\" (70 bytes)\n");
 }
 
 TEST(test_spec__unknown_key_nested_did_you_mean)
