@@ -162,7 +162,10 @@ static void h_spec_trust(struct dbops_ctx *ctx, const struct dbops_node *node,
 	if (node == NULL || p->stage != PASS_STAGE_VALIDATE)
 		return;
 	trust_record(&p->trust, p->a, p->root, node,
-		     kind == DBOPS_TRUST_PATH ? "path" : "connection", NULL);
+		     kind == DBOPS_TRUST_PATH   ? "path"
+		     : kind == DBOPS_TRUST_EXEC ? "exec"
+						: "connection",
+		     NULL);
 	if (kind == DBOPS_TRUST_CONNECTION && node->kind == DBOPS_NODE_SCALAR)
 		trust_conninfo_check(node->scalar, &node->loc,
 				     trust_path(p->a, p->root, node),

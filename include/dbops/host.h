@@ -48,7 +48,8 @@ struct dbops_conn;
 
 /*
  * What a spec node decides about trust (ABI 1.3, host->spec_trust): where
- * dbops connects or which local file it reads or writes. A revision being
+ * dbops connects, which local file it reads or writes, or which program
+ * it runs and as whom. A revision being
  * planned may not change these (nor any secret reference) from the
  * trusted revision's (`--trusted-rev`): see the trust model in
  * specs/README.md.
@@ -56,6 +57,7 @@ struct dbops_conn;
 enum dbops_trust {
 	DBOPS_TRUST_CONNECTION = 1, /* a host, port, conninfo, URL */
 	DBOPS_TRUST_PATH,	    /* a local file or directory */
+	DBOPS_TRUST_EXEC,	    /* a program's directory, an OS user */
 };
 
 /*

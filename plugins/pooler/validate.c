@@ -266,6 +266,62 @@ static int pool_read_hosts(struct pool_db *db, struct dbops_ctx *ctx,
 	return 0;
 }
 
+/*
+ * The hosts of an entry routed to replicas that lists none: the members
+ * the replicas section declares (its published facts), which must listen
+ * on one port unless the entry gives it — PgBouncer 1.18 takes one port
+ * for all the hosts of an entry.
+ */
+static int pool_replica_hosts(struct pool_db *db, struct dbops_ctx *ctx,
+			      const struct dbops_node *at)
+{
+	const struct dbops_host *h = dbops_host(ctx);
+	const struct dbops_fact *const *v;
+	const char *hosts = "", *port = NULL;
+	size_t n, nhosts = 0;
+
+	h->facts(&v, &n, ctx, "replicas.member.");
+	for (size_t i = 0; i < n; i++) {
+		const char *name = v[i]->name, *dot = strrchr(name, '.');
+
+		if (v[i]->type != DBOPS_FACT_TEXT || dot == NULL)
+			continue;
+		if (strcmp(dot, ".host") == 0) {
+			if (!pool_plain_word(v[i]->value))
+				return pool_err(
+				    ctx, at,
+				    h->printf(ctx,
+					      "replica host %s cannot be written into a PgBouncer connection string",
+					      plug_value(ctx, v[i]->value)),
+				    "List the hosts of this entry explicitly.");
+			hosts = h->printf(ctx, "%s%s%s", hosts,
+					  nhosts ? "," : "", v[i]->value);
+			nhosts++;
+		} else if (strcmp(dot, ".port") == 0 && db->port == NULL) {
+			if (port != NULL && strcmp(port, v[i]->value) != 0)
+				return pool_err(
+				    ctx, at,
+				    h->printf(ctx,
+					      "database entry %s routes to replicas that listen on different ports (%s and %s)",
+					      plug_value(ctx, db->name), port,
+					      v[i]->value),
+				    "PgBouncer 1.18 takes one port for all the hosts of an entry: give port, or list the hosts.");
+			port = v[i]->value;
+		}
+	}
+	if (nhosts == 0)
+		return pool_err(
+		    ctx, at,
+		    h->printf(ctx,
+			      "database entry %s routes to replicas but lists none",
+			      plug_value(ctx, db->name)),
+		    "List the replicas as hosts: [host1, host2], with their port, or declare them under replicas.members.");
+	db->host = hosts;
+	if (db->port == NULL)
+		db->port = port;
+	return 0;
+}
+
 static int pool_read_db(struct pool_db *db, struct dbops_ctx *ctx,
 			const char *name, const struct dbops_node *key,
 			const struct dbops_node *map)
@@ -342,13 +398,7 @@ static int pool_read_db(struct pool_db *db, struct dbops_ctx *ctx,
 	}
 	if (strcmp(db->target, "replicas") == 0) {
 		if (db->host == NULL)
-			return pool_err(
-			    ctx, n,
-			    h->printf(
-				ctx,
-				"database entry %s routes to replicas but lists none",
-				plug_value(ctx, name)),
-			    "List the replicas as hosts: [host1, host2], with their port.");
+			return pool_replica_hosts(db, ctx, n);
 		return 0;
 	}
 	return pool_err(
@@ -453,6 +503,26 @@ static int pool_read_users(struct pool_desired *d, struct dbops_ctx *ctx,
 	return rc;
 }
 
+/* The password the roles section gives role `name` (its published
+ * secret reference), for an auth user that names none. */
+static int pool_role_secret(struct dbops_secret_ref *out,
+			    struct dbops_ctx *ctx, const char *name)
+{
+	const struct dbops_host *h = dbops_host(ctx);
+	const char *fact = h->printf(ctx, "roles.role.%s.password", name);
+	const struct dbops_fact *const *v;
+	size_t n;
+
+	h->facts(&v, &n, ctx, fact);
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(v[i]->name, fact) == 0 &&
+		    v[i]->type == DBOPS_FACT_SECRET) {
+			*out = v[i]->secret;
+			return 0;
+		}
+	return DBOPS_ERR_NOTFOUND;
+}
+
 static int pool_auth_cmp(const void *x, const void *y)
 {
 	const struct pool_auth *a = x, *b = y;
@@ -476,7 +546,7 @@ static int pool_read_auth(struct pool_desired *d, struct dbops_ctx *ctx,
 	for (size_t i = 0; i < seq->len; i++) {
 		const struct dbops_node *item = seq->items[i];
 		struct pool_auth *a = &d->auth[d->nauth];
-		const struct dbops_node *n;
+		const struct dbops_node *n, *name_node;
 
 		if (h->spec_check_keys(ctx, item, "an auth user",
 				       pool_auth_keys) != 0) {
@@ -493,6 +563,7 @@ static int pool_read_auth(struct pool_desired *d, struct dbops_ctx *ctx,
 			rc = DBOPS_ERR_INVALID;
 			continue;
 		}
+		name_node = n;
 		if (strchr(a->name, '"') != NULL || strchr(a->name, '\n')) {
 			rc = pool_err(
 			    ctx, n,
@@ -502,22 +573,24 @@ static int pool_read_auth(struct pool_desired *d, struct dbops_ctx *ctx,
 			continue;
 		}
 		n = h->spec_get(item, "password");
-		if (n == NULL) {
+		if (n == NULL &&
+		    pool_role_secret(&a->secret, ctx, a->name) != 0) {
 			rc = pool_err(
 			    ctx, item,
 			    h->printf(ctx, "auth user %s has no password",
 				      plug_value(ctx, a->name)),
-			    "Name where the password comes from: {env: NAME} or {file: PATH}.");
+			    "Name where the password comes from ({env: NAME} or {file: PATH}), or declare the role with a password under roles.");
 			continue;
 		}
-		if (h->spec_secret(&a->secret, ctx, n, "password") != 0) {
+		if (n != NULL &&
+		    h->spec_secret(&a->secret, ctx, n, "password") != 0) {
 			rc = DBOPS_ERR_INVALID;
 			continue;
 		}
 		for (size_t j = 0; j < d->nauth; j++)
 			if (strcmp(d->auth[j].name, a->name) == 0) {
 				rc = pool_err(
-				    ctx, n,
+				    ctx, name_node,
 				    h->printf(ctx,
 					      "auth user %s is listed twice",
 					      plug_value(ctx, a->name)),
@@ -564,9 +637,41 @@ const struct pool_kv *pool_desired_setting(const struct pool_desired *d,
 	return pool_kv_find(d->settings, d->nsettings, key);
 }
 
+/* PgBouncer settings that name a local file or directory. */
+static const char *const pool_path_settings[] = {
+    "auth_file",	    "auth_hba_file",	    "client_tls_ca_file",
+    "client_tls_cert_file", "client_tls_key_file",  "logfile",
+    "pidfile",		    "resolv_conf",	    "server_tls_ca_file",
+    "server_tls_cert_file", "server_tls_key_file",  "unix_socket_dir",
+    NULL,
+};
+
+/*
+ * What a revision may not change unreviewed (the trust model): the admin
+ * console dbops connects to, and the files dbops reads and writes — the
+ * ini file and the files its settings name.
+ */
+static void pool_mark_trust(struct dbops_ctx *ctx,
+			    const struct dbops_node *section)
+{
+	const struct dbops_host *h = dbops_host(ctx);
+	const struct dbops_node *inst = h->spec_get(section, "pgbouncer");
+	const struct dbops_node *set = h->spec_get(section, "settings");
+
+	h->spec_trust(ctx, h->spec_get(inst, "admin"),
+		      DBOPS_TRUST_CONNECTION);
+	h->spec_trust(ctx, h->spec_get(inst, "config_file"), DBOPS_TRUST_PATH);
+	for (size_t i = 0; pool_path_settings[i] != NULL; i++)
+		h->spec_trust(ctx, h->spec_get(set, pool_path_settings[i]),
+			      DBOPS_TRUST_PATH);
+}
+
 int pool_validate(struct dbops_ctx *ctx, const struct dbops_node *section)
 {
 	struct pool_desired d;
+	int err = pool_desired_read(&d, ctx, section);
 
-	return pool_desired_read(&d, ctx, section);
+	if (err == 0)
+		pool_mark_trust(ctx, section);
+	return err;
 }

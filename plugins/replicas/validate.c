@@ -468,9 +468,95 @@ int repl_spec_parse(struct repl_spec **out, struct dbops_ctx *ctx,
 	return rc;
 }
 
+/*
+ * What a revision may not change unreviewed (the trust model): the
+ * members' addresses, where their data lives, and which programs run as
+ * whom.
+ */
+static void repl_mark_trust(struct dbops_ctx *ctx,
+			    const struct dbops_node *section)
+{
+	const struct dbops_host *h = dbops_host(ctx);
+	const struct dbops_node *members = h->spec_get(section, "members");
+
+	h->spec_trust(ctx, h->spec_get(section, "bindir"), DBOPS_TRUST_EXEC);
+	h->spec_trust(ctx, h->spec_get(section, "os_user"), DBOPS_TRUST_EXEC);
+	if (members == NULL || members->kind != DBOPS_NODE_SEQ)
+		return;
+	for (size_t i = 0; i < members->len; i++) {
+		const struct dbops_node *m = members->items[i];
+
+		h->spec_trust(ctx, h->spec_get(m, "host"),
+			      DBOPS_TRUST_CONNECTION);
+		h->spec_trust(ctx, h->spec_get(m, "port"),
+			      DBOPS_TRUST_CONNECTION);
+		h->spec_trust(ctx, h->spec_get(m, "data_dir"),
+			      DBOPS_TRUST_PATH);
+	}
+}
+
+static void repl_fact(struct dbops_ctx *ctx, const struct dbops_loc *loc,
+		      const char *name, const char *value)
+{
+	dbops_host(ctx)->fact_put(ctx, name, value, NULL, loc);
+}
+
+static void repl_member_fact(struct dbops_ctx *ctx,
+			     const struct repl_member_spec *m,
+			     const char *field, const char *value)
+{
+	repl_fact(ctx, &m->loc,
+		  dbops_host(ctx)->printf(ctx, "replicas.member.%s.%s",
+					  m->name, field),
+		  value);
+}
+
+/*
+ * The facts other plugins read (plugins/replicas/README.md): the members
+ * to be present, their addresses and data directories, the synchronous
+ * settings and the lag limits (bytes, milliseconds).
+ */
+static void repl_publish(struct dbops_ctx *ctx, const struct repl_spec *s)
+{
+	const struct dbops_host *h = dbops_host(ctx);
+	static const char *const modes[] = {
+	    [REPL_SYNC_OFF] = "off",
+	    [REPL_SYNC_ANY] = "any",
+	    [REPL_SYNC_FIRST] = "first",
+	};
+
+	repl_fact(ctx, &s->loc, "replicas.provider", s->provider->name);
+	repl_fact(ctx, &s->loc, "replicas.synchronous.mode",
+		  modes[s->sync_mode]);
+	repl_fact(ctx, &s->loc, "replicas.synchronous.count",
+		  h->printf(ctx, "%d", s->sync_count));
+	if (s->max_lag_bytes >= 0)
+		repl_fact(ctx, &s->loc, "replicas.max_lag.bytes",
+			  h->printf(ctx, "%lld", (long long)s->max_lag_bytes));
+	if (s->max_lag_ms >= 0)
+		repl_fact(ctx, &s->loc, "replicas.max_lag.time",
+			  h->printf(ctx, "%lld", (long long)s->max_lag_ms));
+	for (size_t i = 0; i < s->nmembers; i++) {
+		const struct repl_member_spec *m = &s->members[i];
+
+		if (m->absent)
+			continue;
+		repl_member_fact(ctx, m, "host", m->host);
+		repl_member_fact(ctx, m, "port", h->printf(ctx, "%d", m->port));
+		repl_member_fact(ctx, m, "sync", m->sync ? "true" : "false");
+		if (m->data_dir != NULL)
+			repl_member_fact(ctx, m, "data_dir", m->data_dir);
+	}
+}
+
 int repl_validate(struct dbops_ctx *ctx, const struct dbops_node *section)
 {
 	struct repl_spec *s;
+	int err = repl_spec_parse(&s, ctx, section);
 
-	return repl_spec_parse(&s, ctx, section);
+	if (err != 0)
+		return err;
+	repl_mark_trust(ctx, section);
+	repl_publish(ctx, s);
+	return 0;
 }

@@ -836,9 +836,26 @@ bool role_protected(const struct role_spec *spec, const char *current_user,
 	return false;
 }
 
+/*
+ * Publish each role's password reference (never its value) for the
+ * plugins that log in as the role or check its password: the pooler's
+ * auth users (plugins/roles/README.md, "Facts").
+ */
 int role_validate(struct dbops_ctx *ctx, const struct dbops_node *section)
 {
+	const struct dbops_host *h = dbops_host(ctx);
 	struct role_spec *s = NULL;
+	int err = role_spec_load(&s, ctx, section);
 
-	return role_spec_load(&s, ctx, section);
+	if (err != 0)
+		return err;
+	for (size_t i = 0; i < s->nroles; i++) {
+		const struct role_def *r = &s->roles[i];
+
+		if (r->absent || !r->has_password)
+			continue;
+		h->fact_put(ctx, h->printf(ctx, "roles.role.%s.password", r->name),
+			    NULL, &r->password, &r->loc);
+	}
+	return 0;
 }

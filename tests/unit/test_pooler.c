@@ -566,3 +566,119 @@ TEST(test_pooler__write_atomic_keeps_mode)
 	T_ASSERT_INT(rmdir(dir), 0);
 	fake_host_free(fc);
 }
+
+/* ---- what the pooler takes from the replicas and roles sections */
+
+TEST(test_pooler__replicas_target_takes_the_members)
+{
+	struct fake_ctx *fc = fake_host_new("pooler");
+	const struct dbops_node *sec;
+	struct pool_desired d;
+
+	fake_host_add_fact(fc, "replicas", "replicas.member.r1.host",
+			   "10.0.0.5");
+	fake_host_add_fact(fc, "replicas", "replicas.member.r1.port", "5433");
+	fake_host_add_fact(fc, "replicas", "replicas.member.r2.host",
+			   "10.0.0.6");
+	fake_host_add_fact(fc, "replicas", "replicas.member.r2.port", "5433");
+	sec = pt_section(fc, "pooler:\n"
+			     "  databases:\n"
+			     "    app_ro: {target: replicas, dbname: app}\n"
+			     "    other: {target: replicas, hosts: [h1], port: 6000}\n");
+	T_ASSERT(sec != NULL);
+	T_ASSERT_INT(pool_desired_read(&d, fake_host_ctx(fc), sec), 0);
+	T_ASSERT_INT(d.ndbs, 2);
+	T_ASSERT_STR(d.dbs[0].name, "app_ro");
+	T_ASSERT_STR(d.dbs[0].host, "10.0.0.5,10.0.0.6");
+	T_ASSERT_STR(d.dbs[0].port, "5433");
+	/* hosts given: the members are not used */
+	T_ASSERT_STR(d.dbs[1].host, "h1");
+	T_ASSERT_STR(d.dbs[1].port, "6000");
+	fake_host_free(fc);
+}
+
+TEST(test_pooler__replicas_on_two_ports_need_one)
+{
+	struct fake_ctx *fc = fake_host_new("pooler");
+	const struct dbops_node *sec;
+	struct pool_desired d;
+
+	fake_host_add_fact(fc, "replicas", "replicas.member.r1.host",
+			   "127.0.0.1");
+	fake_host_add_fact(fc, "replicas", "replicas.member.r1.port", "5433");
+	fake_host_add_fact(fc, "replicas", "replicas.member.r2.host",
+			   "127.0.0.1");
+	fake_host_add_fact(fc, "replicas", "replicas.member.r2.port", "5434");
+	sec = pt_section(fc, "pooler:\n"
+			     "  databases:\n"
+			     "    ro: {target: replicas}\n");
+	T_ASSERT(sec != NULL);
+	T_ASSERT_INT(pool_desired_read(&d, fake_host_ctx(fc), sec),
+		     DBOPS_ERR_INVALID);
+	T_ASSERT_CONTAINS(
+	    fake_host_render(fc),
+	    "spec.yaml:3:18: ERROR:  database entry \"ro\" routes to replicas that listen on different ports (5433 and 5434)");
+	fake_host_free(fc);
+
+	/* with the port given, the entry is valid */
+	fc = fake_host_new("pooler");
+	fake_host_add_fact(fc, "replicas", "replicas.member.r1.host",
+			   "127.0.0.1");
+	fake_host_add_fact(fc, "replicas", "replicas.member.r1.port", "5433");
+	fake_host_add_fact(fc, "replicas", "replicas.member.r2.port", "5434");
+	sec = pt_section(fc, "pooler:\n"
+			     "  databases:\n"
+			     "    ro: {target: replicas, port: 6432}\n");
+	T_ASSERT_INT(pool_desired_read(&d, fake_host_ctx(fc), sec), 0);
+	T_ASSERT_STR(d.dbs[0].port, "6432");
+	fake_host_free(fc);
+}
+
+TEST(test_pooler__auth_user_takes_the_role_password)
+{
+	struct fake_ctx *fc = fake_host_new("pooler");
+	const struct dbops_host *h = dbops_host(fake_host_ctx(fc));
+	struct dbops_secret_ref ref = {.kind = DBOPS_SECRET_ENV,
+				       .name = "DBOPS_SECRET_APP"};
+	const struct dbops_node *sec;
+	struct pool_desired d;
+
+	fc->plugin = "roles";
+	h->fact_put(fake_host_ctx(fc), "roles.role.app.password", NULL, &ref,
+		    NULL);
+	fc->plugin = "pooler";
+	sec = pt_section(fc, "pooler:\n"
+			     "  auth_users:\n"
+			     "    - {name: app}\n"
+			     "    - {name: other}\n");
+	T_ASSERT(sec != NULL);
+	T_ASSERT_INT(pool_desired_read(&d, fake_host_ctx(fc), sec),
+		     DBOPS_ERR_INVALID);
+	T_ASSERT_INT(fc->diags.nerrors, 1);
+	T_ASSERT_CONTAINS(fake_host_render(fc),
+			  "spec.yaml:4:7: ERROR:  auth user \"other\" has no password");
+	T_ASSERT_INT(d.nauth, 1);
+	T_ASSERT_STR(d.auth[0].name, "app");
+	T_ASSERT_INT(d.auth[0].secret.kind, DBOPS_SECRET_ENV);
+	T_ASSERT_STR(d.auth[0].secret.name, "DBOPS_SECRET_APP");
+	fake_host_free(fc);
+}
+
+TEST(test_pooler__validate_marks_the_admin_and_files)
+{
+	struct fake_ctx *fc = fake_host_new("pooler");
+	const struct dbops_node *sec;
+
+	sec = pt_section(fc, "pooler:\n"
+			     "  pgbouncer: {config_file: /etc/pgbouncer.ini, admin: 'port=6432 dbname=pgbouncer'}\n"
+			     "  settings: {auth_file: /etc/userlist.txt, pool_mode: session}\n");
+	T_ASSERT(sec != NULL);
+	T_ASSERT_INT(pool_validate(fake_host_ctx(fc), sec), 0);
+	T_ASSERT_INT(fc->ntrust, 3);
+	T_ASSERT_INT(fc->trust[0].kind, DBOPS_TRUST_CONNECTION);
+	T_ASSERT_STR(fc->trust[0].node->scalar, "port=6432 dbname=pgbouncer");
+	T_ASSERT_INT(fc->trust[1].kind, DBOPS_TRUST_PATH);
+	T_ASSERT_INT(fc->trust[2].kind, DBOPS_TRUST_PATH);
+	T_ASSERT_STR(fc->trust[2].node->scalar, "/etc/userlist.txt");
+	fake_host_free(fc);
+}

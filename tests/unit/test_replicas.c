@@ -556,3 +556,69 @@ TEST(test_replicas__switchover_mode_from_host)
 	T_ASSERT(fake_host_change(fc, "replicas.switchover.3-promote") != NULL);
 	fake_host_free(fc);
 }
+
+/* ---- what validate tells the others: facts, and the trust keys */
+
+static const char *rt_fact(const struct fake_ctx *fc, const char *name)
+{
+	for (size_t i = 0; i < fc->nfacts; i++)
+		if (strcmp(fc->facts[i].name, name) == 0)
+			return fc->facts[i].value;
+	return NULL;
+}
+
+TEST(test_replicas__validate_publishes_members_and_limits)
+{
+	struct fake_ctx *fc = fake_host_new("replicas");
+	const struct dbops_node *root = fake_host_spec(
+	    fc, "replicas:\n"
+		"  synchronous: {mode: first, count: 1}\n"
+		"  max_lag: {bytes: 16MB, time: 10s}\n"
+		"  bindir: /usr/lib/postgresql/15/bin\n"
+		"  members:\n"
+		"    - {name: r1, host: 10.0.0.5, port: 5433, data_dir: /a}\n"
+		"    - {name: r2, port: 5434, data_dir: /b, sync: false}\n"
+		"    - {name: gone, port: 5435, data_dir: /c, state: absent}\n");
+	const struct dbops_node *sec;
+
+	T_ASSERT(root != NULL);
+	sec = dbops_host(fake_host_ctx(fc))->spec_get(root, "replicas");
+	T_ASSERT_INT(repl_validate(fake_host_ctx(fc), sec), 0);
+	T_ASSERT_STR(rt_fact(fc, "replicas.provider"), "local");
+	T_ASSERT_STR(rt_fact(fc, "replicas.synchronous.mode"), "first");
+	T_ASSERT_STR(rt_fact(fc, "replicas.max_lag.bytes"), "16777216");
+	T_ASSERT_STR(rt_fact(fc, "replicas.max_lag.time"), "10000");
+	T_ASSERT_STR(rt_fact(fc, "replicas.member.r1.host"), "10.0.0.5");
+	T_ASSERT_STR(rt_fact(fc, "replicas.member.r1.port"), "5433");
+	T_ASSERT_STR(rt_fact(fc, "replicas.member.r2.host"), "127.0.0.1");
+	T_ASSERT_STR(rt_fact(fc, "replicas.member.r2.sync"), "false");
+	T_ASSERT_STR(rt_fact(fc, "replicas.member.r2.data_dir"), "/b");
+	/* a member to remove is no member for the others */
+	T_ASSERT(rt_fact(fc, "replicas.member.gone.port") == NULL);
+	/* trust keys: bindir; each member's host (when given), port and
+	 * data_dir — the removed one's too: it is still where dbops goes */
+	T_ASSERT_INT(fc->ntrust, 1 + 3 + 2 + 2);
+	T_ASSERT_INT(fc->trust[0].kind, DBOPS_TRUST_EXEC);
+	T_ASSERT_INT(fc->trust[1].kind, DBOPS_TRUST_CONNECTION);
+	T_ASSERT_STR(fc->trust[1].node->scalar, "10.0.0.5");
+	T_ASSERT_INT(fc->trust[3].kind, DBOPS_TRUST_PATH);
+	fake_host_free(fc);
+}
+
+TEST(test_replicas__refused_section_publishes_nothing)
+{
+	struct fake_ctx *fc = fake_host_new("replicas");
+	const struct dbops_node *root = fake_host_spec(
+	    fc, "replicas:\n"
+		"  members:\n"
+		"    - {name: r1, port: 5433, data_dir: rel}\n");
+
+	T_ASSERT(root != NULL);
+	T_ASSERT_INT(repl_validate(fake_host_ctx(fc),
+				   dbops_host(fake_host_ctx(fc))
+				       ->spec_get(root, "replicas")),
+		     DBOPS_ERR_INVALID);
+	T_ASSERT_INT(fc->nfacts, 0);
+	T_ASSERT_INT(fc->ntrust, 0);
+	fake_host_free(fc);
+}

@@ -809,3 +809,27 @@ TEST(test_roles__hba_refuses_line_breaks)
 	T_ASSERT_CONTAINS(fake_host_render(fc), "line break");
 	fake_host_free(fc);
 }
+
+TEST(test_roles__validate_publishes_password_references)
+{
+	struct fake_ctx *fc = fake_host_new("roles");
+	const struct dbops_node *root = fake_host_spec(
+	    fc, "roles:\n  members:\n"
+		"    - {name: app, login: true, password: {env: DBOPS_SECRET_APP}}\n"
+		"    - {name: plain, login: true}\n"
+		"    - {name: old, state: absent}\n");
+
+	T_ASSERT(root != NULL);
+	T_ASSERT_INT(
+	    role_validate(
+		fake_host_ctx(fc),
+		dbops_host(fake_host_ctx(fc))->spec_get(root, "roles")),
+	    0);
+	/* the reference only, for the app role only */
+	T_ASSERT_INT(fc->nfacts, 1);
+	T_ASSERT_STR(fc->facts[0].name, "roles.role.app.password");
+	T_ASSERT_INT(fc->facts[0].type, DBOPS_FACT_SECRET);
+	T_ASSERT(fc->facts[0].value == NULL);
+	T_ASSERT_STR(fc->facts[0].secret.name, "DBOPS_SECRET_APP");
+	fake_host_free(fc);
+}
