@@ -151,3 +151,45 @@ int fuzz_validate(const struct fuzz_plugin *fp, const uint8_t *data,
 	pass_dispose(&p);
 	return 0;
 }
+
+int fuzz_with_ctx(const char *name,
+		  void (*fn)(struct dbops_ctx *ctx, const uint8_t *data,
+			     size_t size),
+		  const uint8_t *data, size_t size)
+{
+	struct dbops_plugin desc;
+	struct loaded_plugin lp;
+	struct registry reg;
+	struct pass_plugin pp;
+	struct dbops_ctx ctx;
+	struct pass p;
+
+	memset(&desc, 0, sizeof(desc));
+	desc.name = name;
+	desc.spec_section = name;
+	memset(&lp, 0, sizeof(lp));
+	lp.desc = &desc;
+	memset(&reg, 0, sizeof(reg));
+	reg.plugins = &lp;
+	reg.n = 1;
+
+	pass_init(&p, &reg);
+	p.cluster_dir = "";
+	p.spec_path = "cluster.yaml";
+	memset(&pp, 0, sizeof(pp));
+	pp.lp = &lp;
+	pp.ctx = &ctx;
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.head.host = &host_table;
+	ctx.pass = &p;
+	ctx.pp = &pp;
+	p.plugins = &pp;
+	p.nplugins = 1;
+	p.stage = PASS_STAGE_VALIDATE;
+	fn(&ctx, data, size);
+	p.plugins = NULL;
+	p.nplugins = 0;
+	diag_print_list(fuzz_sink(), &p.diags);
+	pass_dispose(&p);
+	return 0;
+}

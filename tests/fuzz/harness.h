@@ -38,6 +38,16 @@ struct fuzz_plugin {
 int fuzz_validate(const struct fuzz_plugin *fp, const uint8_t *data,
 		  size_t size);
 
+/*
+ * Run fn with a context of plugin `name` in a pass at its validate stage,
+ * set up as fuzz_validate sets it up but with no spec, then print every
+ * diagnostic to /dev/null and dispose of the pass. Returns 0.
+ */
+int fuzz_with_ctx(const char *name,
+		  void (*fn)(struct dbops_ctx *ctx, const uint8_t *data,
+			     size_t size),
+		  const uint8_t *data, size_t size);
+
 /* /dev/null, opened once, for diagnostics printed only to run the
  * printing code. */
 FILE *fuzz_sink(void);

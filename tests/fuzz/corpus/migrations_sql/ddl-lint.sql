@@ -1,0 +1,16 @@
+ALTER TABLE users ADD COLUMN last_seen timestamptz DEFAULT now();
+ALTER TABLE users ALTER COLUMN email TYPE varchar(320);
+ALTER TABLE users ALTER COLUMN email SET NOT NULL;
+ALTER TABLE users ADD CONSTRAINT users_org_fk FOREIGN KEY (org_id) REFERENCES orgs (id);
+ALTER TABLE users ADD CONSTRAINT users_org_fk2 FOREIGN KEY (org_id) REFERENCES orgs (id) NOT VALID;
+ALTER TABLE users VALIDATE CONSTRAINT users_org_fk2;
+ALTER TABLE users RENAME COLUMN name TO full_name;
+ALTER TABLE users DROP COLUMN legacy;
+CREATE INDEX users_email_idx ON users (lower(email));
+CREATE UNIQUE INDEX users_uq ON users (email) WHERE deleted_at IS NULL;
+DROP TABLE IF EXISTS old_things CASCADE;
+TRUNCATE audit;
+CREATE TABLE copy_of AS SELECT * FROM users;
+SELECT * INTO other_copy FROM users;
+CREATE MATERIALIZED VIEW mv AS SELECT count(*) FROM users;
+REFRESH MATERIALIZED VIEW CONCURRENTLY mv;

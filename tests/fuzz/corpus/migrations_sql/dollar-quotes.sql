@@ -1,0 +1,8 @@
+CREATE OR REPLACE FUNCTION f() RETURNS trigger AS $body$
+BEGIN
+  RAISE NOTICE 'x; y';
+  RETURN NEW;
+END;
+$body$ LANGUAGE plpgsql;
+DO $$ BEGIN PERFORM 1; END $$;
+DO $a$ BEGIN EXECUTE $b$SELECT ';'$b$; END $a$;

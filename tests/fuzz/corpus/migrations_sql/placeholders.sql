@@ -1,0 +1,2 @@
+GRANT SELECT ON ALL TABLES IN SCHEMA ${schema} TO ${reader};
+CREATE SCHEMA IF NOT EXISTS "${schema}";

@@ -1,0 +1,3 @@
+CREATE TABLE ok (id int);
+CREATE TABLE broken (id int,;
+SELECT 1;
