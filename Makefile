@@ -22,7 +22,7 @@ PLUGINDIR ?= $(LIBDIR)/dbops/plugins
 DESTDIR   ?=
 
 CC        ?= cc
-PKGS      := libpq yaml-0.1 libgit2 libcurl json-c
+PKGS      := libpq yaml-0.1 libgit2 libcurl json-c nettle
 PLUGINS   := parameters roles pooler replicas migrations
 
 # Libraries one plugin needs beyond the common ones.

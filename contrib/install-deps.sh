@@ -24,7 +24,7 @@ set -euo pipefail
 packages=(
 	build-essential pkg-config git ca-certificates procps
 	libpq-dev libyaml-dev libgit2-dev libcurl4-openssl-dev libjson-c-dev
-	libpg-query-dev libidn-dev libunistring-dev
+	libpg-query-dev libidn-dev libunistring-dev nettle-dev
 	postgresql-15 postgresql-client-15 pgbouncer
 	hyperfine clang-format valgrind python3 time
 	clang-14 libclang-rt-14-dev llvm-14

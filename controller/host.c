@@ -147,10 +147,11 @@ static int h_spec_secret(struct dbops_secret_ref *out, struct dbops_ctx *ctx,
 		return err;
 	if ((err = config_secret_allowed(p->config, out, &p->diags, p->a)))
 		return err;
-	trust_record(&p->trust, p->a, p->root, node, "secret",
-		     arena_printf(p->a, "%s:%s",
-				  out->kind == DBOPS_SECRET_ENV ? "env" : "file",
-				  out->name));
+	trust_record(
+	    &p->trust, p->a, p->root, node, "secret",
+	    arena_printf(p->a, "%s:%s",
+			 out->kind == DBOPS_SECRET_ENV ? "env" : "file",
+			 out->name));
 	return 0;
 }
 
@@ -162,14 +163,14 @@ static void h_spec_trust(struct dbops_ctx *ctx, const struct dbops_node *node,
 	if (node == NULL || p->stage != PASS_STAGE_VALIDATE)
 		return;
 	trust_record(&p->trust, p->a, p->root, node,
-		     kind == DBOPS_TRUST_PATH   ? "path"
+		     kind == DBOPS_TRUST_PATH	? "path"
 		     : kind == DBOPS_TRUST_EXEC ? "exec"
 						: "connection",
 		     NULL);
 	if (kind == DBOPS_TRUST_CONNECTION && node->kind == DBOPS_NODE_SCALAR)
 		trust_conninfo_check(node->scalar, &node->loc,
-				     trust_path(p->a, p->root, node),
-				     &p->diags, p->a);
+				     trust_path(p->a, p->root, node), &p->diags,
+				     p->a);
 }
 
 /* ---- facts between plugins, and metrics */
@@ -238,7 +239,8 @@ static void h_metric(struct dbops_ctx *ctx, const char *name,
 		return;
 	if (p->nmetrics == p->capmetrics) {
 		size_t cap = p->capmetrics ? p->capmetrics * 2 : 32;
-		struct pass_metric *bigger = arena_alloc(p->a, cap * sizeof(*m));
+		struct pass_metric *bigger =
+		    arena_alloc(p->a, cap * sizeof(*m));
 
 		if (p->nmetrics)
 			memcpy(bigger, p->metrics, p->nmetrics * sizeof(*m));
@@ -484,6 +486,16 @@ static void h_set_state(struct dbops_ctx *ctx, void *state)
 	ctx->pp->lp->state = state;
 }
 
+static void *h_pass_data(struct dbops_ctx *ctx)
+{
+	return ctx->pp->data;
+}
+
+static void h_set_pass_data(struct dbops_ctx *ctx, void *data)
+{
+	ctx->pp->data = data;
+}
+
 struct dbops_conn {
 	struct pgconn *pc;
 	unsigned flags;
@@ -651,4 +663,6 @@ const struct dbops_host host_table = {
     .fact_put = h_fact_put,
     .facts = h_facts,
     .metric = h_metric,
+    .pass_data = h_pass_data,
+    .set_pass_data = h_set_pass_data,
 };

@@ -170,13 +170,16 @@ struct desc_member {
 
 /* Every member after the header, in order. Append with the struct. */
 static const struct desc_member desc_members[] = {
-    DESC_MEMBER(name),	       DESC_MEMBER(version),	DESC_MEMBER(summary),
-    DESC_MEMBER(spec_section), DESC_MEMBER(phase),	DESC_MEMBER(after),
-    DESC_MEMBER(flags),	       DESC_MEMBER(init),	DESC_MEMBER(fini),
-    DESC_MEMBER(validate),     DESC_MEMBER(observe),	DESC_MEMBER(diff),
-    DESC_MEMBER(apply),	       DESC_MEMBER(verify),	DESC_MEMBER(commands),
-    DESC_MEMBER(status),       DESC_MEMBER(apply_many),
-    DESC_MEMBER(readonly_commands), DESC_MEMBER(tools),	DESC_MEMBER(tool),
+    DESC_MEMBER(name),	     DESC_MEMBER(version),
+    DESC_MEMBER(summary),    DESC_MEMBER(spec_section),
+    DESC_MEMBER(phase),	     DESC_MEMBER(after),
+    DESC_MEMBER(flags),	     DESC_MEMBER(init),
+    DESC_MEMBER(fini),	     DESC_MEMBER(validate),
+    DESC_MEMBER(observe),    DESC_MEMBER(diff),
+    DESC_MEMBER(apply),	     DESC_MEMBER(verify),
+    DESC_MEMBER(commands),   DESC_MEMBER(status),
+    DESC_MEMBER(apply_many), DESC_MEMBER(readonly_commands),
+    DESC_MEMBER(tools),	     DESC_MEMBER(tool),
 };
 
 /* The smallest descriptor ABI 1.0 accepts: up to the last required
@@ -396,6 +399,19 @@ static int check_desc(struct arena *a, struct dbops_diag_list *diags,
 		    "Set \"spec_section\" to the top-level spec key the plugin owns.");
 		return DBOPS_ERR_ABI;
 	}
+	if (strcmp(p->spec_section, p->name) != 0) {
+		d = diag_add(diags, a, DBOPS_SEV_ERROR, DBOPS_ERR_ABI, NULL,
+			     "plugin \"%s\" names its spec section \"%s\"",
+			     p->name, p->spec_section);
+		diag_detail(
+		    d, a,
+		    "dbops loads a plugin when the spec has the section of "
+		    "its name, without opening the others.");
+		diag_hint(d, a,
+			  "Set \"spec_section\" to \"%s\", the plugin's name.",
+			  p->name);
+		return DBOPS_ERR_ABI;
+	}
 	return 0;
 }
 
@@ -506,14 +522,6 @@ static size_t list_dir(char ***names_out, struct arena *a,
 	return n;
 }
 
-static bool seen_has(char *const *seen, size_t n, const char *name)
-{
-	for (size_t i = 0; i < n; i++)
-		if (strcmp(seen[i], name) == 0)
-			return true;
-	return false;
-}
-
 static void report_none_found(struct arena *a, struct dbops_diag_list *diags,
 			      const char *const *dirs)
 {
@@ -543,13 +551,32 @@ static void report_none_found(struct arena *a, struct dbops_diag_list *diags,
 	    "Set DBOPS_PLUGIN_PATH to the directory that holds the plugins.");
 }
 
-int loader_load_dirs(struct registry *reg, struct arena *a,
-		     struct dbops_diag_list *diags, const char *const *dirs)
+static int cmp_file(const void *x, const void *y)
+{
+	return strcmp(((const struct plugin_file *)x)->name,
+		      ((const struct plugin_file *)y)->name);
+}
+
+static const struct plugin_file *file_find(const struct registry *reg,
+					   const char *name)
+{
+	struct plugin_file key = {name, NULL};
+
+	if (reg->nfiles == 0)
+		return NULL;
+	return bsearch(&key, reg->files, reg->nfiles, sizeof(key), cmp_file);
+}
+
+bool loader_has_file(const struct registry *reg, const char *name)
+{
+	return file_find(reg, name) != NULL;
+}
+
+int loader_scan(struct registry *reg, struct arena *a,
+		struct dbops_diag_list *diags, const char *const *dirs)
 {
 	static const char *const none[] = {NULL};
-	char **seen = NULL;
-	size_t nseen = 0, capseen = 0;
-	int first = 0, rc;
+	size_t cap = 0;
 
 	if (dirs == NULL)
 		dirs = none;
@@ -558,37 +585,95 @@ int loader_load_dirs(struct registry *reg, struct arena *a,
 		size_t n = list_dir(&names, a, diags, dirs[i]);
 
 		for (size_t j = 0; j < n; j++) {
-			const char *path;
+			const char *stem = file_stem(a, names[j]);
+			bool seen = false;
 
 			/* Like PATH: the first file of a name wins. */
-			if (seen_has(seen, nseen, names[j]))
+			for (size_t k = 0; k < reg->nfiles && !seen; k++)
+				seen = strcmp(reg->files[k].name, stem) == 0;
+			if (seen)
 				continue;
-			if (nseen == capseen) {
-				char **v;
+			if (reg->nfiles == cap) {
+				struct plugin_file *v;
 
-				capseen = capseen ? capseen * 2 : 16;
-				v = realloc(seen, capseen * sizeof(*v));
+				cap = cap ? cap * 2 : 16;
+				v = realloc(reg->files, cap * sizeof(*v));
 				if (v == NULL)
 					arena_oom();
-				seen = v;
+				reg->files = v;
 			}
-			seen[nseen++] = names[j];
-			path = arena_printf(a, "%s/%s", dirs[i], names[j]);
-			rc = loader_load_file(reg, a, diags, path);
-			if (rc != 0 && first == 0)
-				first = rc;
+			reg->files[reg->nfiles].name = stem;
+			reg->files[reg->nfiles].path =
+			    arena_printf(a, "%s/%s", dirs[i], names[j]);
+			reg->nfiles++;
 		}
 		free(names);
 	}
-	free(seen);
-
-	if (reg->n == 0) {
-		if (first == 0) {
-			report_none_found(a, diags, dirs);
-			first = DBOPS_ERR_NOTFOUND;
-		}
-		return first;
+	if (reg->nfiles == 0) {
+		report_none_found(a, diags, dirs);
+		return DBOPS_ERR_NOTFOUND;
 	}
+	qsort(reg->files, reg->nfiles, sizeof(*reg->files), cmp_file);
+	return 0;
+}
+
+/* Open `name`'s file unless it is loaded, then the targets of its
+ * `after` list, recursively. */
+static int require_one(struct registry *reg, struct arena *a,
+		       struct dbops_diag_list *diags, const char *name,
+		       size_t *loaded)
+{
+	const struct plugin_file *f;
+	const struct dbops_plugin *desc;
+	int rc, first = 0;
+
+	if (loader_find(reg, name) != NULL ||
+	    (f = file_find(reg, name)) == NULL)
+		return 0;
+	if ((rc = loader_load_file(reg, a, diags, f->path)) != 0)
+		return rc;
+	(*loaded)++;
+	desc = reg->plugins[reg->n - 1].desc;
+	for (size_t k = 0; desc->after != NULL && desc->after[k] != NULL; k++)
+		if ((rc = require_one(reg, a, diags, desc->after[k], loaded)) &&
+		    first == 0)
+			first = rc;
+	return first;
+}
+
+int loader_require(struct registry *reg, struct arena *a,
+		   struct dbops_diag_list *diags, const char *const *names,
+		   size_t n, size_t *loaded)
+{
+	size_t count = 0;
+	int rc, first = 0;
+
+	for (size_t i = 0; i < n; i++)
+		if ((rc = require_one(reg, a, diags, names[i], &count)) != 0 &&
+		    first == 0)
+			first = rc;
+	if (loaded != NULL)
+		*loaded = count;
+	if (count > 0 && (rc = loader_sort(reg, a, diags)) != 0 && first == 0)
+		first = rc;
+	return first;
+}
+
+int loader_load_dirs(struct registry *reg, struct arena *a,
+		     struct dbops_diag_list *diags, const char *const *dirs)
+{
+	int first = 0, rc;
+
+	if ((rc = loader_scan(reg, a, diags, dirs)) != 0)
+		return rc;
+	for (size_t i = 0; i < reg->nfiles; i++)
+		if (loader_find(reg, reg->files[i].name) == NULL &&
+		    (rc =
+			 loader_load_file(reg, a, diags, reg->files[i].path)) &&
+		    first == 0)
+			first = rc;
+	if (reg->n == 0)
+		return first != 0 ? first : DBOPS_ERR_NOTFOUND;
 	rc = loader_sort(reg, a, diags);
 	return first != 0 ? first : rc;
 }
@@ -832,4 +917,7 @@ void loader_close(struct registry *reg)
 	reg->plugins = NULL;
 	reg->n = 0;
 	reg->cap = 0;
+	free(reg->files);
+	reg->files = NULL;
+	reg->nfiles = 0;
 }

@@ -13,6 +13,7 @@
 #ifndef DBOPS_CTRL_LOADER_H
 #define DBOPS_CTRL_LOADER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "arena.h"
@@ -29,10 +30,18 @@ struct loaded_plugin {
 	void *state;			 /* plugin-instance state (host) */
 };
 
+/* A plugin file found by loader_scan, not necessarily loaded. */
+struct plugin_file {
+	const char *name; /* the file's stem: the plugin's name and section */
+	const char *path;
+};
+
 struct registry {
 	struct loaded_plugin *plugins; /* sorted: phase, after, name */
 	size_t n;
 	size_t cap;
+	struct plugin_file *files; /* loader_scan's, sorted by name */
+	size_t nfiles;
 };
 
 /*
@@ -56,6 +65,29 @@ const char *const *loader_search_path(struct arena *a);
 int loader_load_dirs(struct registry *reg, struct arena *a,
 		     struct dbops_diag_list *diags, const char *const *dirs);
 
+/*
+ * Find the plugin files of `dirs` without opening any (first of a name
+ * wins, as in loader_load_dirs): a command loads only the plugins whose
+ * sections its spec has (loader_require), since opening a plugin costs
+ * the relocation of its libraries. No file at all is DBOPS_ERR_NOTFOUND
+ * as in loader_load_dirs.
+ */
+int loader_scan(struct registry *reg, struct arena *a,
+		struct dbops_diag_list *diags, const char *const *dirs);
+
+/*
+ * Load the plugins named (those loader_scan found that are not loaded
+ * yet; an unknown name is skipped), and the plugins their `after` lists
+ * name, then sort. Indexes into reg->plugins change. Sets *loaded (may
+ * be NULL) to the number opened. Returns 0 or the first error.
+ */
+int loader_require(struct registry *reg, struct arena *a,
+		   struct dbops_diag_list *diags, const char *const *names,
+		   size_t n, size_t *loaded);
+
+/* Whether loader_scan found a plugin of that name. */
+bool loader_has_file(const struct registry *reg, const char *name);
+
 /* Load one file into the registry (not yet sorted); a name already in
  * the registry is refused as a duplicate. */
 int loader_load_file(struct registry *reg, struct arena *a,
@@ -70,7 +102,8 @@ const struct loaded_plugin *loader_find(const struct registry *reg,
 					const char *name);
 
 /* dlclose every plugin (after fini was called by the host) and free
- * reg->plugins (heap memory, grown by the loader). NULL-safe. */
+ * reg->plugins and reg->files (heap memory, grown by the loader).
+ * NULL-safe. */
 void loader_close(struct registry *reg);
 
 #endif

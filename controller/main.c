@@ -10,7 +10,6 @@
  * apply lock is held by another controller.
  */
 #include <getopt.h>
-#include <git2.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -451,7 +450,8 @@ static int need_source(const struct cli *c)
 	return -1;
 }
 
-static int load_plugins(struct registry *reg, struct arena *a, int verbose)
+/* Every plugin: version and plugin commands need their descriptors. */
+static int load_plugins(struct registry *reg, struct arena *a)
 {
 	struct dbops_diag_list diags = {0};
 	const char *const *dirs = loader_search_path(a);
@@ -461,12 +461,30 @@ static int load_plugins(struct registry *reg, struct arena *a, int verbose)
 		diag_print_list(stderr, &diags);
 		return err;
 	}
-	if (verbose > 1)
+	return 0;
+}
+
+/* The plugin files only: a pass opens those its spec needs. */
+static int scan_plugins(struct registry *reg, struct arena *a)
+{
+	struct dbops_diag_list diags = {0};
+	int err = loader_scan(reg, a, &diags, loader_search_path(a));
+
+	if (err != 0) {
+		diag_print_list(stderr, &diags);
+		return err;
+	}
+	return 0;
+}
+
+/* With -vv: which plugins the command opened. */
+static void print_loaded(const struct cli *c, const struct registry *reg)
+{
+	if (c->verbose > 1)
 		for (size_t i = 0; i < reg->n; i++)
 			fprintf(
 			    stderr, "DEBUG:  loaded plugin \"%s\" from %s\n",
 			    reg->plugins[i].desc->name, reg->plugins[i].path);
-	return 0;
 }
 
 static bool use_color(const struct cli *c)
@@ -937,9 +955,10 @@ static int run_tool(const char *plugin, int argc, char **argv)
 		if (diags.head != NULL)
 			diag_print_list(stderr, &diags);
 		else
-			fprintf(stderr,
-				"ERROR:  could not find plugin \"%s\", which provides \"%s\"\nHINT:  Run \"dbops version\" for the plugins found and where.\n",
-				plugin, argv[0]);
+			fprintf(
+			    stderr,
+			    "ERROR:  could not find plugin \"%s\", which provides \"%s\"\nHINT:  Run \"dbops version\" for the plugins found and where.\n",
+			    plugin, argv[0]);
 	} else if (lp->desc->tool == NULL) {
 		fprintf(stderr,
 			"ERROR:  plugin \"%s\" does not provide \"%s\"\n",
@@ -993,12 +1012,11 @@ int main(int argc, char **argv)
 		}
 
 	signal(SIGPIPE, SIG_IGN);
-	git_libgit2_init();
 	proc = arena_new();
 	c.a = proc;
 	if (!builtin_command(c.command)) {
 		/* a plugin's command: the plugins say which exist */
-		if (c.command[0] == '-' || load_plugins(&reg, proc, 0) != 0 ||
+		if (c.command[0] == '-' || load_plugins(&reg, proc) != 0 ||
 		    (first = resolve_plugin_command(&c, &reg, argc, argv)) ==
 			0) {
 			if (c.command[0] == '-')
@@ -1009,8 +1027,8 @@ int main(int argc, char **argv)
 			rc = EXIT_ERROR;
 			goto done;
 		}
-		c.command = plugin_command_readonly(&reg, &c) ? "status"
-							      : "apply";
+		c.command =
+		    plugin_command_readonly(&reg, &c) ? "status" : "apply";
 	}
 	if ((rc = parse_args(&c, argc, argv, first)) != EXIT_OK)
 		goto done;
@@ -1033,7 +1051,7 @@ int main(int argc, char **argv)
 		rc = cmd_version(&reg, proc);
 		goto done;
 	}
-	if (reg.n == 0 && load_plugins(&reg, proc, c.verbose) != 0) {
+	if (reg.n == 0 && scan_plugins(&reg, proc) != 0) {
 		rc = EXIT_ERROR;
 		goto done;
 	}
@@ -1047,9 +1065,10 @@ int main(int argc, char **argv)
 		rc = cmd_status(&c, &reg);
 	else
 		rc = cmd_history(&c, &reg);
+	print_loaded(&c, &reg);
 done:
 	loader_close(&reg);
 	arena_free(proc);
-	git_libgit2_shutdown();
+	source_global_cleanup();
 	return rc;
 }

@@ -7,11 +7,11 @@
  */
 #include "pass.h"
 
-#include <git2.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "blobid.h"
 #include "diag.h"
 #include "secret.h"
 
@@ -202,8 +202,84 @@ static bool pass_needed(const struct pass *p, const char *name)
  * inserted at its place in plugin order, with no section, and never
  * validated.
  */
+static size_t pass_reg_index(const struct pass *p, const char *name)
+{
+	for (size_t i = 0; i < p->reg->n; i++)
+		if (strcmp(p->reg->plugins[i].desc->name, name) == 0)
+			return i;
+	return (size_t)-1;
+}
+
+/*
+ * Load the plugins a validate fact addresses that are not loaded yet
+ * (loader_require), and, since that re-sorts the registry, find every
+ * plugin of the pass and every fact's publisher at its new place.
+ */
+static int pass_load_needed(struct pass *p)
+{
+	const char **want = arena_alloc(p->a, (p->nfacts + 1) * sizeof(*want));
+	const char **names;
+	size_t nwant = 0, loaded = 0;
+	int err;
+
+	for (size_t i = 0; i < p->nfacts; i++) {
+		const char *name = p->facts[i].f.name;
+		const char *dot = strchr(name, '.');
+		const char *target;
+
+		if (!p->facts[i].at_validate || dot == NULL)
+			continue;
+		target = arena_strndup(p->a, name, (size_t)(dot - name));
+		if (strcmp(target, p->facts[i].f.plugin) != 0 &&
+		    loader_has_file(p->reg, target) &&
+		    loader_find(p->reg, target) == NULL)
+			want[nwant++] = target;
+	}
+	if (nwant == 0)
+		return 0;
+	/* the registry's array may move: keep the names (descriptors live
+	 * in the loader's arena) */
+	names = arena_alloc(p->a, (p->nplugins + 1) * sizeof(*names));
+	for (size_t i = 0; i < p->nplugins; i++)
+		names[i] = p->plugins[i].lp->desc->name;
+	err = loader_require(p->reg, p->a, &p->diags, want, nwant, &loaded);
+	for (size_t i = 0; i < p->nplugins; i++) {
+		size_t at = pass_reg_index(p, names[i]);
+
+		if (at == (size_t)-1) {
+			/* loader_require only adds: an invariant */
+			diag_add(&p->diags, p->a, DBOPS_SEV_ERROR,
+				 DBOPS_ERR_GENERIC, NULL,
+				 "plugin \"%s\" is no longer in the registry",
+				 names[i]);
+			return DBOPS_ERR_GENERIC;
+		}
+		p->plugins[i].index = at;
+		p->plugins[i].lp = &p->reg->plugins[at];
+	}
+	/* back into plugin order (insertion: a handful of plugins) */
+	for (size_t i = 1; i < p->nplugins; i++)
+		for (size_t j = i;
+		     j > 0 && p->plugins[j - 1].index > p->plugins[j].index;
+		     j--) {
+			struct pass_plugin t = p->plugins[j];
+
+			p->plugins[j] = p->plugins[j - 1];
+			p->plugins[j - 1] = t;
+		}
+	for (size_t i = 0; i < p->nplugins; i++)
+		p->plugins[i].ctx->pp = &p->plugins[i];
+	for (size_t i = 0; i < p->nfacts; i++)
+		p->facts[i].index = pass_reg_index(p, p->facts[i].f.plugin);
+	return err;
+}
+
 static int pass_add_needed(struct pass *p)
 {
+	int err = pass_load_needed(p);
+
+	if (err != 0)
+		return err;
 	for (size_t i = 0; i < p->reg->n; i++) {
 		struct loaded_plugin *lp = &p->reg->plugins[i];
 		struct pass_plugin *pp;
@@ -274,13 +350,13 @@ static int connection_check(struct pass *p, const struct pass_opts *o)
 	if (ci != NULL)
 		trust_record(&p->trust, p->a, p->root, ci, "connection", NULL);
 	if (pw != NULL && p->spec.has_password)
-		trust_record(&p->trust, p->a, p->root, pw, "secret",
-			     arena_printf(p->a, "%s:%s",
-					  p->spec.password.kind ==
-						  DBOPS_SECRET_ENV
-					      ? "env"
-					      : "file",
-					  p->spec.password.name));
+		trust_record(
+		    &p->trust, p->a, p->root, pw, "secret",
+		    arena_printf(p->a, "%s:%s",
+				 p->spec.password.kind == DBOPS_SECRET_ENV
+				     ? "env"
+				     : "file",
+				 p->spec.password.name));
 	return err;
 }
 
@@ -294,8 +370,8 @@ static int trust_check(struct pass *p, const struct pass_opts *o)
 	struct pass t;
 	struct pass_opts to = *o;
 	const char *rev = o->trusted_rev != NULL ? o->trusted_rev
-			  : o->config != NULL ? o->config->trusted_rev
-					      : NULL;
+			  : o->config != NULL	 ? o->config->trusted_rev
+						 : NULL;
 	int err;
 
 	if (rev == NULL)
@@ -343,10 +419,49 @@ int pass_load(struct pass *p, const struct pass_opts *o)
 	return trust_check(p, o);
 }
 
+/*
+ * Load the plugins whose sections the spec has (a plugin's section is its
+ * name), and say which sections there are: every plugin found, loaded or
+ * not, so that an unknown key is told from a plugin that was not needed.
+ * A registry filled without loader_scan (everything loaded) answers with
+ * the loaded plugins.
+ */
+static int pass_load_sections(struct pass *p, const char ***out, size_t *nout)
+{
+	const struct dbops_node *root = p->root;
+	size_t n = root->kind == DBOPS_NODE_MAP ? root->len : 0, nwant = 0;
+	const char **want = arena_alloc(p->a, (n + 1) * sizeof(*want));
+	const char **sections;
+	size_t nsections = 0;
+	int err;
+
+	for (size_t i = 0; i < n; i++)
+		if (loader_has_file(p->reg, root->keys[i]))
+			want[nwant++] = root->keys[i];
+	err = loader_require(p->reg, p->a, &p->diags, want, nwant, NULL);
+	if (err != 0)
+		return err;
+	if (p->reg->nfiles > 0) {
+		sections =
+		    arena_alloc(p->a, (p->reg->nfiles + 1) * sizeof(*sections));
+		for (size_t i = 0; i < p->reg->nfiles; i++)
+			sections[nsections++] = p->reg->files[i].name;
+	} else {
+		sections =
+		    arena_alloc(p->a, (p->reg->n + 1) * sizeof(*sections));
+		for (size_t i = 0; i < p->reg->n; i++)
+			sections[nsections++] =
+			    p->reg->plugins[i].desc->spec_section;
+	}
+	*out = sections;
+	*nout = nsections;
+	return 0;
+}
+
 int pass_load_revision(struct pass *p, const struct pass_opts *o)
 {
 	const char *data;
-	size_t len;
+	size_t len, nsections;
 	const char **sections;
 	int err;
 
@@ -367,12 +482,11 @@ int pass_load_revision(struct pass *p, const struct pass_opts *o)
 	if (p->root == NULL)
 		return err;
 
-	sections = arena_alloc(p->a, (p->reg->n + 1) * sizeof(char *));
-	for (size_t i = 0; i < p->reg->n; i++)
-		sections[i] = p->reg->plugins[i].desc->spec_section;
+	if ((err = pass_load_sections(p, &sections, &nsections)) != 0)
+		return err;
 	{
 		int e = spec_cluster_read(&p->spec, &p->diags, p->a, p->root,
-					  sections, p->reg->n);
+					  sections, nsections);
 
 		if (e == 0)
 			e = connection_check(p, o);
@@ -460,18 +574,6 @@ int pass_connect(struct pass *p, const struct pass_opts *o)
 	return pgconn_open(&p->conn, p->a, &p->diags, conninfo, password);
 }
 
-static const char *sha1_hex(struct arena *a, const void *data, size_t len)
-{
-	git_oid oid;
-	char hex[GIT_OID_HEXSZ + 1];
-
-	git_libgit2_init();
-	if (git_odb_hash(&oid, data, len, GIT_OBJECT_BLOB) != 0)
-		return NULL;
-	git_oid_tostr(hex, sizeof(hex), &oid);
-	return arena_strdup(a, hex);
-}
-
 /* What identifies the server itself: a plan made against one cluster is
  * never applied to another. */
 static int observe_identity(struct pass *p)
@@ -525,7 +627,7 @@ int pass_observe(struct pass *p)
 	}
 	if ((err = pgconn_exec(p->conn, p->a, &p->diags, "COMMIT")) != 0)
 		return err;
-	p->plan.live_fingerprint = sha1_hex(
+	p->plan.live_fingerprint = blobid_hex(
 	    p->a, p->observed.buf ? p->observed.buf : "", p->observed.len);
 	return 0;
 }

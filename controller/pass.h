@@ -37,20 +37,21 @@ struct pass_plugin {
 	struct dbops_ctx *ctx;
 	void *live;  /* what observe returned */
 	bool inited; /* init called in this pass */
+	void *data;  /* host->set_pass_data's */
 };
 
 struct pass_opts {
 	struct source_opts source;
-	const char *cluster;	       /* --cluster */
-	const char *conninfo;	       /* --conninfo, overrides the spec */
-	const struct config *config;   /* the trusted side; never NULL */
-	const char *trusted_rev;       /* --trusted-rev, else the config's */
+	const char *cluster;	     /* --cluster */
+	const char *conninfo;	     /* --conninfo, overrides the spec */
+	const struct config *config; /* the trusted side; never NULL */
+	const char *trusted_rev;     /* --trusted-rev, else the config's */
 };
 
 /* A fact a plugin published (host->fact_put). */
 struct pass_fact {
 	struct dbops_fact f;
-	size_t index;	   /* the publisher's plugin order */
+	size_t index;	  /* the publisher's plugin order */
 	bool at_validate; /* read by every plugin */
 };
 

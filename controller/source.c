@@ -29,15 +29,18 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "blobid.h"
 #include "diag.h"
 #include "source_int.h"
 #include "strbuf.h"
 
 static pthread_once_t source_git_once = PTHREAD_ONCE_INIT;
+static bool source_git_inited; /* set under source_git_once */
 
 static void source_git_init_once(void)
 {
 	git_libgit2_init();
+	source_git_inited = true;
 	/* Keep trees in libgit2's object cache whatever their size: every
 	 * file read by path walks its directory's tree, and a migrations
 	 * directory of 10,000 files would be parsed again per file. */
@@ -45,9 +48,18 @@ static void source_git_init_once(void)
 			 (size_t)16 << 20);
 }
 
+/* libgit2 is initialised on the first git source only: its
+ * initialisation parses the system's certificate bundle (mbedTLS in
+ * Debian's build), a cost no other command should pay. */
 static void source_git_init(void)
 {
 	pthread_once(&source_git_once, source_git_init_once);
+}
+
+void source_global_cleanup(void)
+{
+	if (source_git_inited)
+		git_libgit2_shutdown();
 }
 
 void source_free_repository(void *p)
@@ -668,14 +680,14 @@ static int source_open_dir(struct source *s, struct dbops_diag_list *diags,
 static void source_fp_add(struct source *s, const char *path, const char *data,
 			  size_t len)
 {
-	git_oid id;
+	unsigned char id[BLOBID_RAWSZ];
 	char num[32];
 
-	git_odb_hash(&id, data, len, GIT_OBJECT_BLOB);
+	blobid_raw(id, data, len);
 	snprintf(num, sizeof(num), "%zu", len);
 	strbuf_add(&s->fp, path, strlen(path) + 1);
 	strbuf_add(&s->fp, num, strlen(num) + 1);
-	strbuf_add(&s->fp, id.id, GIT_OID_RAWSZ);
+	strbuf_add(&s->fp, id, sizeof(id));
 }
 
 /*
@@ -1028,13 +1040,7 @@ const struct source_revision *source_revision(const struct source *s)
 
 const char *source_fingerprint(struct source *s)
 {
-	git_oid id;
-	char hex[GIT_OID_HEXSZ + 1];
-
 	if (s->repo != NULL)
 		return s->rev.commit;
-	git_odb_hash(&id, s->fp.len > 0 ? s->fp.buf : "", s->fp.len,
-		     GIT_OBJECT_BLOB);
-	git_oid_tostr(hex, sizeof(hex), &id);
-	return arena_strdup(s->a, hex);
+	return blobid_hex(s->a, s->fp.len > 0 ? s->fp.buf : "", s->fp.len);
 }

@@ -54,6 +54,10 @@ struct source_revision {
  * DBOPS_ERR_INVALID (dir given with repo or rev) or DBOPS_ERR_GENERIC,
  * with a diagnostic.
  */
+/* At exit: release what the git sources initialised (nothing when no
+ * git source was opened). */
+void source_global_cleanup(void);
+
 int source_open(struct source **out, struct arena *a,
 		struct dbops_diag_list *diags, const struct source_opts *opts);
 

@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "blobid.h"
 #include "diag.h"
 #include "source_int.h"
 #include "strbuf.h"
@@ -289,8 +290,7 @@ int source_open_remote(struct source *s, struct dbops_diag_list *diags,
 		       const char *cache_dir)
 {
 	const char *root, *path, *lock, *tmp;
-	git_oid key;
-	char hex[GIT_OID_HEXSZ + 1];
+	const char *hex;
 	struct stat st;
 	bool fresh = false;
 	int fd, err, rc, gerr;
@@ -299,8 +299,7 @@ int source_open_remote(struct source *s, struct dbops_diag_list *diags,
 	if (rc < 0)
 		return rc;
 	/* keyed by the shown URL so that a new token keeps the same mirror */
-	git_odb_hash(&key, shown, strlen(shown), GIT_OBJECT_BLOB);
-	git_oid_tostr(hex, sizeof(hex), &key);
+	hex = blobid_hex(s->a, shown, strlen(shown));
 	path = arena_printf(s->a, "%s/repos", root);
 	err = source_mkdir_p(s->a, path);
 	if (err != 0)

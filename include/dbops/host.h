@@ -78,9 +78,9 @@ struct dbops_fact {
 	const char *name;
 	const char *plugin; /* who published it */
 	enum dbops_fact_type type;
-	const char *value;		 /* DBOPS_FACT_TEXT */
-	struct dbops_secret_ref secret;	 /* DBOPS_FACT_SECRET */
-	struct dbops_loc loc;		 /* the spec node it comes from */
+	const char *value;		/* DBOPS_FACT_TEXT */
+	struct dbops_secret_ref secret; /* DBOPS_FACT_SECRET */
+	struct dbops_loc loc;		/* the spec node it comes from */
 };
 
 /* conn_open flags */
@@ -295,6 +295,12 @@ struct dbops_host {
 	 * `dbops status --metrics` prints them. */
 	void (*metric)(struct dbops_ctx *ctx, const char *name,
 		       const char *labels, double value, const char *help);
+	/* What the plugin computed in one stage of this pass for the later
+	 * ones (the files validate listed, for observe): one pointer per
+	 * plugin per pass, NULL at the start of every pass, never carried
+	 * into the next (memory from alloc dies with the pass). */
+	void *(*pass_data)(struct dbops_ctx *ctx);
+	void (*set_pass_data)(struct dbops_ctx *ctx, void *data);
 };
 
 /*

@@ -203,7 +203,9 @@ static int mig_lock(struct dbops_ctx *ctx, struct mig_run *run)
 	if ((err = mig_history_read(run->hist, ctx, run->conn, run->db)) != 0)
 		return err;
 	mig_index_rows(ctx, run);
-	return mig_ensure_table(ctx, run);
+	if ((err = mig_ensure_table(ctx, run)) != 0)
+		return err;
+	return mig_sources_setup(ctx, run);
 }
 
 static int mig_run_open(struct dbops_ctx *ctx, struct mig_run *run)
@@ -386,28 +388,56 @@ const char *mig_restore_sql(struct dbops_ctx *ctx, const struct mig_run *run,
 	}
 }
 
+/* The history row and, when the run records them, the blob it was read
+ * from in the same statement (sources.c): v holds SQL expressions. */
+static const char *mig_row_sql(struct dbops_ctx *ctx, const struct mig_run *run,
+			       const char *const v[MIG_ROW_PARAMS],
+			       const char *exec_time, const char *success)
+{
+	const struct dbops_host *h = dbops_host(ctx);
+	const char *row =
+	    h->printf(ctx, mig_insert_fmt, run->qtable, v[0], v[1], v[2], v[3],
+		      exec_time, success, run->qtable);
+
+	if (!run->sources)
+		return row;
+	return h->printf(
+	    ctx,
+	    "WITH h AS (%s RETURNING installed_rank, checksum) INSERT INTO dbops.migration_sources (history_table, installed_rank, blob_id, checksum) SELECT %s::text, installed_rank, %s::text, checksum FROM h WHERE %s::text IS NOT NULL AND checksum IS NOT NULL ON CONFLICT (history_table, installed_rank) DO UPDATE SET blob_id = EXCLUDED.blob_id, checksum = EXCLUDED.checksum, recorded_at = now()",
+	    row, v[5], v[4], v[4]);
+}
+
 const char *mig_history_insert(struct dbops_ctx *ctx, const struct mig_run *run,
 			       const struct mig_file *f, const char *exec_time,
 			       bool success)
 {
 	const struct dbops_host *h = dbops_host(ctx);
-	const char *v[4];
+	const char *v[MIG_ROW_PARAMS];
 
-	mig_row_params(v, ctx, f);
-	for (int i = 0; i < 4; i++)
+	mig_row_params(v, ctx, run, f);
+	if (!success)
+		v[4] = NULL; /* only what was applied is known by its id */
+	for (int i = 0; i < MIG_ROW_PARAMS; i++)
 		v[i] = v[i] != NULL ? h->quote_literal(ctx, v[i]) : "NULL";
-	return h->printf(ctx, mig_insert_fmt, run->qtable, v[0], v[1], v[2],
-			 v[3], exec_time, success ? "true" : "false",
-			 run->qtable);
+	return mig_row_sql(ctx, run, v, exec_time, success ? "true" : "false");
 }
 
 static const char *mig_insert_sql(struct dbops_ctx *ctx,
 				  const struct mig_run *run)
 {
-	return dbops_host(ctx)->printf(
-	    ctx, mig_insert_fmt, run->qtable, "$1", "$2", "$3", "$4",
+	static const char *const v[MIG_ROW_PARAMS] = {"$1", "$2", "$3",
+						      "$4", "$5", "$6"};
+
+	return mig_row_sql(
+	    ctx, run, v,
 	    "(extract(epoch FROM clock_timestamp() - now()) * 1000)::integer",
-	    "true", run->qtable);
+	    "true");
+}
+
+/* How many parameters the prepared insert takes. */
+static int mig_insert_nparams(const struct mig_run *run)
+{
+	return run->sources ? MIG_ROW_PARAMS : 4;
 }
 
 static const char *mig_insert_name(struct dbops_ctx *ctx, struct mig_run *run)
@@ -427,7 +457,7 @@ static int mig_prepare_insert(struct dbops_ctx *ctx, struct mig_run *run,
 		return 0;
 	/* parsed and planned once per run, not per migration */
 	res = PQprepare(pg, mig_insert_name(ctx, run), mig_insert_sql(ctx, run),
-			4, NULL);
+			mig_insert_nparams(run), NULL);
 	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
 		h->diag(ctx, DBOPS_SEV_ERROR, DBOPS_ERR_GENERIC, &run->db->loc,
 			"could not prepare the history insert: %s",
@@ -440,8 +470,8 @@ static int mig_prepare_insert(struct dbops_ctx *ctx, struct mig_run *run,
 	return 0;
 }
 
-void mig_row_params(const char *params[4], struct dbops_ctx *ctx,
-		    const struct mig_file *f)
+void mig_row_params(const char *params[MIG_ROW_PARAMS], struct dbops_ctx *ctx,
+		    const struct mig_run *run, const struct mig_file *f)
 {
 	const struct dbops_host *h = dbops_host(ctx);
 
@@ -449,6 +479,8 @@ void mig_row_params(const char *params[4], struct dbops_ctx *ctx,
 	params[1] = mig_cut_description(ctx, f->name.description);
 	params[2] = mig_cut_script(ctx, f->script);
 	params[3] = h->printf(ctx, "%d", f->checksum);
+	params[4] = f->blob_id;
+	params[5] = run->qtable;
 }
 
 /*
@@ -496,11 +528,12 @@ typedef void (*mig_report_fn)(struct dbops_ctx *ctx, void *arg, size_t k,
 
 struct mig_flight {
 	const struct mig_payload *pl;
-	size_t nq;    /* queries sent: BEGIN, statements, row, COMMIT */
-	size_t bytes; /* of SQL */
-	bool skip;    /* applied meanwhile: nothing sent */
-	bool row;     /* the history row was sent (not for a callback) */
-	int pre_err;  /* the history forbids it: nothing sent */
+	size_t nq;	/* queries sent: BEGIN, statements, row, COMMIT */
+	size_t bytes;	/* of SQL */
+	bool skip;	/* applied meanwhile: nothing sent */
+	bool row;	/* the history row was sent (not for a callback) */
+	size_t nrecord; /* queries of the record: a SET LOCAL, the row */
+	int pre_err;	/* the history forbids it: nothing sent */
 	double sent_ms;
 };
 
@@ -550,19 +583,30 @@ static bool mig_pipeline_end(PGconn *pg, bool failed)
 	return synced;
 }
 
+/* Whether a migration sets anything (statement_timeout among what it
+ * may set), SET or SET LOCAL. */
+static bool mig_sets_timeouts(const struct mig_payload *pl)
+{
+	for (size_t k = 0; k < pl->nstmts; k++)
+		if (pl->stmts[k].node != NULL &&
+		    strcmp(pl->stmts[k].node, "VariableSetStmt") == 0)
+			return true;
+	return false;
+}
+
 static int mig_send(struct dbops_ctx *ctx, PGconn *pg, struct mig_flight *fl)
 {
-	const struct dbops_host *h = dbops_host(ctx);
 	const struct mig_payload *pl = fl->pl;
-	const char *params[4];
+	const char *params[MIG_ROW_PARAMS];
+	int nparams = mig_insert_nparams(pl->run);
 
-	mig_row_params(params, ctx, pl->file);
+	mig_row_params(params, ctx, pl->run, pl->file);
 	if (!PQsendQueryParams(pg, "BEGIN", 0, NULL, NULL, NULL, NULL, 0))
 		return -1;
 	fl->nq = 1;
 	for (size_t k = 0; k < pl->nstmts; k++) {
-		const char *stmt = h->printf(ctx, "%.*s", (int)pl->stmts[k].len,
-					     pl->sql + pl->stmts[k].offset);
+		const char *stmt = mig_strndup(
+		    ctx, pl->sql + pl->stmts[k].offset, pl->stmts[k].len);
 
 		if (!PQsendQueryParams(pg, stmt, 0, NULL, NULL, NULL, NULL, 0))
 			return -1;
@@ -570,17 +614,29 @@ static int mig_send(struct dbops_ctx *ctx, PGconn *pg, struct mig_flight *fl)
 		fl->bytes += pl->stmts[k].len;
 	}
 	fl->row = pl->op == MIG_OP_MIGRATE; /* a callback leaves no row */
+	fl->nrecord = 0;
+	if (fl->row && mig_sets_timeouts(pl)) {
+		/* the migration's own statement_timeout (SET or SET LOCAL)
+		 * must not cancel its record */
+		if (!PQsendQueryParams(pg, "SET LOCAL statement_timeout = 0", 0,
+				       NULL, NULL, NULL, NULL, 0))
+			return -1;
+		fl->nq++;
+		fl->nrecord++;
+	}
 	if (fl->row && pl->unprepares) {
 		/* the migration deallocated the prepared insert */
-		if (!PQsendQueryParams(pg, mig_insert_sql(ctx, pl->run), 4,
-				       NULL, params, NULL, NULL, 0))
+		if (!PQsendQueryParams(pg, mig_insert_sql(ctx, pl->run),
+				       nparams, NULL, params, NULL, NULL, 0))
 			return -1;
 		fl->nq++;
+		fl->nrecord++;
 	} else if (fl->row) {
-		if (!PQsendQueryPrepared(pg, pl->run->insert_name, 4, params,
-					 NULL, NULL, 0))
+		if (!PQsendQueryPrepared(pg, pl->run->insert_name, nparams,
+					 params, NULL, NULL, 0))
 			return -1;
 		fl->nq++;
+		fl->nrecord++;
 	}
 	if (!PQsendQueryParams(pg, "COMMIT", 0, NULL, NULL, NULL, NULL, 0))
 		return -1;
@@ -596,7 +652,7 @@ static int mig_send(struct dbops_ctx *ctx, PGconn *pg, struct mig_flight *fl)
 		/* for the migrations sent after it (a deallocation is not
 		 * undone by a rollback) */
 		if (!PQsendPrepare(pg, mig_insert_name(ctx, pl->run),
-				   mig_insert_sql(ctx, pl->run), 4, NULL))
+				   mig_insert_sql(ctx, pl->run), nparams, NULL))
 			return -1;
 		fl->nq++;
 	}
@@ -640,8 +696,9 @@ static int mig_receive(struct dbops_ctx *ctx, PGconn *pg,
 	if (failed_at >= 1 && failed_at <= pl->nstmts) {
 		err = mig_fail(ctx, pl->run, pl, failed_at - 1, failed, true);
 	} else {
-		/* BEGIN, statements, row (nstmts + 1), COMMIT, restore */
-		size_t commit_at = pl->nstmts + (fl->row ? 2 : 1);
+		/* BEGIN, statements, the record (a SET LOCAL, the row),
+		 * COMMIT, restore */
+		size_t commit_at = pl->nstmts + 1 + fl->nrecord;
 
 		h->diag(
 		    ctx, DBOPS_SEV_ERROR, DBOPS_ERR_GENERIC, &pl->file->loc,

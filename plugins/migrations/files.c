@@ -18,6 +18,27 @@
 
 /* ---- versions */
 
+char *mig_strndup(struct dbops_ctx *ctx, const char *s, size_t n)
+{
+	char *out = dbops_host(ctx)->alloc(ctx, n + 1);
+
+	memcpy(out, s, n);
+	out[n] = '\0';
+	return out;
+}
+
+char *mig_join(struct dbops_ctx *ctx, const char *a, const char *sep,
+	       const char *b)
+{
+	size_t la = strlen(a), ls = strlen(sep), lb = strlen(b);
+	char *out = dbops_host(ctx)->alloc(ctx, la + ls + lb + 1);
+
+	memcpy(out, a, la);
+	memcpy(out + la, sep, ls);
+	memcpy(out + la + ls, b, lb + 1);
+	return out;
+}
+
 int mig_version_parse(struct mig_version *out, struct dbops_ctx *ctx,
 		      const char *text)
 {
@@ -50,7 +71,7 @@ int mig_version_parse(struct mig_version *out, struct dbops_ctx *ctx,
 			start++;
 			len--;
 		}
-		parts[n++] = h->printf(ctx, "%.*s", (int)len, start);
+		parts[n++] = mig_strndup(ctx, start, len);
 		if (*p == '.') {
 			p++;
 			if (*p == '\0')
@@ -122,7 +143,7 @@ int mig_name_parse(struct mig_name *out, const char **why,
 		*why = "The prefix must be an upper-case \"V\" or \"R\".";
 		return -1;
 	}
-	stem = h->printf(ctx, "%.*s", (int)stem_len, name);
+	stem = mig_strndup(ctx, name, stem_len);
 	sep = strstr(stem + 1, "__");
 	if (sep == NULL) {
 		*why =
@@ -145,7 +166,7 @@ int mig_name_parse(struct mig_name *out, const char **why,
 		memset(&out->version, 0, sizeof(out->version));
 	} else {
 		char *vtext =
-		    h->printf(ctx, "%.*s", (int)(sep - stem - 1), stem + 1);
+		    mig_strndup(ctx, stem + 1, (size_t)(sep - stem - 1));
 
 		if (*vtext == '\0') {
 			*why =
@@ -333,6 +354,16 @@ const char *mig_file_sql(struct dbops_ctx *ctx, const struct mig_db *db,
 	const char *sql, *missing = NULL;
 	struct dbops_diag *d;
 
+	if (!f->read) {
+		/* sources.c leaves unread only migrations applied from the
+		 * same content, which nothing plans again */
+		d = h->diag(ctx, DBOPS_SEV_ERROR, DBOPS_ERR_GENERIC, &f->loc,
+			    "migration \"%s\" is planned but was not read",
+			    f->script);
+		if (error != NULL)
+			*error = d;
+		return NULL;
+	}
 	if (!f->placeholder_replacement)
 		return f->text;
 	sql = mig_placeholders(ctx, db, f, f->text, &missing);
@@ -557,7 +588,7 @@ static int mig_callback_parse(struct mig_name *out, struct dbops_ctx *ctx,
 		out->kind = MIG_CALLBACK;
 		out->event =
 		    i == 0 ? MIG_EV_BEFORE_MIGRATE : MIG_EV_AFTER_MIGRATE;
-		out->stem = h->printf(ctx, "%.*s", (int)stem_len, name);
+		out->stem = mig_strndup(ctx, name, stem_len);
 		out->description = out->stem;
 		out->raw_description = out->stem;
 		return 1;
@@ -611,7 +642,7 @@ static int mig_read_conf(struct dbops_ctx *ctx, struct mig_file *f,
 	for (const char *line = data; line != NULL && *line;) {
 		const char *eol = strchr(line, '\n');
 		size_t l = eol ? (size_t)(eol - line) : strlen(line);
-		char *kv = h->printf(ctx, "%.*s", (int)l, line);
+		char *kv = mig_strndup(ctx, line, l);
 		char *eq = strchr(kv, '=');
 		char *key = kv, *val;
 
@@ -680,9 +711,43 @@ static bool mig_has_name(const char *const *names, size_t n, const char *s)
 	return false;
 }
 
+int mig_file_read(struct dbops_ctx *ctx, const struct mig_db *db,
+		  struct mig_file *f)
+{
+	const struct dbops_host *h = dbops_host(ctx);
+	int err;
+
+	err = h->source_read(&f->text, &f->len, ctx, f->path);
+	if (err != 0)
+		return err;
+	/* Flyway drops a byte order mark; so must the parser and the
+	 * server (the checksum ignores it either way) */
+	if (f->len >= 3 && memcmp(f->text, "\xEF\xBB\xBF", 3) == 0) {
+		f->text += 3;
+		f->len -= 3;
+	}
+	if (mig_check_text(ctx, f) != 0)
+		return DBOPS_ERR_INVALID;
+	if (f->conf_path != NULL &&
+	    (err = mig_read_conf(ctx, f, f->conf_path)) != 0)
+		return err;
+	if (f->name.kind == MIG_VERSIONED || !f->placeholder_replacement) {
+		f->checksum = mig_checksum(f->text, f->len);
+	} else {
+		const char *missing = NULL;
+		const char *t = mig_placeholders(ctx, db, f, f->text, &missing);
+
+		/* an unresolved placeholder is reported in diff */
+		f->checksum = t ? mig_checksum(t, strlen(t))
+				: mig_checksum(f->text, f->len);
+	}
+	f->read = true;
+	return 0;
+}
+
 static int mig_load_location(struct dbops_ctx *ctx, struct mig_db *db,
 			     const char *location, const struct dbops_loc *loc,
-			     const char *cluster_dir, bool contents,
+			     const char *cluster_dir, enum mig_load load,
 			     size_t *cap)
 {
 	const struct dbops_host *h = dbops_host(ctx);
@@ -716,9 +781,9 @@ static int mig_load_location(struct dbops_ctx *ctx, struct mig_db *db,
 		}
 		base = base != NULL ? base + 1 : names[i];
 		r = mig_name_parse(&f.name, &why, ctx, base);
-		f.path = h->printf(ctx, "%s/%s", location, names[i]);
+		f.path = mig_join(ctx, location, "/", names[i]);
 		f.loc.file = cluster_dir[0]
-				 ? h->printf(ctx, "%s/%s", cluster_dir, f.path)
+				 ? mig_join(ctx, cluster_dir, "/", f.path)
 				 : f.path;
 		f.loc.line = 1;
 		f.loc.col = 1;
@@ -736,42 +801,19 @@ static int mig_load_location(struct dbops_ctx *ctx, struct mig_db *db,
 			continue;
 		f.script = names[i];
 		f.placeholder_replacement = true;
-		if (!contents) {
-			f.text = "";
-			goto add;
-		}
-		err = h->source_read(&f.text, &f.len, ctx, f.path);
-		if (err != 0)
-			return err;
-		/* Flyway drops a byte order mark; so must the parser and the
-		 * server (the checksum ignores it either way) */
-		if (f.len >= 3 && memcmp(f.text, "\xEF\xBB\xBF", 3) == 0) {
-			f.text += 3;
-			f.len -= 3;
-		}
-		if (mig_check_text(ctx, &f) != 0) {
+		f.text = "";
+		conf = mig_join(ctx, names[i], ".conf", "");
+		if (mig_has_name(names, n, conf))
+			f.conf_path = mig_join(ctx, location, "/", conf);
+		if (load == MIG_LOAD_IDS)
+			f.blob_id = h->source_id(ctx, f.path);
+		if (load == MIG_LOAD_FILES &&
+		    (err = mig_file_read(ctx, db, &f)) != 0) {
+			if (err != DBOPS_ERR_INVALID)
+				return err;
 			result = DBOPS_ERR_INVALID;
 			continue;
 		}
-		conf = h->printf(ctx, "%s.conf", names[i]);
-		if (mig_has_name(names, n, conf) &&
-		    (err = mig_read_conf(
-			 ctx, &f, h->printf(ctx, "%s/%s", location, conf))) !=
-			0)
-			return err;
-		if (f.name.kind == MIG_VERSIONED ||
-		    !f.placeholder_replacement) {
-			f.checksum = mig_checksum(f.text, f.len);
-		} else {
-			const char *missing = NULL;
-			const char *t =
-			    mig_placeholders(ctx, db, &f, f.text, &missing);
-
-			/* an unresolved placeholder is reported in diff */
-			f.checksum = t ? mig_checksum(t, strlen(t))
-				       : mig_checksum(f.text, f.len);
-		}
-	add:
 		if (f.name.kind == MIG_CALLBACK)
 			mig_push(ctx, &db->callbacks, &db->ncallbacks, &cb_cap,
 				 &f);
@@ -783,7 +825,7 @@ static int mig_load_location(struct dbops_ctx *ctx, struct mig_db *db,
 
 int mig_load_files(struct dbops_ctx *ctx, struct mig_db *db,
 		   const struct dbops_node *locations, const char *cluster_dir,
-		   bool contents)
+		   enum mig_load load)
 {
 	const struct dbops_host *h = dbops_host(ctx);
 	size_t cap = 0;
@@ -794,7 +836,7 @@ int mig_load_files(struct dbops_ctx *ctx, struct mig_db *db,
 		int err;
 
 		err = mig_load_location(ctx, db, l->scalar, &l->loc,
-					cluster_dir, contents, &cap);
+					cluster_dir, load, &cap);
 		if (err != 0 && err != DBOPS_ERR_INVALID)
 			return err;
 		if (err != 0)

@@ -145,6 +145,11 @@ struct mig_file {
 	enum mig_txmode txmode; /* from the sidecar .conf */
 	bool placeholder_replacement; /* from the sidecar .conf */
 	struct dbops_loc loc;	      /* file:1:1 in the spec source */
+	const char *conf_path;	      /* its sidecar .conf, or NULL */
+	const char *blob_id; /* git's id of its content, or NULL (--dir) */
+	bool read;	     /* text, len, checksum and the .conf are read;
+			      otherwise text is "" and only a checksum
+			      known to match may be set (sources.c) */
 };
 
 enum mig_lint_level {
@@ -214,6 +219,13 @@ struct mig_progress {
 	const char *probe; /* what was there before it ran, or NULL */
 };
 
+/* A row of dbops.migration_sources (sources.c). */
+struct mig_source {
+	int rank; /* the history row's installed_rank */
+	const char *blob_id;
+	int32_t checksum;
+};
+
 struct mig_live_db {
 	bool table_exists;
 	struct mig_row *rows; /* by installed_rank */
@@ -222,6 +234,8 @@ struct mig_live_db {
 	size_t ninvalid;
 	struct mig_progress *progress; /* of this history table */
 	size_t nprogress;
+	struct mig_source *sources; /* of this history table, by rank */
+	size_t nsources;
 };
 
 struct mig_live {
@@ -245,6 +259,7 @@ struct mig_run {
 	size_t nbyver;
 	const char *qtable;  /* "schema"."table", quoted */
 	bool progress_ready; /* dbops.migration_progress exists */
+	bool sources;	     /* blob ids are recorded (sources.c) */
 	double avg_ms;	     /* measured time per migration (pipeline) */
 };
 
@@ -300,14 +315,32 @@ const char *mig_file_sql(struct dbops_ctx *ctx, const struct mig_db *db,
 /* The offset of the first byte of text[0..len) that does not start a
  * valid UTF-8 sequence, or len. */
 size_t mig_utf8_invalid(const char *text, size_t len);
+/* Copies in the pass arena without printf: n bytes of s; a, sep and b
+ * joined. */
+char *mig_strndup(struct dbops_ctx *ctx, const char *s, size_t n);
+char *mig_join(struct dbops_ctx *ctx, const char *a, const char *sep,
+	       const char *b);
 /* Java's String.hashCode and the Flyway advisory lock key of a table. */
 int64_t mig_lock_key(const char *schema, const char *table);
-/* List the files of every location of `db` and parse their names; with
- * `contents`, read them and their sidecar .conf files and checksum them
- * too. Badly named and duplicate migrations are errors. */
+enum mig_load {
+	MIG_LOAD_SPEC = 0, /* the section only */
+	MIG_LOAD_NAMES,	   /* and the file names (validate) */
+	MIG_LOAD_IDS,	   /* and their git ids, contents left unread
+			      (observe: sources.c reads what it must) */
+	MIG_LOAD_FILES,	   /* and their contents (dbops validate) */
+};
+
+/* Read a listed file: its text (UTF-8 and NUL checks), the sidecar .conf
+ * and the checksum. 0, DBOPS_ERR_INVALID with a located error, or the
+ * source's error. */
+int mig_file_read(struct dbops_ctx *ctx, const struct mig_db *db,
+		  struct mig_file *f);
+/* List the files of every location of `db` and parse their names; then
+ * what `load` says (their ids, or their contents: mig_file_read). Badly
+ * named and duplicate migrations are errors. */
 int mig_load_files(struct dbops_ctx *ctx, struct mig_db *db,
 		   const struct dbops_node *locations, const char *cluster_dir,
-		   bool contents);
+		   enum mig_load load);
 
 /* ---- sql.c */
 
@@ -466,12 +499,6 @@ void mig_tally_summary(struct mig_tally *t, struct dbops_ctx *ctx);
 
 /* ---- validate.c */
 
-enum mig_load {
-	MIG_LOAD_SPEC = 0, /* the section only */
-	MIG_LOAD_NAMES,	   /* and the file names (validate) */
-	MIG_LOAD_FILES,	   /* and their contents (observe) */
-};
-
 int mig_spec_load(struct mig_spec **out, struct dbops_ctx *ctx,
 		  const struct dbops_node *section, enum mig_load load);
 int mig_validate(struct dbops_ctx *ctx, const struct dbops_node *section);
@@ -494,6 +521,20 @@ const char *mig_conninfo(struct dbops_ctx *ctx, const char *database);
 
 int mig_diff(struct dbops_ctx *ctx, const struct dbops_node *section,
 	     void *live);
+
+/* ---- sources.c */
+
+/* The recorded blob ids of a history table's rows, when the table
+ * dbops.migration_sources exists and may be read. */
+int mig_sources_read(struct mig_live_db *out, struct dbops_ctx *ctx,
+		     struct dbops_conn *conn, const struct mig_db *db);
+/* Read the files of db (listed with MIG_LOAD_IDS) that must be read:
+ * all but the applied migrations whose recorded blob id is theirs. */
+int mig_sources_resolve(struct dbops_ctx *ctx, struct mig_db *db,
+			const struct mig_live_db *live);
+/* Under the migration lock: whether this run records blob ids (a git
+ * source), creating dbops.migration_sources when it may. */
+int mig_sources_setup(struct dbops_ctx *ctx, struct mig_run *run);
 
 /* ---- resume.c */
 
@@ -533,9 +574,12 @@ int mig_fail(struct dbops_ctx *ctx, struct mig_run *run,
  * query each; NULL past the last. */
 const char *mig_restore_sql(struct dbops_ctx *ctx, const struct mig_run *run,
 			    size_t i);
-/* The history row's values for a migration file. */
-void mig_row_params(const char *params[4], struct dbops_ctx *ctx,
-		    const struct mig_file *f);
+/* The history row's values for a migration file: version, description,
+ * script, checksum; then its blob id (or NULL) and the history table's
+ * name, for dbops.migration_sources when the run records them. */
+#define MIG_ROW_PARAMS 6
+void mig_row_params(const char *params[MIG_ROW_PARAMS], struct dbops_ctx *ctx,
+		    const struct mig_run *run, const struct mig_file *f);
 /* The INSERT of a history row for f, with its values inline: execution
  * time (SQL) and success. */
 const char *mig_history_insert(struct dbops_ctx *ctx, const struct mig_run *run,

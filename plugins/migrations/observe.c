@@ -131,7 +131,10 @@ int mig_observe(void **live_out, struct dbops_ctx *ctx,
 	struct mig_spec *spec = NULL;
 	int err;
 
-	if ((err = mig_spec_load(&spec, ctx, section, MIG_LOAD_FILES)) != 0)
+	/* the files validate listed in this pass, else a listing now */
+	spec = h->pass_data(ctx);
+	if (spec == NULL &&
+	    (err = mig_spec_load(&spec, ctx, section, MIG_LOAD_IDS)) != 0)
 		return err;
 	live->spec = spec;
 	live->ndbs = spec->ndbs;
@@ -155,11 +158,17 @@ int mig_observe(void **live_out, struct dbops_ctx *ctx,
 		if (err == 0)
 			err = mig_progress_read(&live->dbs[i], ctx, conn,
 						&spec->dbs[i]);
+		if (err == 0)
+			err = mig_sources_read(&live->dbs[i], ctx, conn,
+					       &spec->dbs[i]);
 		if (err != 0) {
 			h->conn_query(NULL, ctx, conn, "ROLLBACK", 0, NULL);
 			return err;
 		}
 		if ((err = h->conn_query(NULL, ctx, conn, "COMMIT", 0, NULL)))
+			return err;
+		err = mig_sources_resolve(ctx, &spec->dbs[i], &live->dbs[i]);
+		if (err != 0)
 			return err;
 	}
 	*live_out = live;

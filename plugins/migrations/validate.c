@@ -313,8 +313,7 @@ static int mig_load_db(struct mig_db *db, struct dbops_ctx *ctx,
 	    mig_load_target(db, ctx, v))
 		result = DBOPS_ERR_INVALID;
 	if (result == 0 && load != MIG_LOAD_SPEC)
-		result = mig_load_files(ctx, db, locs, cluster_dir,
-					load == MIG_LOAD_FILES);
+		result = mig_load_files(ctx, db, locs, cluster_dir, load);
 	return result;
 }
 
@@ -382,15 +381,21 @@ int mig_validate(struct dbops_ctx *ctx, const struct dbops_node *section)
 	struct mig_tally *tallies;
 	int result;
 
-	/* For a plan, names only: reading and parsing every file is diff's
-	 * work, done once and only for pending migrations. `dbops validate`
+	/* For a plan, names and git ids only: reading files is observe's
+	 * work, done only for those it must read (sources.c), and parsing
+	 * them diff's, only for pending migrations. `dbops validate`
 	 * has no database to compare with, so it reads, parses and lints
 	 * them all (a file that does not parse is an error wherever it
 	 * is). */
 	result = mig_spec_load(&spec, ctx, section,
-			       offline ? MIG_LOAD_FILES : MIG_LOAD_NAMES);
-	if (result != 0 || !offline)
+			       offline ? MIG_LOAD_FILES : MIG_LOAD_IDS);
+	if (result != 0)
 		return result;
+	if (!offline) {
+		/* observe starts from this listing instead of its own */
+		h->set_pass_data(ctx, spec);
+		return 0;
+	}
 	tallies = h->alloc(ctx, (spec->ndbs + 1) * sizeof(*tallies));
 	for (size_t i = 0; i < spec->ndbs; i++) {
 		const struct mig_db *db = &spec->dbs[i];

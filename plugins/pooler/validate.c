@@ -290,9 +290,10 @@ static int pool_replica_hosts(struct pool_db *db, struct dbops_ctx *ctx,
 			if (!pool_plain_word(v[i]->value))
 				return pool_err(
 				    ctx, at,
-				    h->printf(ctx,
-					      "replica host %s cannot be written into a PgBouncer connection string",
-					      plug_value(ctx, v[i]->value)),
+				    h->printf(
+					ctx,
+					"replica host %s cannot be written into a PgBouncer connection string",
+					plug_value(ctx, v[i]->value)),
 				    "List the hosts of this entry explicitly.");
 			hosts = h->printf(ctx, "%s%s%s", hosts,
 					  nhosts ? "," : "", v[i]->value);
@@ -301,10 +302,11 @@ static int pool_replica_hosts(struct pool_db *db, struct dbops_ctx *ctx,
 			if (port != NULL && strcmp(port, v[i]->value) != 0)
 				return pool_err(
 				    ctx, at,
-				    h->printf(ctx,
-					      "database entry %s routes to replicas that listen on different ports (%s and %s)",
-					      plug_value(ctx, db->name), port,
-					      v[i]->value),
+				    h->printf(
+					ctx,
+					"database entry %s routes to replicas that listen on different ports (%s and %s)",
+					plug_value(ctx, db->name), port,
+					v[i]->value),
 				    "PgBouncer 1.18 takes one port for all the hosts of an entry: give port, or list the hosts.");
 			port = v[i]->value;
 		}
@@ -312,9 +314,10 @@ static int pool_replica_hosts(struct pool_db *db, struct dbops_ctx *ctx,
 	if (nhosts == 0)
 		return pool_err(
 		    ctx, at,
-		    h->printf(ctx,
-			      "database entry %s routes to replicas but lists none",
-			      plug_value(ctx, db->name)),
+		    h->printf(
+			ctx,
+			"database entry %s routes to replicas but lists none",
+			plug_value(ctx, db->name)),
 		    "List the replicas as hosts: [host1, host2], with their port, or declare them under replicas.members.");
 	db->host = hosts;
 	if (db->port == NULL)
@@ -505,8 +508,8 @@ static int pool_read_users(struct pool_desired *d, struct dbops_ctx *ctx,
 
 /* The password the roles section gives role `name` (its published
  * secret reference), for an auth user that names none. */
-static int pool_role_secret(struct dbops_secret_ref *out,
-			    struct dbops_ctx *ctx, const char *name)
+static int pool_role_secret(struct dbops_secret_ref *out, struct dbops_ctx *ctx,
+			    const char *name)
 {
 	const struct dbops_host *h = dbops_host(ctx);
 	const char *fact = h->printf(ctx, "roles.role.%s.password", name);
@@ -639,10 +642,18 @@ const struct pool_kv *pool_desired_setting(const struct pool_desired *d,
 
 /* PgBouncer settings that name a local file or directory. */
 static const char *const pool_path_settings[] = {
-    "auth_file",	    "auth_hba_file",	    "client_tls_ca_file",
-    "client_tls_cert_file", "client_tls_key_file",  "logfile",
-    "pidfile",		    "resolv_conf",	    "server_tls_ca_file",
-    "server_tls_cert_file", "server_tls_key_file",  "unix_socket_dir",
+    "auth_file",
+    "auth_hba_file",
+    "client_tls_ca_file",
+    "client_tls_cert_file",
+    "client_tls_key_file",
+    "logfile",
+    "pidfile",
+    "resolv_conf",
+    "server_tls_ca_file",
+    "server_tls_cert_file",
+    "server_tls_key_file",
+    "unix_socket_dir",
     NULL,
 };
 
@@ -658,8 +669,7 @@ static void pool_mark_trust(struct dbops_ctx *ctx,
 	const struct dbops_node *inst = h->spec_get(section, "pgbouncer");
 	const struct dbops_node *set = h->spec_get(section, "settings");
 
-	h->spec_trust(ctx, h->spec_get(inst, "admin"),
-		      DBOPS_TRUST_CONNECTION);
+	h->spec_trust(ctx, h->spec_get(inst, "admin"), DBOPS_TRUST_CONNECTION);
 	h->spec_trust(ctx, h->spec_get(inst, "config_file"), DBOPS_TRUST_PATH);
 	for (size_t i = 0; pool_path_settings[i] != NULL; i++)
 		h->spec_trust(ctx, h->spec_get(set, pool_path_settings[i]),

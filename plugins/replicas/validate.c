@@ -506,8 +506,8 @@ static void repl_member_fact(struct dbops_ctx *ctx,
 			     const char *field, const char *value)
 {
 	repl_fact(ctx, &m->loc,
-		  dbops_host(ctx)->printf(ctx, "replicas.member.%s.%s",
-					  m->name, field),
+		  dbops_host(ctx)->printf(ctx, "replicas.member.%s.%s", m->name,
+					  field),
 		  value);
 }
 

@@ -854,7 +854,8 @@ int role_validate(struct dbops_ctx *ctx, const struct dbops_node *section)
 
 		if (r->absent || !r->has_password)
 			continue;
-		h->fact_put(ctx, h->printf(ctx, "roles.role.%s.password", r->name),
+		h->fact_put(ctx,
+			    h->printf(ctx, "roles.role.%s.password", r->name),
 			    NULL, &r->password, &r->loc);
 	}
 	return 0;

@@ -132,6 +132,26 @@ check_contains "applies" "$T_OUT" "Apply complete! Changes: 0 added, 1 changed, 
 wait_setting work_mem 10MB
 check_eq "the change is live" "$(psql_q 'SHOW work_mem')" 10MB
 
+# a pass opens only the plugins whose sections its spec has: a broken
+# plugin file it does not need changes nothing
+check "a plan of parameters alone" "$DBOPS" plan --dir "$good" --no-color -vv
+check_contains "opens the parameters plugin" "$T_OUT" 'DEBUG:  loaded plugin "parameters"'
+check_not_contains "and not the migrations plugin" "$T_OUT" 'loaded plugin "migrations"'
+broken=$T_TMP/broken-plugins
+mkdir -p "$broken"
+printf 'not a shared object\n' >"$broken/dbops_zzbroken.so"
+check "a broken plugin no section names is never opened" \
+	env DBOPS_PLUGIN_PATH="$broken" "$DBOPS" plan --dir "$good" --no-color
+write_spec "$T_TMP/needsbroken" <<YAML
+apiVersion: dbops/v1
+zzbroken: {}
+YAML
+check_exit "a spec with its section opens it, and fails" 1 \
+	env DBOPS_PLUGIN_PATH="$broken" "$DBOPS" validate --dir "$T_TMP/needsbroken"
+check_contains "saying why" "$T_OUT" 'could not load plugin'
+check_exit "dbops version opens every plugin" 1 \
+	env DBOPS_PLUGIN_PATH="$broken" "$DBOPS" version
+
 check "status of a cluster whose plugins report nothing wrong" \
 	"$DBOPS" status --dir "$good" --no-color
 check_contains "says healthy" "$T_OUT" "Status: healthy."

@@ -577,7 +577,8 @@ static void fh_spec_trust(struct dbops_ctx *ctx, const struct dbops_node *node,
 }
 
 static void fh_fact_put(struct dbops_ctx *ctx, const char *name,
-			const char *value, const struct dbops_secret_ref *secret,
+			const char *value,
+			const struct dbops_secret_ref *secret,
 			const struct dbops_loc *loc)
 {
 	struct fake_ctx *fc = fake_of(ctx);
@@ -613,6 +614,16 @@ static void fh_facts(const struct dbops_fact *const **out, size_t *n_out,
 	*n_out = n;
 }
 
+static void *fh_pass_data(struct dbops_ctx *ctx)
+{
+	return fake_of(ctx)->pass_data;
+}
+
+static void fh_set_pass_data(struct dbops_ctx *ctx, void *data)
+{
+	fake_of(ctx)->pass_data = data;
+}
+
 static void fh_metric(struct dbops_ctx *ctx, const char *name,
 		      const char *labels, double value, const char *help)
 {
@@ -620,9 +631,8 @@ static void fh_metric(struct dbops_ctx *ctx, const char *name,
 	char line[512];
 
 	(void)help;
-	snprintf(line, sizeof(line), "%s%s%s%s %g\n", name,
-		 labels ? "{" : "", labels ? labels : "", labels ? "}" : "",
-		 value);
+	snprintf(line, sizeof(line), "%s%s%s%s %g\n", name, labels ? "{" : "",
+		 labels ? labels : "", labels ? "}" : "", value);
 	fc->metrics = arena_printf(fc->arena, "%s%s",
 				   fc->metrics ? fc->metrics : "", line);
 }
@@ -734,6 +744,8 @@ static const struct dbops_host fake_host_table = {
     .fact_put = fh_fact_put,
     .facts = fh_facts,
     .metric = fh_metric,
+    .pass_data = fh_pass_data,
+    .set_pass_data = fh_set_pass_data,
     .arg = fh_arg,
     .out = fh_out,
     .observe_note = fh_observe_note,

@@ -79,7 +79,8 @@ struct fake_ctx {
 #define FAKE_MAX_FACTS 64
 	struct dbops_fact facts[FAKE_MAX_FACTS]; /* every host->fact_put */
 	size_t nfacts;
-	char *metrics; /* every host->metric, "name{labels} value\n" */
+	char *metrics;	 /* every host->metric, "name{labels} value\n" */
+	void *pass_data; /* host->set_pass_data's */
 };
 
 /* A recorded statement and its parameters (arena copies). */

@@ -366,6 +366,12 @@ TEST(test_loader__refuses_missing_spec_section)
 	check_refusal("nosection", DBOPS_ERR_ABI, "loader_no_section.out");
 }
 
+TEST(test_loader__refuses_section_other_than_name)
+{
+	check_refusal("othersection", DBOPS_ERR_ABI,
+		      "loader_section_not_name.out");
+}
+
 TEST(test_loader__refuses_file_named_otherwise)
 {
 	struct lt t;
@@ -732,4 +738,77 @@ TEST(test_loader__close_and_find_accept_null)
 	T_ASSERT(loader_find(&empty, NULL) == NULL);
 	T_ASSERT(loader_find(&empty, "good") == NULL);
 	T_ASSERT_INT(empty.n, 0);
+}
+
+/* ------------------------------------------------------------------ */
+/* opening only what a spec needs */
+
+TEST(test_loader__scan_opens_nothing)
+{
+	struct lt t;
+	const char *dirs[3];
+
+	lt_begin(&t);
+	T_ASSERT(lt_mktemp(&t));
+	T_ASSERT(lt_mkdir(&t, "first") && lt_mkdir(&t, "second"));
+	T_ASSERT(lt_link(&t, "first", "good"));
+	T_ASSERT(lt_link(&t, "second", "cyca"));
+	/* would be refused if opened */
+	T_ASSERT(lt_link(&t, "second", "badmagic"));
+	T_ASSERT(write_file(lt_tmp(&t, "second/dbops_good.so"), "not ELF\n"));
+	dirs[0] = lt_tmp(&t, "first");
+	dirs[1] = lt_tmp(&t, "second");
+	dirs[2] = NULL;
+	T_ASSERT_INT(loader_scan(&t.reg, t.a, &t.diags, dirs), 0);
+	T_ASSERT(t.diags.head == NULL);
+	T_ASSERT_INT(t.reg.n, 0);
+	T_ASSERT_INT(t.reg.nfiles, 3);
+	T_ASSERT(loader_has_file(&t.reg, "badmagic"));
+	T_ASSERT(loader_has_file(&t.reg, "cyca"));
+	T_ASSERT(!loader_has_file(&t.reg, "cycb"));
+	/* the first directory's file wins, as when loading everything */
+	T_ASSERT_STR(t.reg.files[2].path, lt_tmp(&t, "first/dbops_good.so"));
+	T_ASSERT(!still_loaded(fixture("badmagic")));
+	lt_end(&t);
+}
+
+TEST(test_loader__require_opens_the_named_and_their_after)
+{
+	struct lt t;
+	const char *dirs[2];
+	const char *want[] = {"good", "nosuch"};
+	const char *cyca[] = {"cyca"};
+	size_t loaded = 9;
+
+	lt_begin(&t);
+	T_ASSERT(lt_mktemp(&t));
+	T_ASSERT(lt_mkdir(&t, "d"));
+	T_ASSERT(lt_link(&t, "d", "good"));
+	T_ASSERT(lt_link(&t, "d", "older"));
+	T_ASSERT(lt_link(&t, "d", "cyca"));
+	T_ASSERT(lt_link(&t, "d", "cycb"));
+	T_ASSERT(lt_link(&t, "d", "badmagic"));
+	dirs[0] = lt_tmp(&t, "d");
+	dirs[1] = NULL;
+	T_ASSERT_INT(loader_scan(&t.reg, t.a, &t.diags, dirs), 0);
+	/* an unknown name is skipped; the others are not opened */
+	T_ASSERT_INT(loader_require(&t.reg, t.a, &t.diags, want, 2, &loaded),
+		     0);
+	T_ASSERT_INT(loaded, 1);
+	T_ASSERT_INT(t.reg.n, 1);
+	T_ASSERT_STR(t.reg.plugins[0].desc->name, "good");
+	T_ASSERT(!still_loaded(fixture("older")));
+	/* asked again: nothing more */
+	T_ASSERT_INT(loader_require(&t.reg, t.a, &t.diags, want, 1, &loaded),
+		     0);
+	T_ASSERT_INT(loaded, 0);
+	/* cyca runs after cycb: both are opened, and their cycle found */
+	T_ASSERT_INT(loader_require(&t.reg, t.a, &t.diags, cyca, 1, &loaded),
+		     DBOPS_ERR_ABI);
+	T_ASSERT_INT(loaded, 2);
+	T_ASSERT_INT(t.reg.n, 3);
+	T_ASSERT(loader_find(&t.reg, "cycb") != NULL);
+	T_ASSERT(t.diags.nerrors == 1);
+	T_ASSERT(!still_loaded(fixture("badmagic")));
+	lt_end(&t);
 }

@@ -581,10 +581,11 @@ TEST(test_pooler__replicas_target_takes_the_members)
 	fake_host_add_fact(fc, "replicas", "replicas.member.r2.host",
 			   "10.0.0.6");
 	fake_host_add_fact(fc, "replicas", "replicas.member.r2.port", "5433");
-	sec = pt_section(fc, "pooler:\n"
-			     "  databases:\n"
-			     "    app_ro: {target: replicas, dbname: app}\n"
-			     "    other: {target: replicas, hosts: [h1], port: 6000}\n");
+	sec = pt_section(
+	    fc, "pooler:\n"
+		"  databases:\n"
+		"    app_ro: {target: replicas, dbname: app}\n"
+		"    other: {target: replicas, hosts: [h1], port: 6000}\n");
 	T_ASSERT(sec != NULL);
 	T_ASSERT_INT(pool_desired_read(&d, fake_host_ctx(fc), sec), 0);
 	T_ASSERT_INT(d.ndbs, 2);
@@ -655,8 +656,9 @@ TEST(test_pooler__auth_user_takes_the_role_password)
 	T_ASSERT_INT(pool_desired_read(&d, fake_host_ctx(fc), sec),
 		     DBOPS_ERR_INVALID);
 	T_ASSERT_INT(fc->diags.nerrors, 1);
-	T_ASSERT_CONTAINS(fake_host_render(fc),
-			  "spec.yaml:4:7: ERROR:  auth user \"other\" has no password");
+	T_ASSERT_CONTAINS(
+	    fake_host_render(fc),
+	    "spec.yaml:4:7: ERROR:  auth user \"other\" has no password");
 	T_ASSERT_INT(d.nauth, 1);
 	T_ASSERT_STR(d.auth[0].name, "app");
 	T_ASSERT_INT(d.auth[0].secret.kind, DBOPS_SECRET_ENV);
@@ -669,9 +671,11 @@ TEST(test_pooler__validate_marks_the_admin_and_files)
 	struct fake_ctx *fc = fake_host_new("pooler");
 	const struct dbops_node *sec;
 
-	sec = pt_section(fc, "pooler:\n"
-			     "  pgbouncer: {config_file: /etc/pgbouncer.ini, admin: 'port=6432 dbname=pgbouncer'}\n"
-			     "  settings: {auth_file: /etc/userlist.txt, pool_mode: session}\n");
+	sec = pt_section(
+	    fc,
+	    "pooler:\n"
+	    "  pgbouncer: {config_file: /etc/pgbouncer.ini, admin: 'port=6432 dbname=pgbouncer'}\n"
+	    "  settings: {auth_file: /etc/userlist.txt, pool_mode: session}\n");
 	T_ASSERT(sec != NULL);
 	T_ASSERT_INT(pool_validate(fake_host_ctx(fc), sec), 0);
 	T_ASSERT_INT(fc->ntrust, 3);

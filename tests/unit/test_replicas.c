@@ -571,14 +571,15 @@ TEST(test_replicas__validate_publishes_members_and_limits)
 {
 	struct fake_ctx *fc = fake_host_new("replicas");
 	const struct dbops_node *root = fake_host_spec(
-	    fc, "replicas:\n"
-		"  synchronous: {mode: first, count: 1}\n"
-		"  max_lag: {bytes: 16MB, time: 10s}\n"
-		"  bindir: /usr/lib/postgresql/15/bin\n"
-		"  members:\n"
-		"    - {name: r1, host: 10.0.0.5, port: 5433, data_dir: /a}\n"
-		"    - {name: r2, port: 5434, data_dir: /b, sync: false}\n"
-		"    - {name: gone, port: 5435, data_dir: /c, state: absent}\n");
+	    fc,
+	    "replicas:\n"
+	    "  synchronous: {mode: first, count: 1}\n"
+	    "  max_lag: {bytes: 16MB, time: 10s}\n"
+	    "  bindir: /usr/lib/postgresql/15/bin\n"
+	    "  members:\n"
+	    "    - {name: r1, host: 10.0.0.5, port: 5433, data_dir: /a}\n"
+	    "    - {name: r2, port: 5434, data_dir: /b, sync: false}\n"
+	    "    - {name: gone, port: 5435, data_dir: /c, state: absent}\n");
 	const struct dbops_node *sec;
 
 	T_ASSERT(root != NULL);
@@ -608,16 +609,17 @@ TEST(test_replicas__validate_publishes_members_and_limits)
 TEST(test_replicas__refused_section_publishes_nothing)
 {
 	struct fake_ctx *fc = fake_host_new("replicas");
-	const struct dbops_node *root = fake_host_spec(
-	    fc, "replicas:\n"
-		"  members:\n"
-		"    - {name: r1, port: 5433, data_dir: rel}\n");
+	const struct dbops_node *root =
+	    fake_host_spec(fc, "replicas:\n"
+			       "  members:\n"
+			       "    - {name: r1, port: 5433, data_dir: rel}\n");
 
 	T_ASSERT(root != NULL);
-	T_ASSERT_INT(repl_validate(fake_host_ctx(fc),
-				   dbops_host(fake_host_ctx(fc))
-				       ->spec_get(root, "replicas")),
-		     DBOPS_ERR_INVALID);
+	T_ASSERT_INT(
+	    repl_validate(
+		fake_host_ctx(fc),
+		dbops_host(fake_host_ctx(fc))->spec_get(root, "replicas")),
+	    DBOPS_ERR_INVALID);
 	T_ASSERT_INT(fc->nfacts, 0);
 	T_ASSERT_INT(fc->ntrust, 0);
 	fake_host_free(fc);

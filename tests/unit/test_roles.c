@@ -814,10 +814,11 @@ TEST(test_roles__validate_publishes_password_references)
 {
 	struct fake_ctx *fc = fake_host_new("roles");
 	const struct dbops_node *root = fake_host_spec(
-	    fc, "roles:\n  members:\n"
-		"    - {name: app, login: true, password: {env: DBOPS_SECRET_APP}}\n"
-		"    - {name: plain, login: true}\n"
-		"    - {name: old, state: absent}\n");
+	    fc,
+	    "roles:\n  members:\n"
+	    "    - {name: app, login: true, password: {env: DBOPS_SECRET_APP}}\n"
+	    "    - {name: plain, login: true}\n"
+	    "    - {name: old, state: absent}\n");
 
 	T_ASSERT(root != NULL);
 	T_ASSERT_INT(
