@@ -97,6 +97,49 @@ enum mig_txctl {
 	MIG_TXCTL_PREPARE,  /* PREPARE TRANSACTION */
 };
 
+/*
+ * Table lock modes, weakest first, as pg_locks names them without "Lock"
+ * (locklevel.c). The values are PostgreSQL's own (lockdefs.h), so LOCK
+ * TABLE's parsed mode maps directly.
+ */
+enum mig_lockmode {
+	MIG_LOCK_NONE = 0,
+	MIG_LOCK_ACCESS_SHARE,
+	MIG_LOCK_ROW_SHARE,
+	MIG_LOCK_ROW_EXCLUSIVE,
+	MIG_LOCK_SHARE_UPDATE_EXCLUSIVE,
+	MIG_LOCK_SHARE,
+	MIG_LOCK_SHARE_ROW_EXCLUSIVE,
+	MIG_LOCK_EXCLUSIVE,
+	MIG_LOCK_ACCESS_EXCLUSIVE,
+};
+
+/* What a statement does to the rows of the table it locks, weakest
+ * first: the strongest of its parts is the statement's. */
+enum mig_work {
+	MIG_WORK_NONE = 0,    /* takes no table lock worth showing */
+	MIG_WORK_NEW,	      /* creates the table, or reads others */
+	MIG_WORK_METADATA,    /* catalog only */
+	MIG_WORK_ROWS,	      /* writes rows (DML) */
+	MIG_WORK_SCAN,	      /* reads every row under the lock */
+	MIG_WORK_INDEX,	      /* builds an index */
+	MIG_WORK_MAY_REWRITE, /* rewrites unless the server proves otherwise */
+	MIG_WORK_REWRITE,     /* rewrites the table (and its indexes) */
+};
+
+#define MIG_LOCK_TABLES 4
+
+/* The locks one statement takes on tables, and the work it does. */
+struct mig_lockinfo {
+	struct {
+		const char *table; /* as written: "orders", "s.orders" */
+		enum mig_lockmode mode;
+	} tables[MIG_LOCK_TABLES];
+	size_t ntables;
+	enum mig_work work;
+	const char *note; /* a qualification, or NULL */
+};
+
 /* One statement of a migration. */
 struct mig_stmt {
 	size_t offset;	  /* byte offset of the statement's first token */
@@ -119,6 +162,8 @@ struct mig_stmt {
 	const char *name;
 	const char *rel_schema;
 	const char *rel_name;
+	/* the table locks it takes (MIG_PARSE_LOCKS), or NULL */
+	const struct mig_lockinfo *lock;
 };
 
 /* A lint finding. */
@@ -322,6 +367,7 @@ struct mig_parsed {
 
 #define MIG_PARSE_LINT		   (1u << 0) /* run lint too */
 #define MIG_PARSE_LOCK_TIMEOUT_SET (1u << 1) /* the session has one */
+#define MIG_PARSE_LOCKS		   (1u << 2) /* classify lock levels */
 
 /*
  * Split and parse `sql` (see sql.c): every statement with its place,
@@ -373,6 +419,35 @@ const char *mig_jfield(const struct mig_jstmt *st, const char *key);
 bool mig_jtrue(const struct mig_jstmt *st, const char *key);
 bool mig_jis(const struct mig_jstmt *st, const char *key, const char *want);
 
+/* ---- locklevel.c */
+
+struct json_object;
+
+/* The locks statement `type` (its tree `node`, or NULL when only the
+ * type is known) takes in PostgreSQL 15, and the work it does. */
+void mig_lock_classify(struct mig_lockinfo *out, struct dbops_ctx *ctx,
+		       const char *type, struct json_object *node);
+/* Whether the node type takes locks lock_classify reads from its tree. */
+bool mig_lock_reads(const char *type);
+/* "AccessExclusive"; "" for MIG_LOCK_NONE. */
+const char *mig_lock_name(enum mig_lockmode m);
+/* A mode from pg_locks.mode ("RowExclusiveLock"), or MIG_LOCK_NONE. */
+enum mig_lockmode mig_lock_parse(const char *pg_mode);
+/* Whether a lock held in mode `held` blocks one requested in `want`
+ * (PostgreSQL's conflict table). */
+bool mig_lock_conflicts(enum mig_lockmode held, enum mig_lockmode want);
+/* "metadata only", "full rewrite"... */
+const char *mig_work_text(enum mig_work w);
+/* One line for the plan: "AccessExclusive orders, metadata only". */
+const char *mig_lock_text(struct dbops_ctx *ctx, const struct mig_lockinfo *l);
+/* The strongest mode of a statement (over its tables). */
+enum mig_lockmode mig_lock_max(const struct mig_lockinfo *l);
+/* One plan attribute per statement ("lock.3" = "line 5: AccessExclusive
+ * orders, metadata only"); a long migration lists only the statements
+ * stronger than ROW EXCLUSIVE and counts the rest. */
+void mig_lock_attrs(struct dbops_ctx *ctx, struct dbops_change *c,
+		    const struct mig_stmt *stmts, size_t n);
+
 /* ---- deep.c */
 
 /* Run fn(arg) on the plugin's parser thread (a large stack) and wait
@@ -395,6 +470,7 @@ bool mig_jb(struct json_object *o, const char *key);
 bool mig_jeq(struct json_object *o, const char *key, const char *want);
 size_t mig_jlen(struct json_object *array);
 struct json_object *mig_jat(struct json_object *array, size_t i);
+bool mig_expr_volatile(struct json_object *e);
 /* The only key of a node wrapper {"IndexStmt": {...}}, and its value. */
 const char *mig_node_type(struct json_object *wrapper,
 			  struct json_object **inner);
