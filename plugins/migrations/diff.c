@@ -17,7 +17,7 @@
  * change `order`, counted across the databases in spec order), so
  * addresses stay what a reader expects: "migrations.app.V1_10".
  */
-#include "migrations_int.h"
+#include "change.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -795,6 +795,9 @@ int mig_diff(struct dbops_ctx *ctx, const struct dbops_node *section,
 			 * the plan is refused as a whole */
 			mig_check_applied(&st);
 			mig_plan_pending(&st);
+			if (mig_changes_plan(ctx, st.db, st.live, run,
+					     &ordinal) != 0)
+				st.result = DBOPS_ERR_INVALID;
 		}
 		if (st.result != 0)
 			result = st.result;

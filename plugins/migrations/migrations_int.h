@@ -29,6 +29,12 @@
 #define MIG_DEFAULT_STATEMENT_TIMEOUT "0"
 #define MIG_DEFAULT_LOCK_WAIT_S	      60
 
+/* Expand/contract changes (change.h). */
+struct mig_chspec;
+struct mig_chlive;
+struct mig_chplan;
+struct mig_lockpolicy;
+
 enum mig_kind {
 	MIG_VERSIONED = 0,
 	MIG_REPEATABLE,
@@ -222,12 +228,15 @@ struct mig_db {
 	size_t nfiles;
 	struct mig_file *callbacks; /* by event, then name */
 	size_t ncallbacks;
+	struct mig_chspec *changes; /* expand/contract (change.h) */
+	size_t nchanges;
 };
 
 struct mig_spec {
 	const char *lock_timeout;
 	const char *statement_timeout;
 	int64_t lock_wait_s;
+	struct mig_lockpolicy *lock_retries; /* change.h; never NULL */
 	struct mig_db *dbs;
 	size_t ndbs;
 };
@@ -267,6 +276,7 @@ struct mig_live_db {
 	size_t ninvalid;
 	struct mig_progress *progress; /* of this history table */
 	size_t nprogress;
+	struct mig_chlive *changes; /* change.h; NULL without changes */
 };
 
 struct mig_live {
@@ -301,6 +311,7 @@ enum mig_op {
 	MIG_OP_REPAIR_MISSING,	/* INSERT a DELETE row */
 	MIG_OP_CALLBACK,	/* a callback file: no history row */
 	MIG_OP_REPAIR_PROGRESS, /* DELETE a stale progress row */
+	MIG_OP_CHANGE,		/* a step of an expand/contract change */
 };
 
 struct mig_payload {
@@ -315,6 +326,7 @@ struct mig_payload {
 	bool unprepares; /* DISCARD ALL, DEALLOCATE: prepared statements go */
 	const struct mig_row *row;	     /* repair */
 	const struct mig_progress *progress; /* resumed, or to forget */
+	const struct mig_chplan *chplan;     /* MIG_OP_CHANGE */
 };
 
 /* ---- files.c */
@@ -380,6 +392,11 @@ struct mig_parsed {
  */
 int mig_sql_parse(struct mig_parsed *out, struct dbops_ctx *ctx,
 		  const char *sql, const struct mig_file *file, unsigned flags);
+
+/* Whether an SQL expression may be volatile (a function call outside a
+ * short list of stable built-ins); one that does not parse counts as
+ * volatile. */
+bool mig_sql_volatile(struct dbops_ctx *ctx, const char *expr);
 
 /* ---- jsonwalk.c */
 

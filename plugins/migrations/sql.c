@@ -952,3 +952,40 @@ int mig_sql_parse(struct mig_parsed *out, struct dbops_ctx *ctx,
 	out->n = ps.n;
 	return 0;
 }
+
+/* ---- one expression */
+
+struct mig_volatile {
+	const char *sql;
+	bool result;
+};
+
+static void mig_volatile_run(void *arg)
+{
+	struct mig_volatile *v = arg;
+	PgQueryParseResult r = pg_query_parse(v->sql);
+	json_object *root;
+
+	v->result = true;
+	if (r.error == NULL && r.parse_tree != NULL &&
+	    (root = json_tokener_parse(r.parse_tree)) != NULL) {
+		v->result = mig_expr_volatile(root);
+		json_object_put(root);
+	}
+	pg_query_free_parse_result(r);
+}
+
+bool mig_sql_volatile(struct dbops_ctx *ctx, const char *expr)
+{
+	struct mig_volatile v;
+
+	/* a default is an expression of at most a few hundred bytes; past
+	 * MIG_PARSE_MAX it is not worth reading */
+	if (strlen(expr) > MIG_PARSE_MAX)
+		return true;
+	v.sql = dbops_host(ctx)->printf(ctx, "SELECT (%s)", expr);
+	v.result = true;
+	if (mig_deep_run(mig_volatile_run, &v) != 0)
+		return true;
+	return v.result;
+}
