@@ -639,7 +639,9 @@ static int mig_ch_op(struct mig_chop *op, struct dbops_ctx *ctx,
 	}
 	if (mig_ch_op_columns(op, ctx, m, name))
 		return DBOPS_ERR_INVALID;
-	if (op->column != NULL)
+	/* NOT NULL is added as a CHECK NOT VALID first */
+	if (op->kind == MIG_CH_SET_NOT_NULL ||
+	    (op->kind == MIG_CH_ADD_COLUMN && op->not_null))
 		op->constraint =
 		    mig_ch_name(ctx, c->table, op->column, "not_null");
 	return 0;
