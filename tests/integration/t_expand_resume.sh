@@ -100,7 +100,7 @@ check_contains "rows done of the estimate" "$T_OUT" "rows ("
 # ---- a server restart in the middle of the resumed backfill
 done_before=$(q "SELECT rows_done FROM dbops.backfill_cursor")
 apply_bg "$T_TMP/a2.out"
-wait_rows $((done_before + 3000)) || diag "$(cat "$T_TMP/a2.out")"
+wait_rows $((done_before + 2000)) || diag "$(cat "$T_TMP/a2.out")"
 check "PostgreSQL restarts during the backfill" sandbox_restart
 wait "$apid"
 rc=$?

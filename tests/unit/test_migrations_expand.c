@@ -92,7 +92,8 @@ TEST(test_migrations_expand__spec_reads_a_change)
 	T_ASSERT_STR(c->ops[0].news[0].name, "cents");
 	T_ASSERT(mig_ch_has_old(c));
 	/* the defaults the README documents */
-	T_ASSERT_INT(c->bf.batch_ms, 100);
+	T_ASSERT_INT(c->bf.batch_ms, 50);
+	T_ASSERT_INT(c->bf.pause_ms, 100);
 	T_ASSERT_INT(c->quiet_ms, 24LL * 3600 * 1000);
 	T_ASSERT_INT(spec->lock_retries->lock_timeout_ms, 100);
 	T_ASSERT_INT(spec->lock_retries->attempts, 20);
