@@ -300,7 +300,13 @@ static int mig_ch_idents(const char *const **out, size_t *n,
 	const char **v;
 	int err = 0;
 
-	if (node == NULL || node->kind != DBOPS_NODE_SEQ || node->len == 0) {
+	if (node == NULL) {
+		/* a missing key: said where the map is */
+		h->diag(ctx, DBOPS_SEV_ERROR, DBOPS_ERR_INVALID, NULL,
+			"%s is required: a list of names", what);
+		return DBOPS_ERR_INVALID;
+	}
+	if (node->kind != DBOPS_NODE_SEQ || node->len == 0) {
 		mig_ch_err(ctx, node,
 			   h->printf(ctx, "%s must be a list of names", what));
 		return DBOPS_ERR_INVALID;
@@ -501,9 +507,9 @@ static int mig_ch_op_fk(struct mig_chop *op, struct dbops_ctx *ctx,
 			       ref_keys) ||
 	    (v = mig_ch_req(ctx, ref, "table", name)) == NULL ||
 	    h->spec_string(&op->ref_table, ctx, v, "references.table") ||
-	    mig_ch_idents(&op->ref_cols, &op->nref, ctx,
-			  h->spec_get(ref, "columns"), "references.columns",
-			  false))
+	    (v = mig_ch_req(ctx, ref, "columns", name)) == NULL ||
+	    mig_ch_idents(&op->ref_cols, &op->nref, ctx, v,
+			  "references.columns", false))
 		return DBOPS_ERR_INVALID;
 	if (op->nref != op->nfk) {
 		mig_ch_err(

@@ -9,7 +9,8 @@
  *
  * Everything here has the mig_ prefix and hidden visibility (the build
  * compiles plugins with -fvisibility=hidden); the unit tests link these
- * files directly. Only apply.c includes libpq, only sql.c libpg_query.
+ * files directly. Only apply.c, resume.c and the files of expand/contract
+ * changes (change.h) include libpq; only sql.c includes libpg_query.
  */
 #ifndef DBOPS_MIG_INT_H
 #define DBOPS_MIG_INT_H

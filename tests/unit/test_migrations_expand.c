@@ -150,6 +150,16 @@ TEST(test_migrations_expand__spec_refuses_bad_changes)
 		"          operations: [{split_column: {column: a, into: [{column: b, type: int, up: \"1\"}], down: \"b\"}}]\n",
 		DBOPS_ERR_INVALID) != NULL);
 	T_ASSERT(me_has(fc, "at least two new columns"));
+	/* a key missing from a nested map is located, not a crash */
+	T_ASSERT(
+	    me_load(
+		fc,
+		"        - name: a\n"
+		"          table: t\n"
+		"          state: expanded\n"
+		"          operations: [{add_foreign_key: {columns: [c], references: {table: u}}}]\n",
+		DBOPS_ERR_INVALID) != NULL);
+	T_ASSERT(me_has(fc, "operation add_foreign_key needs \"columns\""));
 	fake_host_free(fc);
 }
 
