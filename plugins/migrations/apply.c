@@ -19,7 +19,7 @@
  * success = false, as Flyway does, and INVALID indexes left by a failed
  * concurrent build are named in the error.
  */
-#include "migrations_int.h"
+#include "change.h"
 
 #include <libpq-fe.h>
 #include <stdlib.h>
@@ -830,6 +830,21 @@ static int mig_apply_migrate(struct dbops_ctx *ctx,
 	size_t ndone;
 	int err, reported = 0;
 
+	if (pl->in_tx && pl->run->spec->lock_retries->migrations) {
+		/* alone, with a short lock_timeout, retried (lockddl.c) */
+		if (pl->op == MIG_OP_MIGRATE &&
+		    (err = mig_already(&done, ctx, pl->run, f)) != 0)
+			return err;
+		if (done) {
+			h->log(
+			    ctx, DBOPS_LOG_INFO,
+			    "migration \"%s\" was applied meanwhile; skipped",
+			    f->script);
+			return 0;
+		}
+		return mig_ddl_migrate(ctx, pl->run, pl,
+				       pl->run->spec->lock_retries);
+	}
 	if (pl->in_tx) {
 		err = mig_pipeline(ctx, &change, 1, 0, mig_report_one,
 				   &reported, &ndone);
@@ -891,6 +906,8 @@ int mig_apply(struct dbops_ctx *ctx, const struct dbops_change *change)
 	case MIG_OP_REPAIR_PROGRESS:
 		return h->conn_query(NULL, ctx, pl->run->conn, change->sql, 0,
 				     NULL);
+	case MIG_OP_CHANGE:
+		return mig_change_apply(ctx, change);
 	}
 	return 0;
 }
@@ -902,7 +919,9 @@ static bool mig_pipelined(const struct dbops_change *c,
 
 	return pl != NULL &&
 	       (pl->op == MIG_OP_MIGRATE || pl->op == MIG_OP_CALLBACK) &&
-	       pl->in_tx && pl->run != NULL && (run == NULL || pl->run == run);
+	       pl->in_tx && pl->run != NULL &&
+	       (run == NULL || pl->run == run) &&
+	       !pl->run->spec->lock_retries->migrations;
 }
 
 static void mig_report_host(struct dbops_ctx *ctx, void *arg, size_t k, int err)

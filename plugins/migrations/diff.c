@@ -17,7 +17,7 @@
  * change `order`, counted across the databases in spec order), so
  * addresses stay what a reader expects: "migrations.app.V1_10".
  */
-#include "migrations_int.h"
+#include "change.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -385,7 +385,7 @@ static struct dbops_change *mig_plan_file(struct mig_state *st,
 		return NULL;
 	}
 	if (mig_sql_parse(&r, ctx, sql, f,
-			  (lint ? MIG_PARSE_LINT : 0) |
+			  MIG_PARSE_LOCKS | (lint ? MIG_PARSE_LINT : 0) |
 			      (strcmp(st->spec->lock_timeout, "0") != 0
 				   ? MIG_PARSE_LOCK_TIMEOUT_SET
 				   : 0)) != 0) {
@@ -443,6 +443,7 @@ static struct dbops_change *mig_plan_file(struct mig_state *st,
 	    in_tx ? "per migration" : "none (one statement per query)", false);
 	h->change_attr(ctx, c, "statements", NULL, h->printf(ctx, "%zu", n),
 		       false);
+	mig_lock_attrs(ctx, c, stmts, n);
 	if (progress != NULL) {
 		/* an apply was interrupted part-way through it */
 		h->change_attr(ctx, c, "resume", NULL,
@@ -794,6 +795,9 @@ int mig_diff(struct dbops_ctx *ctx, const struct dbops_node *section,
 			 * the plan is refused as a whole */
 			mig_check_applied(&st);
 			mig_plan_pending(&st);
+			if (mig_changes_plan(ctx, st.db, st.live, run,
+					     &ordinal) != 0)
+				st.result = DBOPS_ERR_INVALID;
 		}
 		if (st.result != 0)
 			result = st.result;

@@ -350,8 +350,9 @@ static void mig_note_created(struct mig_lint *l, json_object *rel)
 
 /* Whether an expression may be volatile: any function call outside a
  * short list of built-ins known to be stable or immutable (Squawk decides
- * from pg_proc the same way, with a longer list). */
-static bool mig_expr_volatile(json_object *e)
+ * from pg_proc the same way, with a longer list). Also used by the lock
+ * levels (locklevel.c) and expand/contract changes (expand.c). */
+bool mig_expr_volatile(json_object *e)
 {
 	static const char *const stable[] = {
 	    "now",

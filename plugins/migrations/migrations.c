@@ -10,13 +10,15 @@
  */
 #include "dbops/host.h"
 #include "dbops/plugin.h"
-#include "migrations_int.h"
+#include "change.h"
 
 DBOPS_PLUGIN_EXPORT const struct dbops_plugin *
 dbops_plugin_entry(uint16_t host_major, uint16_t host_minor);
 
 static const struct dbops_command mig_commands[] = {
     {"repair", "realign checksums and remove failed rows"},
+    {"contract",
+     "apply; --force-contract [CHANGE,...] contracts changes whose gate waits"},
     {NULL, NULL},
 };
 
@@ -36,6 +38,7 @@ static const struct dbops_plugin mig_plugin = {
     .apply = mig_apply,
     .verify = NULL,
     .commands = mig_commands,
+    .status = mig_status,
     .apply_many = mig_apply_many,
 };
 

@@ -9,7 +9,8 @@
  *
  * Everything here has the mig_ prefix and hidden visibility (the build
  * compiles plugins with -fvisibility=hidden); the unit tests link these
- * files directly. Only apply.c includes libpq, only sql.c libpg_query.
+ * files directly. Only apply.c, resume.c and the files of expand/contract
+ * changes (change.h) include libpq; only sql.c includes libpg_query.
  */
 #ifndef DBOPS_MIG_INT_H
 #define DBOPS_MIG_INT_H
@@ -28,6 +29,12 @@
 #define MIG_DEFAULT_LOCK_TIMEOUT      "5s"
 #define MIG_DEFAULT_STATEMENT_TIMEOUT "0"
 #define MIG_DEFAULT_LOCK_WAIT_S	      60
+
+/* Expand/contract changes (change.h). */
+struct mig_chspec;
+struct mig_chlive;
+struct mig_chplan;
+struct mig_lockpolicy;
 
 enum mig_kind {
 	MIG_VERSIONED = 0,
@@ -97,6 +104,49 @@ enum mig_txctl {
 	MIG_TXCTL_PREPARE,  /* PREPARE TRANSACTION */
 };
 
+/*
+ * Table lock modes, weakest first, as pg_locks names them without "Lock"
+ * (locklevel.c). The values are PostgreSQL's own (lockdefs.h), so LOCK
+ * TABLE's parsed mode maps directly.
+ */
+enum mig_lockmode {
+	MIG_LOCK_NONE = 0,
+	MIG_LOCK_ACCESS_SHARE,
+	MIG_LOCK_ROW_SHARE,
+	MIG_LOCK_ROW_EXCLUSIVE,
+	MIG_LOCK_SHARE_UPDATE_EXCLUSIVE,
+	MIG_LOCK_SHARE,
+	MIG_LOCK_SHARE_ROW_EXCLUSIVE,
+	MIG_LOCK_EXCLUSIVE,
+	MIG_LOCK_ACCESS_EXCLUSIVE,
+};
+
+/* What a statement does to the rows of the table it locks, weakest
+ * first: the strongest of its parts is the statement's. */
+enum mig_work {
+	MIG_WORK_NONE = 0,    /* takes no table lock worth showing */
+	MIG_WORK_NEW,	      /* creates the table, or reads others */
+	MIG_WORK_METADATA,    /* catalog only */
+	MIG_WORK_ROWS,	      /* writes rows (DML) */
+	MIG_WORK_SCAN,	      /* reads every row under the lock */
+	MIG_WORK_INDEX,	      /* builds an index */
+	MIG_WORK_MAY_REWRITE, /* rewrites unless the server proves otherwise */
+	MIG_WORK_REWRITE,     /* rewrites the table (and its indexes) */
+};
+
+#define MIG_LOCK_TABLES 4
+
+/* The locks one statement takes on tables, and the work it does. */
+struct mig_lockinfo {
+	struct {
+		const char *table; /* as written: "orders", "s.orders" */
+		enum mig_lockmode mode;
+	} tables[MIG_LOCK_TABLES];
+	size_t ntables;
+	enum mig_work work;
+	const char *note; /* a qualification, or NULL */
+};
+
 /* One statement of a migration. */
 struct mig_stmt {
 	size_t offset;	  /* byte offset of the statement's first token */
@@ -119,6 +169,8 @@ struct mig_stmt {
 	const char *name;
 	const char *rel_schema;
 	const char *rel_name;
+	/* the table locks it takes (MIG_PARSE_LOCKS), or NULL */
+	const struct mig_lockinfo *lock;
 };
 
 /* A lint finding. */
@@ -182,12 +234,15 @@ struct mig_db {
 	size_t nfiles;
 	struct mig_file *callbacks; /* by event, then name */
 	size_t ncallbacks;
+	struct mig_chspec *changes; /* expand/contract (change.h) */
+	size_t nchanges;
 };
 
 struct mig_spec {
 	const char *lock_timeout;
 	const char *statement_timeout;
 	int64_t lock_wait_s;
+	struct mig_lockpolicy *lock_retries; /* change.h; never NULL */
 	struct mig_db *dbs;
 	size_t ndbs;
 };
@@ -236,6 +291,7 @@ struct mig_live_db {
 	size_t nprogress;
 	struct mig_source *sources; /* of this history table, by rank */
 	size_t nsources;
+	struct mig_chlive *changes; /* change.h; NULL without changes */
 };
 
 struct mig_live {
@@ -271,6 +327,7 @@ enum mig_op {
 	MIG_OP_REPAIR_MISSING,	/* INSERT a DELETE row */
 	MIG_OP_CALLBACK,	/* a callback file: no history row */
 	MIG_OP_REPAIR_PROGRESS, /* DELETE a stale progress row */
+	MIG_OP_CHANGE,		/* a step of an expand/contract change */
 };
 
 struct mig_payload {
@@ -285,6 +342,7 @@ struct mig_payload {
 	bool unprepares; /* DISCARD ALL, DEALLOCATE: prepared statements go */
 	const struct mig_row *row;	     /* repair */
 	const struct mig_progress *progress; /* resumed, or to forget */
+	const struct mig_chplan *chplan;     /* MIG_OP_CHANGE */
 };
 
 /* ---- files.c */
@@ -355,6 +413,7 @@ struct mig_parsed {
 
 #define MIG_PARSE_LINT		   (1u << 0) /* run lint too */
 #define MIG_PARSE_LOCK_TIMEOUT_SET (1u << 1) /* the session has one */
+#define MIG_PARSE_LOCKS		   (1u << 2) /* classify lock levels */
 
 /*
  * Split and parse `sql` (see sql.c): every statement with its place,
@@ -367,6 +426,11 @@ struct mig_parsed {
  */
 int mig_sql_parse(struct mig_parsed *out, struct dbops_ctx *ctx,
 		  const char *sql, const struct mig_file *file, unsigned flags);
+
+/* Whether an SQL expression may be volatile (a function call outside a
+ * short list of stable built-ins); one that does not parse counts as
+ * volatile. */
+bool mig_sql_volatile(struct dbops_ctx *ctx, const char *expr);
 
 /* ---- jsonwalk.c */
 
@@ -406,6 +470,35 @@ const char *mig_jfield(const struct mig_jstmt *st, const char *key);
 bool mig_jtrue(const struct mig_jstmt *st, const char *key);
 bool mig_jis(const struct mig_jstmt *st, const char *key, const char *want);
 
+/* ---- locklevel.c */
+
+struct json_object;
+
+/* The locks statement `type` (its tree `node`, or NULL when only the
+ * type is known) takes in PostgreSQL 15, and the work it does. */
+void mig_lock_classify(struct mig_lockinfo *out, struct dbops_ctx *ctx,
+		       const char *type, struct json_object *node);
+/* Whether the node type takes locks lock_classify reads from its tree. */
+bool mig_lock_reads(const char *type);
+/* "AccessExclusive"; "" for MIG_LOCK_NONE. */
+const char *mig_lock_name(enum mig_lockmode m);
+/* A mode from pg_locks.mode ("RowExclusiveLock"), or MIG_LOCK_NONE. */
+enum mig_lockmode mig_lock_parse(const char *pg_mode);
+/* Whether a lock held in mode `held` blocks one requested in `want`
+ * (PostgreSQL's conflict table). */
+bool mig_lock_conflicts(enum mig_lockmode held, enum mig_lockmode want);
+/* "metadata only", "full rewrite"... */
+const char *mig_work_text(enum mig_work w);
+/* One line for the plan: "AccessExclusive orders, metadata only". */
+const char *mig_lock_text(struct dbops_ctx *ctx, const struct mig_lockinfo *l);
+/* The strongest mode of a statement (over its tables). */
+enum mig_lockmode mig_lock_max(const struct mig_lockinfo *l);
+/* One plan attribute per statement ("lock.3" = "line 5: AccessExclusive
+ * orders, metadata only"); a long migration lists only the statements
+ * stronger than ROW EXCLUSIVE and counts the rest. */
+void mig_lock_attrs(struct dbops_ctx *ctx, struct dbops_change *c,
+		    const struct mig_stmt *stmts, size_t n);
+
 /* ---- deep.c */
 
 /* Run fn(arg) on the plugin's parser thread (a large stack) and wait
@@ -428,6 +521,7 @@ bool mig_jb(struct json_object *o, const char *key);
 bool mig_jeq(struct json_object *o, const char *key, const char *want);
 size_t mig_jlen(struct json_object *array);
 struct json_object *mig_jat(struct json_object *array, size_t i);
+bool mig_expr_volatile(struct json_object *e);
 /* The only key of a node wrapper {"IndexStmt": {...}}, and its value. */
 const char *mig_node_type(struct json_object *wrapper,
 			  struct json_object **inner);

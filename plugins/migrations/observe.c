@@ -7,7 +7,7 @@
  * The migration files themselves are read here too (validate.c), since
  * diff must not do I/O. Nothing is written.
  */
-#include "migrations_int.h"
+#include "change.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -161,6 +161,9 @@ int mig_observe(void **live_out, struct dbops_ctx *ctx,
 		if (err == 0)
 			err = mig_sources_read(&live->dbs[i], ctx, conn,
 					       &spec->dbs[i]);
+		if (err == 0)
+			err = mig_changes_observe(&live->dbs[i], ctx, conn,
+						  &spec->dbs[i]);
 		if (err != 0) {
 			h->conn_query(NULL, ctx, conn, "ROLLBACK", 0, NULL);
 			return err;

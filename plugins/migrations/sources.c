@@ -98,7 +98,7 @@ int mig_sources_read(struct mig_live_db *out, struct dbops_ctx *ctx,
 		 * ours; such a row is simply not used */
 		if (rank == NULL || sum == NULL || id == NULL)
 			continue;
-		s->rank = atoi(rank);
+		s->rank = (int)strtol(rank, NULL, 10);
 		s->checksum = (int32_t)strtol(sum, NULL, 10);
 		s->blob_id = id;
 		out->nsources++;

@@ -153,6 +153,7 @@ struct mig_parse {
 	size_t len;
 	const struct mig_file *file;
 	bool lint;
+	bool locks; /* MIG_PARSE_LOCKS */
 	struct mig_lint lint_state;
 	struct mig_stmt *stmts;
 	size_t n, cap;
@@ -518,6 +519,7 @@ static int mig_take_stmt(struct mig_parse *ps, size_t base, size_t text_len,
 	size_t start = base + (size_t)js->location;
 	size_t end = js->len > 0 ? start + (size_t)js->len : base + text_len;
 	bool want_lint = ps->lint && mig_lint_reads(js);
+	bool want_locks = ps->locks && mig_lock_reads(js->type);
 	json_object *wrapper = NULL, *inner = NULL;
 	struct mig_stmt *st;
 
@@ -534,7 +536,7 @@ static int mig_take_stmt(struct mig_parse *ps, size_t base, size_t text_len,
 	st->col = *col;
 	st->node = h->strdup(ps->ctx, js->type);
 	st->parsed = true;
-	if ((want_lint || mig_needs_tree_to_classify(js)) &&
+	if ((want_lint || want_locks || mig_needs_tree_to_classify(js)) &&
 	    js->end - js->begin <= MIG_TREE_MAX) {
 		json_object *root = mig_tree(json, js);
 
@@ -568,6 +570,12 @@ static int mig_take_stmt(struct mig_parse *ps, size_t base, size_t text_len,
 	if (strcmp(js->type, "CopyStmt") == 0 &&
 	    mig_jfield(js, "filename") == NULL)
 		mig_copy_client(ps, st, mig_jtrue(js, "is_from"));
+	if (ps->locks) {
+		struct mig_lockinfo *li = h->alloc(ps->ctx, sizeof(*li));
+
+		mig_lock_classify(li, ps->ctx, js->type, inner);
+		st->lock = li;
+	}
 	if (want_lint && inner != NULL)
 		mig_lint_stmt(&ps->lint_state, st, ps->n - 1, js->type, inner);
 	else if (want_lint)
@@ -686,6 +694,13 @@ static int mig_take_large(struct mig_parse *ps, size_t start, size_t end,
 	st->line = *line;
 	st->col = *col;
 	st->node = "";
+	if (ps->locks) {
+		struct mig_lockinfo *li =
+		    dbops_host(ps->ctx)->alloc(ps->ctx, sizeof(*li));
+
+		mig_lock_classify(li, ps->ctx, "", NULL);
+		st->lock = li;
+	}
 	ps->unparsed++;
 	if (end - start > ps->unparsed_bytes)
 		ps->unparsed_bytes = end - start;
@@ -894,6 +909,7 @@ int mig_sql_parse(struct mig_parsed *out, struct dbops_ctx *ctx,
 	ps.len = strlen(sql);
 	ps.file = file;
 	ps.lint = (flags & MIG_PARSE_LINT) != 0;
+	ps.locks = (flags & MIG_PARSE_LOCKS) != 0;
 	mig_lint_init(&ps.lint_state, ctx,
 		      (flags & MIG_PARSE_LOCK_TIMEOUT_SET) != 0);
 	if ((err = mig_deep_run(mig_parse_all, &ps)) != 0) {
@@ -935,4 +951,41 @@ int mig_sql_parse(struct mig_parsed *out, struct dbops_ctx *ctx,
 	    ps.stmts != NULL ? ps.stmts : h->alloc(ctx, sizeof(*ps.stmts));
 	out->n = ps.n;
 	return 0;
+}
+
+/* ---- one expression */
+
+struct mig_volatile {
+	const char *sql;
+	bool result;
+};
+
+static void mig_volatile_run(void *arg)
+{
+	struct mig_volatile *v = arg;
+	PgQueryParseResult r = pg_query_parse(v->sql);
+	json_object *root;
+
+	v->result = true;
+	if (r.error == NULL && r.parse_tree != NULL &&
+	    (root = json_tokener_parse(r.parse_tree)) != NULL) {
+		v->result = mig_expr_volatile(root);
+		json_object_put(root);
+	}
+	pg_query_free_parse_result(r);
+}
+
+bool mig_sql_volatile(struct dbops_ctx *ctx, const char *expr)
+{
+	struct mig_volatile v;
+
+	/* a default is an expression of at most a few hundred bytes; past
+	 * MIG_PARSE_MAX it is not worth reading */
+	if (strlen(expr) > MIG_PARSE_MAX)
+		return true;
+	v.sql = dbops_host(ctx)->printf(ctx, "SELECT (%s)", expr);
+	v.result = true;
+	if (mig_deep_run(mig_volatile_run, &v) != 0)
+		return true;
+	return v.result;
 }

@@ -8,17 +8,19 @@
  * duplicate migrations; observe reads and checksums them; SQL is parsed
  * in diff, and only for migrations that are pending.
  */
-#include "migrations_int.h"
+#include "change.h"
 
 #include <ctype.h>
 #include <string.h>
 
 static const char *const mig_top_keys[] = {
-    "lock_timeout", "statement_timeout", "lock_wait", "databases", NULL,
+    "lock_timeout", "statement_timeout", "lock_wait",
+    "lock_retries", "databases",	 NULL,
 };
 static const char *const mig_db_keys[] = {
     "database",	    "locations", "history_table", "out_of_order", "mixed",
-    "placeholders", "lint",	 "baseline",	  "target",	  NULL,
+    "placeholders", "lint",	 "baseline",	  "target",	  "changes",
+    NULL,
 };
 static const char *const mig_lint_keys[] = {"level", "disable", NULL};
 static const char *const mig_baseline_keys[] = {"version", "description", NULL};
@@ -312,6 +314,8 @@ static int mig_load_db(struct mig_db *db, struct dbops_ctx *ctx,
 	if ((v = h->spec_get(node, "target")) != NULL &&
 	    mig_load_target(db, ctx, v))
 		result = DBOPS_ERR_INVALID;
+	if (mig_changes_load(db, ctx, h->spec_get(node, "changes")) != 0)
+		result = DBOPS_ERR_INVALID;
 	if (result == 0 && load != MIG_LOAD_SPEC)
 		result = mig_load_files(ctx, db, locs, cluster_dir, load);
 	return result;
@@ -338,6 +342,10 @@ int mig_spec_load(struct mig_spec **out, struct dbops_ctx *ctx,
 	    mig_duration(&spec->statement_timeout, ctx,
 			 h->spec_get(section, "statement_timeout"),
 			 "migrations.statement_timeout"))
+		result = DBOPS_ERR_INVALID;
+	spec->lock_retries = h->alloc(ctx, sizeof(*spec->lock_retries));
+	if (mig_lockpolicy_load(spec->lock_retries, ctx,
+				h->spec_get(section, "lock_retries")) != 0)
 		result = DBOPS_ERR_INVALID;
 	if ((v = h->spec_get(section, "lock_wait")) != NULL &&
 	    h->spec_int(&spec->lock_wait_s, ctx, v, "migrations.lock_wait", 0,
