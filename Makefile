@@ -152,6 +152,9 @@ $(B)/fuzz/%: $(B)/tests/fuzz/%.o $(B)/tests/fuzz/harness.o \
 
 fuzz-bins: $(FUZZ_BINS)
 
+# the harnesses' objects are kept, not deleted as intermediate files
+.SECONDARY: $(FUZZ_SRCS:%.c=$(B)/%.o) $(B)/tests/fuzz/harness.o
+
 deps:
 	$(Q)contrib/install-deps.sh
 

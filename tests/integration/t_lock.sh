@@ -29,9 +29,10 @@ lock_held()
 	[ "$(psql_q "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND classid = 1684172656 AND objid = 1 AND granted")" = 1 ]
 }
 
-# The first apply pauses 1.5 s before each change after the first, so it
-# holds the lock for about 3 s.
-DBOPS_APPLY_STEP_DELAY_MS=1500 "$DBOPS" apply --repo "$repo" --auto-approve \
+# The first apply pauses 3 s before each change after the first, so it
+# holds the lock for about 6 s: long enough for the other two to start on
+# a loaded machine, and with a sanitizer build.
+DBOPS_APPLY_STEP_DELAY_MS=3000 "$DBOPS" apply --repo "$repo" --auto-approve \
 	--no-color >"$T_TMP/first.out" 2>&1 &
 first=$!
 on_exit "kill $first 2>/dev/null || true"
@@ -40,6 +41,13 @@ for _ in $(seq 1 100); do
 	sleep 0.05
 done
 check "the first apply holds the lock" lock_held
+
+# the third starts at once, so that it finds the lock held however long
+# the second takes
+"$DBOPS" apply --repo "$repo" --auto-approve --lock-timeout 60s --no-color \
+	>"$T_TMP/third.out" 2>&1 &
+third_pid=$!
+on_exit "kill $third_pid 2>/dev/null || true"
 
 check_exit "a second apply exits 3 at once" 3 \
 	"$DBOPS" apply --repo "$repo" --auto-approve --no-color
@@ -51,9 +59,10 @@ check_contains "it says since when" "$second" "holds the lock since"
 check_contains "it hints at --lock-timeout" "$second" "--lock-timeout"
 check_not_contains "it applied nothing" "$second" "Apply complete"
 
-check_exit "a third apply with --lock-timeout waits, then has nothing to do" 0 \
-	"$DBOPS" apply --repo "$repo" --auto-approve --lock-timeout 60s --no-color
-third=$T_OUT
+wait "$third_pid"
+check_eq "a third apply with --lock-timeout waits, then has nothing to do" \
+	"$?" 0
+third=$(cat "$T_TMP/third.out")
 check_contains "it waited for the lock" "$third" "Waiting for the apply lock"
 check_contains "it found the cluster converged" "$third" "No changes."
 
