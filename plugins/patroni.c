@@ -17,6 +17,8 @@
 
 /* One HTTP exchange. */
 struct patroni_response {
+	bool reached; /* the request may have arrived (not a refused connect) */
+	const char *error; /* libcurl's reason when no answer came */
 	long status;
 	const char *body; /* arena, NUL-terminated */
 	const char *url;  /* the full URL, for messages */
@@ -78,13 +80,31 @@ bool patroni_url_valid(const char *url, const char **why)
 		*why = "it names no host";
 	for (p = host; *why == NULL && *p != '\0'; p++) {
 		if (*p == '@')
-			*why = "credentials belong in username and password, not in the URL";
+			*why =
+			    "credentials belong in username and password, not in the URL";
 		else if (*p == '?' || *p == '#')
 			*why = "it may not hold a query or a fragment";
 		else if ((unsigned char)*p <= ' ' || *p == 0x7f)
 			*why = "it holds a blank or a control character";
 	}
 	return *why == NULL;
+}
+
+static void patroni_unreached(struct dbops_ctx *ctx,
+			      const struct patroni_response *r)
+{
+	const struct dbops_host *h = dbops_host(ctx);
+	struct dbops_diag *d =
+	    h->diag(ctx, DBOPS_SEV_ERROR, DBOPS_ERR_TRANSIENT, NULL,
+		    "could not reach Patroni at \"%s\": %s", r->url,
+		    r->error != NULL ? r->error : "no answer");
+
+	if (r->reached)
+		h->diag_detail(
+		    ctx, d,
+		    "The request may have arrived: it is not sent again.");
+	h->diag_hint(
+	    ctx, d, "Check replicas.patroni.urls and that Patroni runs there.");
 }
 
 /*
@@ -94,7 +114,7 @@ bool patroni_url_valid(const char *url, const char **why)
 static int patroni_http(struct patroni_response *out, struct dbops_ctx *ctx,
 			const struct patroni_endpoint *ep, const char *method,
 			const char *base, const char *path, const char *body,
-			bool auth, bool quiet)
+			bool auth, bool quiet, long timeout_ms)
 {
 	const struct dbops_host *h = dbops_host(ctx);
 	struct patroni_buf buf = {NULL, 0, false};
@@ -108,6 +128,8 @@ static int patroni_http(struct patroni_response *out, struct dbops_ctx *ctx,
 	out->url = h->printf(ctx, "%s%s", patroni_base(ctx, base), path);
 	out->status = 0;
 	out->body = "";
+	out->error = NULL;
+	out->reached = false;
 	if (auth && ep->password != NULL &&
 	    (err = h->secret_read(&password, ctx, ep->password)) != 0)
 		return err;
@@ -121,7 +143,9 @@ static int patroni_http(struct patroni_response *out, struct dbops_ctx *ctx,
 	curl_easy_setopt(curl, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L);
 	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, ep->timeout_ms);
+	curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS,
+			 timeout_ms > ep->timeout_ms ? timeout_ms
+						     : ep->timeout_ms);
 	curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS,
 			 ep->timeout_ms < 3000 ? ep->timeout_ms : 3000L);
 	curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 1L);
@@ -134,8 +158,8 @@ static int patroni_http(struct patroni_response *out, struct dbops_ctx *ctx,
 	curl_easy_setopt(curl, CURLOPT_USERAGENT, "dbops");
 	curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method);
 	if (body != NULL) {
-		headers =
-		    curl_slist_append(headers, "Content-Type: application/json");
+		headers = curl_slist_append(headers,
+					    "Content-Type: application/json");
 		curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
 		curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body);
 	}
@@ -146,20 +170,19 @@ static int patroni_http(struct patroni_response *out, struct dbops_ctx *ctx,
 				 password != NULL ? password : "");
 	}
 	rc = curl_easy_perform(curl);
+	out->reached = rc != CURLE_COULDNT_CONNECT &&
+		       rc != CURLE_COULDNT_RESOLVE_HOST &&
+		       rc != CURLE_COULDNT_RESOLVE_PROXY;
 	if (rc == CURLE_OK) {
 		curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &out->status);
 		out->body = h->strdup(ctx, buf.data != NULL ? buf.data : "");
-	} else if (!quiet) {
-		struct dbops_diag *d = h->diag(
-		    ctx, DBOPS_SEV_ERROR, DBOPS_ERR_TRANSIENT, NULL,
-		    "could not reach Patroni at \"%s\": %s", out->url,
-		    buf.too_big ? "the answer is larger than 4 MiB"
-		    : errbuf[0] != '\0' ? errbuf
-					: curl_easy_strerror(rc));
-
-		h->diag_hint(
-		    ctx, d,
-		    "Check replicas.patroni.urls and that Patroni runs there.");
+	} else {
+		out->error = h->strdup(
+		    ctx, buf.too_big	     ? "the answer is larger than 4 MiB"
+			 : errbuf[0] != '\0' ? errbuf
+					     : curl_easy_strerror(rc));
+		if (!quiet)
+			patroni_unreached(ctx, out);
 	}
 	if (rc != CURLE_OK)
 		err = DBOPS_ERR_TRANSIENT;
@@ -184,14 +207,13 @@ static int patroni_status_error(struct dbops_ctx *ctx, const char *method,
 				const struct patroni_response *r)
 {
 	const struct dbops_host *h = dbops_host(ctx);
-	int code = r->status == 401 || r->status == 403 ? DBOPS_ERR_INVALID
+	int code = r->status == 401 || r->status == 403	  ? DBOPS_ERR_INVALID
 		   : r->status == 409 || r->status == 412 ? DBOPS_ERR_CONFLICT
 		   : r->status == 503			  ? DBOPS_ERR_TRANSIENT
 							  : DBOPS_ERR_GENERIC;
-	struct dbops_diag *d =
-	    h->diag(ctx, DBOPS_SEV_ERROR, code, NULL,
-		    "Patroni refused %s %s with status %ld", method, r->url,
-		    r->status);
+	struct dbops_diag *d = h->diag(ctx, DBOPS_SEV_ERROR, code, NULL,
+				       "Patroni refused %s %s with status %ld",
+				       method, r->url, r->status);
 
 	if (r->body[0] != '\0')
 		h->diag_detail(ctx, d, "Patroni said: %s",
@@ -201,8 +223,8 @@ static int patroni_status_error(struct dbops_ctx *ctx, const char *method,
 		    ctx, d,
 		    "Check replicas.patroni.username and password against restapi.authentication of Patroni, and its allowlist.");
 	else if (r->status == 409)
-		h->diag_hint(ctx, d,
-			     "The configuration changed meanwhile; plan again.");
+		h->diag_hint(
+		    ctx, d, "The configuration changed meanwhile; plan again.");
 	return code;
 }
 
@@ -216,19 +238,19 @@ static int patroni_get(struct patroni_response *out, struct dbops_ctx *ctx,
 
 	for (size_t i = 0; i < ep->nurls; i++) {
 		err = patroni_http(out, ctx, ep, "GET", ep->urls[i], path, NULL,
-				   false, true);
+				   false, true, 0);
 		if (err == 0 && out->status == 200)
 			return 0;
-		tried = h->printf(ctx, "%s%s\"%s\" (%s)", tried ? tried : "",
-				  tried ? ", " : "", out->url,
-				  err != 0 ? "no answer"
-					   : h->printf(ctx, "status %ld",
-						       out->status));
+		tried = h->printf(
+		    ctx, "%s%s\"%s\" (%s)", tried ? tried : "",
+		    tried ? ", " : "", out->url,
+		    err != 0 ? "no answer"
+			     : h->printf(ctx, "status %ld", out->status));
 	}
 	{
-		struct dbops_diag *d = h->diag(
-		    ctx, DBOPS_SEV_ERROR, DBOPS_ERR_TRANSIENT, NULL,
-		    "no Patroni endpoint answered GET %s", path);
+		struct dbops_diag *d =
+		    h->diag(ctx, DBOPS_SEV_ERROR, DBOPS_ERR_TRANSIENT, NULL,
+			    "no Patroni endpoint answered GET %s", path);
 
 		if (tried != NULL)
 			h->diag_detail(ctx, d, "Tried %s.", tried);
@@ -381,26 +403,24 @@ static void patroni_parse_member(struct patroni_member *m,
 		patroni_bad(j, f, "is not an object");
 		return;
 	}
-	m->name = patroni_str(j, o, "name", h->printf(j->ctx, "%s.name", f),
-			      true);
-	m->role = patroni_str(j, o, "role", h->printf(j->ctx, "%s.role", f),
-			      true);
-	m->state = patroni_str(j, o, "state",
-			       h->printf(j->ctx, "%s.state", f), true);
+	m->name =
+	    patroni_str(j, o, "name", h->printf(j->ctx, "%s.name", f), true);
+	m->role =
+	    patroni_str(j, o, "role", h->printf(j->ctx, "%s.role", f), true);
+	m->state =
+	    patroni_str(j, o, "state", h->printf(j->ctx, "%s.state", f), true);
 	if (json_object_object_get_ex(o, "api_url", &v) && v != NULL)
-		m->api_url = patroni_str(j, o, "api_url",
-					 h->printf(j->ctx, "%s.api_url", f),
-					 true);
-	m->host = patroni_str(j, o, "host", h->printf(j->ctx, "%s.host", f),
-			      false);
+		m->api_url = patroni_str(
+		    j, o, "api_url", h->printf(j->ctx, "%s.api_url", f), true);
+	m->host =
+	    patroni_str(j, o, "host", h->printf(j->ctx, "%s.host", f), false);
 	m->port = (int)patroni_int(j, o, "port",
 				   h->printf(j->ctx, "%s.port", f), 0, NULL);
-	m->timeline = patroni_int(j, o, "timeline",
-				  h->printf(j->ctx, "%s.timeline", f), -1,
-				  NULL);
+	m->timeline = patroni_int(
+	    j, o, "timeline", h->printf(j->ctx, "%s.timeline", f), -1, NULL);
 	m->pending_restart = patroni_bool(
-	    j, o, "pending_restart",
-	    h->printf(j->ctx, "%s.pending_restart", f), false, NULL);
+	    j, o, "pending_restart", h->printf(j->ctx, "%s.pending_restart", f),
+	    false, NULL);
 	if (json_object_object_get_ex(o, "scheduled_restart", &v) &&
 	    v != NULL) {
 		json_object *at;
@@ -463,12 +483,12 @@ int patroni_parse_cluster(struct patroni_cluster **out, struct dbops_ctx *ctx,
 	c->pause = patroni_bool(&j, root, "pause", "pause", false, NULL);
 	if (json_object_object_get_ex(root, "scheduled_switchover", &sw) &&
 	    sw != NULL) {
-		c->switchover_at = patroni_str(&j, sw, "at",
-					       "scheduled_switchover.at", true);
+		c->switchover_at =
+		    patroni_str(&j, sw, "at", "scheduled_switchover.at", true);
 		c->switchover_from = patroni_str(
 		    &j, sw, "from", "scheduled_switchover.from", false);
-		c->switchover_to = patroni_str(&j, sw, "to",
-					       "scheduled_switchover.to", false);
+		c->switchover_to =
+		    patroni_str(&j, sw, "to", "scheduled_switchover.to", false);
 	}
 done:
 	json_object_put(root);
@@ -524,9 +544,9 @@ static void patroni_parse_pg(struct patroni_config *cfg, struct patroni_json *j,
 		patroni_bad(j, "postgresql.parameters", "is not an object");
 		return;
 	}
-	cfg->params = h->alloc(j->ctx, ((size_t)json_object_object_length(
-					    params) +
-					1) * sizeof(*cfg->params));
+	cfg->params =
+	    h->alloc(j->ctx, ((size_t)json_object_object_length(params) + 1) *
+				 sizeof(*cfg->params));
 	json_object_object_foreach(params, key, val)
 	{
 		const char *text = patroni_value_text(j, val, key);
@@ -552,8 +572,7 @@ int patroni_parse_config(struct patroni_config **out, struct dbops_ctx *ctx,
 	    {"synchronous_node_count", PATRONI_SET_SYNC_COUNT,
 	     offsetof(struct patroni_config, synchronous_node_count), 1},
 	    {"maximum_lag_on_failover", PATRONI_SET_MAX_LAG,
-	     offsetof(struct patroni_config, maximum_lag_on_failover),
-	     1048576},
+	     offsetof(struct patroni_config, maximum_lag_on_failover), 1048576},
 	    {"ttl", PATRONI_SET_TTL, offsetof(struct patroni_config, ttl), 30},
 	    {"loop_wait", PATRONI_SET_LOOP_WAIT,
 	     offsetof(struct patroni_config, loop_wait), 10},
@@ -577,9 +596,8 @@ int patroni_parse_config(struct patroni_config **out, struct dbops_ctx *ctx,
 		patroni_bad(&j, "(the answer)", "is not an object");
 		goto done;
 	}
-	cfg->synchronous_mode = patroni_bool(&j, root, "synchronous_mode",
-					     "synchronous_mode", false,
-					     &present);
+	cfg->synchronous_mode = patroni_bool(
+	    &j, root, "synchronous_mode", "synchronous_mode", false, &present);
 	cfg->set |= present ? PATRONI_SET_SYNC_MODE : 0;
 	cfg->synchronous_mode_strict =
 	    patroni_bool(&j, root, "synchronous_mode_strict",
@@ -640,8 +658,8 @@ int patroni_parse_history(struct patroni_switch **out, struct dbops_ctx *ctx,
 	}
 	s = h->alloc(ctx, sizeof(*s));
 	s->timeline = json_object_get_int64(json_object_array_get_idx(last, 0));
-	s->lsn = (uint64_t)json_object_get_int64(
-	    json_object_array_get_idx(last, 1));
+	s->lsn =
+	    (uint64_t)json_object_get_int64(json_object_array_get_idx(last, 1));
 	v = json_object_array_length(last) >= 5
 		? json_object_array_get_idx(last, 4)
 		: NULL;
@@ -679,8 +697,7 @@ int patroni_get_config(struct patroni_config **out, struct dbops_ctx *ctx,
 	    out, ctx, r.body, dbops_host(ctx)->printf(ctx, "GET %s", r.url));
 }
 
-int patroni_get_last_switch(struct patroni_switch **out,
-			    struct dbops_ctx *ctx,
+int patroni_get_last_switch(struct patroni_switch **out, struct dbops_ctx *ctx,
 			    const struct patroni_endpoint *ep)
 {
 	struct patroni_response r;
@@ -723,9 +740,8 @@ const char *patroni_param(const struct patroni_config *cfg, const char *name)
 
 bool patroni_state_running(const char *state)
 {
-	return state != NULL &&
-	       (strcmp(state, "running") == 0 ||
-		strcmp(state, "streaming") == 0);
+	return state != NULL && (strcmp(state, "running") == 0 ||
+				 strcmp(state, "streaming") == 0);
 }
 
 /* ---- PATCH /config */
@@ -755,8 +771,8 @@ struct patroni_patch *patroni_patch_new(struct dbops_ctx *ctx)
 	return p;
 }
 
-static struct patroni_entry *patroni_entry(struct patroni_patch *p,
-					   int level, const char *key,
+static struct patroni_entry *patroni_entry(struct patroni_patch *p, int level,
+					   const char *key,
 					   enum patroni_kind kind)
 {
 	const struct dbops_host *h = dbops_host(p->ctx);
@@ -838,17 +854,22 @@ const char *patroni_patch_text(struct patroni_patch *p)
 		json_object_object_add(at, e->key, v);
 	}
 	text = dbops_host(p->ctx)->strdup(
-	    p->ctx, json_object_to_json_string_ext(
-			root, JSON_C_TO_STRING_PLAIN |
-				  JSON_C_TO_STRING_NOSLASHESCAPE));
+	    p->ctx,
+	    json_object_to_json_string_ext(
+		root, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
 	json_object_put(root);
 	return text;
 }
 
-/* An unsafe request to the first endpoint that answers at all. */
+/*
+ * An unsafe request to the first endpoint that takes the connection. It
+ * goes to the next endpoint only when the connection was refused (or the
+ * answer was 503, "not now"): a request that may have arrived is never
+ * sent twice (a switchover that timed out may have happened).
+ */
 static int patroni_send(struct patroni_response *r, struct dbops_ctx *ctx,
 			const struct patroni_endpoint *ep, const char *method,
-			const char *path, const char *body)
+			const char *path, const char *body, long timeout_ms)
 {
 	int err = DBOPS_ERR_TRANSIENT;
 
@@ -856,11 +877,15 @@ static int patroni_send(struct patroni_response *r, struct dbops_ctx *ctx,
 		bool last = i + 1 == ep->nurls;
 
 		err = patroni_http(r, ctx, ep, method, ep->urls[i], path, body,
-				   true, !last);
-		if (err == 0 && r->status != 503)
+				   true, true, timeout_ms);
+		if (err == 0 && (r->status != 503 || last))
 			return 0;
-		if (err != 0 && err != DBOPS_ERR_TRANSIENT)
+		if (err != 0 &&
+		    (err != DBOPS_ERR_TRANSIENT || r->reached || last)) {
+			if (err == DBOPS_ERR_TRANSIENT)
+				patroni_unreached(ctx, r);
 			return err;
+		}
 	}
 	return err;
 }
@@ -876,8 +901,8 @@ int patroni_patch_config(struct patroni_config **after, struct dbops_ctx *ctx,
 	if (after != NULL)
 		*after = NULL;
 	for (int attempt = 0;; attempt++) {
-		if ((err = patroni_send(&r, ctx, ep, "PATCH", "/config",
-					body)) != 0)
+		if ((err = patroni_send(&r, ctx, ep, "PATCH", "/config", body,
+					0)) != 0)
 			return err;
 		if (r.status == 200)
 			break;
@@ -913,8 +938,9 @@ int patroni_switchover(const char **message, int *status_out,
 	json_object_put(o);
 	*message = "";
 	*status_out = 0;
-	if ((err = patroni_send(&r, ctx, ep, "POST", "/switchover", body)) !=
-	    0)
+	/* Patroni answers once it is done: up to 2 * max(10 s, loop_wait) */
+	if ((err = patroni_send(&r, ctx, ep, "POST", "/switchover", body,
+				180000L)) != 0)
 		return err;
 	*status_out = (int)r.status;
 	*message = patroni_said(ctx, r.body);
@@ -936,8 +962,8 @@ const char *patroni_member_base(struct dbops_ctx *ctx,
 	n = strlen(base);
 	if (n > strlen(suffix) &&
 	    strcmp(base + n - strlen(suffix), suffix) == 0)
-		base = dbops_host(ctx)->printf(
-		    ctx, "%.*s", (int)(n - strlen(suffix)), base);
+		base = dbops_host(ctx)->printf(ctx, "%.*s",
+					       (int)(n - strlen(suffix)), base);
 	for (size_t i = 0; i < ep->nurls; i++)
 		if (strcmp(patroni_base(ctx, ep->urls[i]), base) == 0)
 			return base;
@@ -958,17 +984,16 @@ int patroni_restart(struct dbops_ctx *ctx, const struct patroni_endpoint *ep,
 		    "the REST API of member \"%s\" is not among replicas.patroni.urls",
 		    m->name);
 
-		h->diag_detail(
-		    ctx, d, "Patroni gives its address as \"%s\".",
-		    m->api_url != NULL ? m->api_url : "(none)");
+		h->diag_detail(ctx, d, "Patroni gives its address as \"%s\".",
+			       m->api_url != NULL ? m->api_url : "(none)");
 		h->diag_hint(
 		    ctx, d,
 		    "dbops sends credentials only to the URLs of the spec: list every member's REST API there.");
 		return DBOPS_ERR_INVALID;
 	}
 	if ((err = patroni_http(&r, ctx, ep, "POST", base, "/restart",
-				"{\"restart_pending\":true}", true, false)) !=
-	    0)
+				"{\"restart_pending\":true}", true, false,
+				180000L)) != 0)
 		return err;
 	if (r.status == 200)
 		return 0;

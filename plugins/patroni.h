@@ -32,7 +32,7 @@
 
 #include "dbops/host.h"
 
-#define PATRONI_URL_MAX 512
+#define PATRONI_URL_MAX	 512
 #define PATRONI_BODY_MAX (4 * 1024 * 1024)
 
 /* Where Patroni's REST API is and how to talk to it. */
@@ -91,9 +91,9 @@ struct patroni_param {
 /* GET /config: the dynamic configuration, defaults of 3.0.2 filled in. */
 struct patroni_config {
 	unsigned set;
-	bool synchronous_mode;	       /* false */
-	bool synchronous_mode_strict;  /* false */
-	int64_t synchronous_node_count; /* 1 */
+	bool synchronous_mode;		 /* false */
+	bool synchronous_mode_strict;	 /* false */
+	int64_t synchronous_node_count;	 /* 1 */
 	int64_t maximum_lag_on_failover; /* 1048576 */
 	bool use_slots;			 /* postgresql.use_slots, true */
 	int64_t ttl;			 /* 30 */
@@ -109,7 +109,7 @@ struct patroni_config {
 /* The last timeline switch of GET /history. */
 struct patroni_switch {
 	int64_t timeline;
-	uint64_t lsn; /* where the previous timeline ended */
+	uint64_t lsn;	    /* where the previous timeline ended */
 	const char *leader; /* the new leader, or NULL */
 };
 
@@ -123,8 +123,7 @@ int patroni_get_cluster(struct patroni_cluster **out, struct dbops_ctx *ctx,
 int patroni_get_config(struct patroni_config **out, struct dbops_ctx *ctx,
 		       const struct patroni_endpoint *ep);
 /* The last switch of GET /history; *out NULL when the history is empty. */
-int patroni_get_last_switch(struct patroni_switch **out,
-			    struct dbops_ctx *ctx,
+int patroni_get_last_switch(struct patroni_switch **out, struct dbops_ctx *ctx,
 			    const struct patroni_endpoint *ep);
 
 /* The parsers behind them (pure; unit-tested on Patroni's shapes). `url`

@@ -91,10 +91,12 @@ static int repl_drill_checks(struct dbops_ctx *ctx,
 	struct dbops_diag *d;
 
 	if (c->pause) {
-		d = h->diag(ctx, DBOPS_SEV_ERROR, DBOPS_ERR_CONFLICT,
-			    &spec->patroni.loc,
-			    "Patroni is paused: it would not fail over, and the drill would leave the cluster without a primary");
-		h->diag_hint(ctx, d, "Resume Patroni (patronictl resume) first.");
+		d = h->diag(
+		    ctx, DBOPS_SEV_ERROR, DBOPS_ERR_CONFLICT,
+		    &spec->patroni.loc,
+		    "Patroni is paused: it would not fail over, and the drill would leave the cluster without a primary");
+		h->diag_hint(ctx, d,
+			     "Resume Patroni (patronictl resume) first.");
 		return DBOPS_ERR_CONFLICT;
 	}
 	if (patroni_leader(c) == NULL) {
@@ -103,14 +105,14 @@ static int repl_drill_checks(struct dbops_ctx *ctx,
 		return DBOPS_ERR_CONFLICT;
 	}
 	if (repl_drill_candidate(c, cfg) == NULL) {
-		d = h->diag(ctx, DBOPS_SEV_ERROR, DBOPS_ERR_CONFLICT, &spec->loc,
-			    "no replica could take over: the drill would end without a primary");
+		d = h->diag(
+		    ctx, DBOPS_SEV_ERROR, DBOPS_ERR_CONFLICT, &spec->loc,
+		    "no replica could take over: the drill would end without a primary");
 		h->diag_detail(
 		    ctx, d,
 		    "A candidate runs, has no nofailover tag, lags at most maximum_lag_on_failover%s.",
-		    cfg->synchronous_mode
-			? " and is a synchronous standby"
-			: "");
+		    cfg->synchronous_mode ? " and is a synchronous standby"
+					  : "");
 		return DBOPS_ERR_CONFLICT;
 	}
 	return 0;
@@ -147,8 +149,7 @@ int repl_drill_plan(struct dbops_ctx *ctx, const struct repl_spec *spec,
 		h->diag_detail(
 		    ctx, d,
 		    "Writes stop until Patroni promotes a replica; in asynchronous mode acknowledged writes may be lost. It is meant for staging clusters.");
-		h->diag_hint(ctx, d,
-			     "Run: dbops replicas drill failover --%s.",
+		h->diag_hint(ctx, d, "Run: dbops replicas drill failover --%s.",
 			     REPL_DRILL_FLAG);
 		return DBOPS_ERR_INVALID;
 	}
@@ -235,8 +236,9 @@ static int repl_drill_find_pid(struct repl_drill *dr, struct dbops_ctx *ctx,
 				    0, NULL)) != 0)
 			return err;
 		if (strcmp(h->rows_get(rows, 0, "r"), "false") != 0) {
-			h->diag(ctx, DBOPS_SEV_ERROR, DBOPS_ERR_CONFLICT, NULL,
-				"the server dbops connects to is not the primary");
+			h->diag(
+			    ctx, DBOPS_SEV_ERROR, DBOPS_ERR_CONFLICT, NULL,
+			    "the server dbops connects to is not the primary");
 			return DBOPS_ERR_CONFLICT;
 		}
 		dr->data_dir = h->rows_get(rows, 0, "d");
@@ -265,9 +267,10 @@ static int repl_drill_find_pid(struct repl_drill *dr, struct dbops_ctx *ctx,
 		fclose(f);
 	}
 	if (kill((pid_t)pid, 0) != 0 || strncmp(comm, "postgres", 8) != 0) {
-		h->diag(ctx, DBOPS_SEV_ERROR, DBOPS_ERR_UNSUPPORTED, NULL,
-			"process %ld of \"%s\" is not a postmaster running on this machine",
-			pid, path);
+		h->diag(
+		    ctx, DBOPS_SEV_ERROR, DBOPS_ERR_UNSUPPORTED, NULL,
+		    "process %ld of \"%s\" is not a postmaster running on this machine",
+		    pid, path);
 		return DBOPS_ERR_UNSUPPORTED;
 	}
 	dr->pid = (pid_t)pid;
@@ -294,21 +297,26 @@ static int repl_drill_check(struct dbops_ctx *ctx, const struct repl_spec *spec,
 			leader->name, dr->leader);
 		return DBOPS_ERR_CONFLICT;
 	}
-	for (size_t i = 0; i < sizeof(repl_drill_ddl) / sizeof(repl_drill_ddl[0]);
-	     i++)
-		if ((err = h->query(NULL, ctx, repl_drill_ddl[i], 0, NULL)) != 0)
+	for (size_t i = 0;
+	     i < sizeof(repl_drill_ddl) / sizeof(repl_drill_ddl[0]); i++)
+		if ((err = h->query(NULL, ctx, repl_drill_ddl[i], 0, NULL)) !=
+		    0)
 			return err;
 	if ((err = repl_drill_find_pid(dr, ctx, spec)) != 0)
 		return err;
-	repl_host_out(ctx, h->printf(ctx,
-				     "  leader \"%s\": postmaster pid %ld, data %s; a candidate: \"%s\"",
-				     dr->leader, (long)dr->pid, dr->data_dir,
-				     repl_drill_candidate(c, cfg)->name));
+	repl_host_out(
+	    ctx,
+	    h->printf(
+		ctx,
+		"  leader \"%s\": postmaster pid %ld, data %s; a candidate: \"%s\"",
+		dr->leader, (long)dr->pid, dr->data_dir,
+		repl_drill_candidate(c, cfg)->name));
 	return 0;
 }
 
 /* The acknowledged ids the new primary lacks, and the drill's record. */
-static int repl_drill_record(struct dbops_ctx *ctx, const struct repl_spec *spec,
+static int repl_drill_record(struct dbops_ctx *ctx,
+			     const struct repl_spec *spec,
 			     struct repl_drill *dr, const char *conninfo,
 			     const long long *acked, size_t n)
 {
@@ -405,14 +413,17 @@ static int repl_drill_kill(struct dbops_ctx *ctx, const struct repl_spec *spec,
 	}
 	repl_drill_sleep(2000);
 	repl_writer_read(&rec, w);
-	repl_host_out(ctx, h->printf(ctx,
-				     "  writer: %zu rows acknowledged in 2s before the kill",
-				     rec.nacked));
+	repl_host_out(
+	    ctx,
+	    h->printf(ctx,
+		      "  writer: %zu rows acknowledged in 2s before the kill",
+		      rec.nacked));
 	if (rec.nacked == 0) {
 		repl_writer_stop(w);
 		repl_writer_free(w);
-		h->diag(ctx, DBOPS_SEV_ERROR, DBOPS_ERR_GENERIC, NULL,
-			"the drill's writer could not write to the leader before the kill");
+		h->diag(
+		    ctx, DBOPS_SEV_ERROR, DBOPS_ERR_GENERIC, NULL,
+		    "the drill's writer could not write to the leader before the kill");
 		return DBOPS_ERR_GENERIC;
 	}
 	repl_writer_mark(w);
@@ -425,9 +436,9 @@ static int repl_drill_kill(struct dbops_ctx *ctx, const struct repl_spec *spec,
 			strerror(errno));
 		return DBOPS_ERR_GENERIC;
 	}
-	repl_host_out(ctx, h->printf(ctx,
-				     "  killed the postmaster of \"%s\" (pid %ld)",
-				     dr->leader, (long)dr->pid));
+	repl_host_out(
+	    ctx, h->printf(ctx, "  killed the postmaster of \"%s\" (pid %ld)",
+			   dr->leader, (long)dr->pid));
 	deadline = killed + spec->wait_seconds;
 	for (;;) {
 		repl_writer_read(&rec, w);
@@ -435,7 +446,8 @@ static int repl_drill_kill(struct dbops_ctx *ctx, const struct repl_spec *spec,
 		    patroni_get_cluster(&c, ctx, &spec->patroni.ep) == 0 &&
 		    (l = patroni_leader(c)) != NULL &&
 		    patroni_state_running(l->state) &&
-		    (strcmp(l->name, dr->leader) != 0 || rec.first_ok_after > 0)) {
+		    (strcmp(l->name, dr->leader) != 0 ||
+		     rec.first_ok_after > 0)) {
 			seen = repl_now();
 			dr->new_leader = h->strdup(ctx, l->name);
 		}
@@ -444,33 +456,38 @@ static int repl_drill_kill(struct dbops_ctx *ctx, const struct repl_spec *spec,
 		if (repl_now() > deadline) {
 			repl_writer_stop(w);
 			repl_writer_free(w);
-			h->diag(ctx, DBOPS_SEV_ERROR, DBOPS_ERR_TRANSIENT, NULL,
-				"no primary took a write within %ds of the kill",
-				spec->wait_seconds);
+			h->diag(
+			    ctx, DBOPS_SEV_ERROR, DBOPS_ERR_TRANSIENT, NULL,
+			    "no primary took a write within %ds of the kill",
+			    spec->wait_seconds);
 			return DBOPS_ERR_TRANSIENT;
 		}
 		repl_drill_sleep(100);
 	}
 	dr->rto = rec.first_ok_after - killed;
-	repl_host_out(ctx, h->printf(ctx,
-				     "  \"%s\" leads (GET /cluster after %.2fs); the first write after the kill was acknowledged after %.2fs by %s",
-				     dr->new_leader, seen - killed, dr->rto,
-				     rec.new_server));
+	repl_host_out(
+	    ctx,
+	    h->printf(
+		ctx,
+		"  \"%s\" leads (GET /cluster after %.2fs); the first write after the kill was acknowledged after %.2fs by %s",
+		dr->new_leader, seen - killed, dr->rto, rec.new_server));
 	repl_drill_sleep(1000); /* writes on the new leader, too */
 	repl_writer_stop(w);
 	acked = repl_writer_acked(w, &n);
 	rw = h->printf(ctx, "%s", conninfo);
+	repl_host_reconnect(ctx);
 	err = repl_drill_record(ctx, spec, dr, rw, acked, n);
 	repl_writer_free(w);
 	if (err != 0)
 		return err;
 	repl_host_out(
 	    ctx,
-	    h->printf(ctx,
-		      "Failover drill %lld: RTO %.2fs without a writable primary; RPO %lld of %lld acknowledged rows lost (synchronous_mode %s%s, ttl %lld, loop_wait %lld); recorded in dbops.failover_drills.",
-		      dr->id, dr->rto, dr->lost, dr->acked,
-		      dr->sync ? "on" : "off", dr->strict ? " strict" : "",
-		      (long long)dr->ttl, (long long)dr->loop_wait));
+	    h->printf(
+		ctx,
+		"Failover drill %lld: RTO %.2fs without a writable primary; RPO %lld of %lld acknowledged rows lost (synchronous_mode %s%s, ttl %lld, loop_wait %lld); recorded in dbops.failover_drills.",
+		dr->id, dr->rto, dr->lost, dr->acked, dr->sync ? "on" : "off",
+		dr->strict ? " strict" : "", (long long)dr->ttl,
+		(long long)dr->loop_wait));
 	return 0;
 }
 
@@ -484,9 +501,11 @@ static int repl_drill_rejoin(struct dbops_ctx *ctx,
 	struct patroni_cluster *c;
 
 	if (dr->new_leader != NULL && strcmp(dr->new_leader, dr->leader) == 0) {
-		repl_host_out(ctx, h->printf(ctx,
-					     "  \"%s\" was restarted in place and leads again",
-					     dr->leader));
+		repl_host_out(
+		    ctx,
+		    h->printf(ctx,
+			      "  \"%s\" was restarted in place and leads again",
+			      dr->leader));
 		return 0;
 	}
 	for (;;) {
@@ -496,17 +515,20 @@ static int repl_drill_rejoin(struct dbops_ctx *ctx,
 		    patroni_state_running(m->state) && m->lag >= 0)
 			break;
 		if (repl_now() > deadline) {
-			h->diag(ctx, DBOPS_SEV_ERROR, DBOPS_ERR_TRANSIENT, NULL,
-				"the killed member \"%s\" did not run as a replica within %ds",
-				dr->leader, spec->wait_seconds);
+			h->diag(
+			    ctx, DBOPS_SEV_ERROR, DBOPS_ERR_TRANSIENT, NULL,
+			    "the killed member \"%s\" did not run as a replica within %ds",
+			    dr->leader, spec->wait_seconds);
 			return DBOPS_ERR_TRANSIENT;
 		}
 		repl_drill_sleep(200);
 	}
-	repl_host_out(ctx, h->printf(ctx,
-				     "  \"%s\" rejoined as a replica (%s, %lld bytes behind) %.1fs later",
-				     m->name, m->role, (long long)m->lag,
-				     repl_now() - t0));
+	repl_host_out(
+	    ctx,
+	    h->printf(
+		ctx,
+		"  \"%s\" rejoined as a replica (%s, %lld bytes behind) %.1fs later",
+		m->name, m->role, (long long)m->lag, repl_now() - t0));
 	return 0;
 }
 

@@ -59,26 +59,28 @@ static int repl_psw_checks(struct dbops_ctx *ctx, const struct repl_spec *spec,
 	struct dbops_diag *d;
 
 	if (c->pause) {
-		d = h->diag(ctx, DBOPS_SEV_ERROR, DBOPS_ERR_CONFLICT,
-			    &spec->patroni.loc,
-			    "Patroni is paused: dbops does not switch over a cluster in maintenance mode");
+		d = h->diag(
+		    ctx, DBOPS_SEV_ERROR, DBOPS_ERR_CONFLICT,
+		    &spec->patroni.loc,
+		    "Patroni is paused: dbops does not switch over a cluster in maintenance mode");
 		h->diag_detail(
 		    ctx, d,
 		    "While paused, Patroni neither fails over nor restarts PostgreSQL, and nothing it would do after the switchover is assured.");
-		h->diag_hint(ctx, d,
-			     "Resume Patroni (patronictl resume), then switch over.");
+		h->diag_hint(
+		    ctx, d,
+		    "Resume Patroni (patronictl resume), then switch over.");
 		return DBOPS_ERR_CONFLICT;
 	}
 	if (leader == NULL) {
-		h->diag(ctx, DBOPS_SEV_ERROR, DBOPS_ERR_CONFLICT, &spec->loc,
-			"the Patroni cluster has no leader to switch over from");
+		h->diag(
+		    ctx, DBOPS_SEV_ERROR, DBOPS_ERR_CONFLICT, &spec->loc,
+		    "the Patroni cluster has no leader to switch over from");
 		return DBOPS_ERR_CONFLICT;
 	}
 	if (m == NULL) {
-		d = h->diag(ctx, DBOPS_SEV_ERROR, DBOPS_ERR_NOTFOUND,
-			    &spec->loc,
-			    "there is no Patroni member \"%s\" to switch over to",
-			    to);
+		d = h->diag(
+		    ctx, DBOPS_SEV_ERROR, DBOPS_ERR_NOTFOUND, &spec->loc,
+		    "there is no Patroni member \"%s\" to switch over to", to);
 		h->diag_hint(ctx, d, "dbops status lists the members.");
 		return DBOPS_ERR_NOTFOUND;
 	}
@@ -101,22 +103,19 @@ static int repl_psw_checks(struct dbops_ctx *ctx, const struct repl_spec *spec,
 	if (m->lag < 0 || m->lag > limit) {
 		d = h->diag(ctx, DBOPS_SEV_ERROR, DBOPS_ERR_CONFLICT,
 			    &spec->loc,
-			    "member \"%s\" lags %s behind the leader",
-			    to,
+			    "member \"%s\" lags %s behind the leader", to,
 			    m->lag < 0 ? "an unknown amount"
 				       : h->printf(ctx, "%lld bytes",
 						   (long long)m->lag));
-		h->diag_detail(ctx, d, "The limit is %lld bytes (%s).",
-			       (long long)limit,
-			       spec->max_lag_bytes >= 0 ? "max_lag.bytes"
-							: "the default");
+		h->diag_detail(
+		    ctx, d, "The limit is %lld bytes (%s).", (long long)limit,
+		    spec->max_lag_bytes >= 0 ? "max_lag.bytes" : "the default");
 		return DBOPS_ERR_CONFLICT;
 	}
 	if (cfg->synchronous_mode && strcmp(m->role, "sync_standby") != 0) {
 		d = h->diag(ctx, DBOPS_SEV_ERROR, DBOPS_ERR_CONFLICT,
 			    &spec->loc,
-			    "member \"%s\" is not a synchronous standby",
-			    to);
+			    "member \"%s\" is not a synchronous standby", to);
 		h->diag_detail(
 		    ctx, d,
 		    "In synchronous mode only a synchronous standby is sure to hold every commit, and Patroni switches over only to one.");
@@ -125,7 +124,8 @@ static int repl_psw_checks(struct dbops_ctx *ctx, const struct repl_spec *spec,
 	return 0;
 }
 
-int repl_ptn_switchover_plan(struct dbops_ctx *ctx, const struct repl_spec *spec,
+int repl_ptn_switchover_plan(struct dbops_ctx *ctx,
+			     const struct repl_spec *spec,
 			     const struct repl_live *live, const char *to)
 {
 	static const struct {
@@ -151,8 +151,9 @@ int repl_ptn_switchover_plan(struct dbops_ctx *ctx, const struct repl_spec *spec
 		    h->diag(ctx, DBOPS_SEV_ERROR, DBOPS_ERR_INVALID, NULL,
 			    "switchover needs the member to promote");
 
-		h->diag_hint(ctx, d,
-			     "Run: dbops switchover --to NAME [--at 2030-01-01T03:00+00:00].");
+		h->diag_hint(
+		    ctx, d,
+		    "Run: dbops switchover --to NAME [--at 2030-01-01T03:00+00:00].");
 		return DBOPS_ERR_INVALID;
 	}
 	if (at != NULL && at[0] == '\0')
@@ -176,13 +177,16 @@ int repl_ptn_switchover_plan(struct dbops_ctx *ctx, const struct repl_spec *spec
 		c->reason = steps[i].reason;
 		c->loc = spec->patroni.loc;
 		if (steps[i].step == REPL_PSW_SWITCH)
-			c->sql = at != NULL
-				     ? h->printf(ctx,
-						 "POST /switchover {\"leader\": \"%s\", \"candidate\": \"%s\", \"scheduled_at\": \"%s\"}",
-						 leader->name, to, at)
-				     : h->printf(ctx,
-						 "POST /switchover {\"leader\": \"%s\", \"candidate\": \"%s\"}",
-						 leader->name, to);
+			c->sql =
+			    at != NULL
+				? h->printf(
+				      ctx,
+				      "POST /switchover {\"leader\": \"%s\", \"candidate\": \"%s\", \"scheduled_at\": \"%s\"}",
+				      leader->name, to, at)
+				: h->printf(
+				      ctx,
+				      "POST /switchover {\"leader\": \"%s\", \"candidate\": \"%s\"}",
+				      leader->name, to);
 		if (at != NULL && steps[i].step == REPL_PSW_SWITCH)
 			c->reason = h->printf(
 			    ctx, "Patroni switches over at %s by itself", at);
@@ -216,9 +220,9 @@ static int repl_psw_check(struct dbops_ctx *ctx, const struct repl_spec *spec,
 		return DBOPS_ERR_CONFLICT;
 	}
 	m = patroni_member_find(c, ps->candidate);
-	repl_host_out(ctx, h->printf(ctx, "  %s (%s) runs, %lld bytes behind %s",
-				     m->name, m->role, (long long)m->lag,
-				     leader->name));
+	repl_host_out(
+	    ctx, h->printf(ctx, "  %s (%s) runs, %lld bytes behind %s", m->name,
+			   m->role, (long long)m->lag, leader->name));
 	return 0;
 }
 
@@ -233,11 +237,13 @@ static int repl_psw_switch(struct dbops_ctx *ctx, const struct repl_spec *spec,
 	struct repl_writer *w = NULL;
 	const char *message, *conninfo, *password;
 	double t0, deadline;
+	int64_t old_tl;
 	int status, err;
 
 	if ((err = patroni_get_cluster(&c, ctx, &spec->patroni.ep)) != 0)
 		return err;
 	old = patroni_member_find(c, ps->leader);
+	old_tl = old != NULL ? old->timeline : -1;
 	if (ps->at == NULL && old != NULL && old->host != NULL) {
 		conninfo = repl_ptn_conninfo(&password, ctx, spec, c);
 		w = repl_writer_start(conninfo, password, old->host, old->port,
@@ -256,9 +262,11 @@ static int repl_psw_switch(struct dbops_ctx *ctx, const struct repl_spec *spec,
 				     repl_now() - t0, message));
 	if (ps->at != NULL) {
 		repl_host_out(
-		    ctx, h->printf(ctx,
-				   "Switchover scheduled: Patroni promotes \"%s\" at %s (cancel: DELETE /switchover, or patronictl flush).",
-				   ps->candidate, ps->at));
+		    ctx,
+		    h->printf(
+			ctx,
+			"Switchover scheduled: Patroni promotes \"%s\" at %s (cancel: DELETE /switchover, or patronictl flush).",
+			ps->candidate, ps->at));
 		return 0;
 	}
 	/* the new leader, and its first write */
@@ -280,9 +288,10 @@ static int repl_psw_switch(struct dbops_ctx *ctx, const struct repl_spec *spec,
 		if (repl_now() > deadline) {
 			repl_writer_stop(w);
 			repl_writer_free(w);
-			h->diag(ctx, DBOPS_SEV_ERROR, DBOPS_ERR_TRANSIENT, NULL,
-				"no new leader took writes within %ds of the switchover",
-				spec->wait_seconds);
+			h->diag(
+			    ctx, DBOPS_SEV_ERROR, DBOPS_ERR_TRANSIENT, NULL,
+			    "no new leader took writes within %ds of the switchover",
+			    spec->wait_seconds);
 			return DBOPS_ERR_TRANSIENT;
 		}
 		repl_psw_sleep(100);
@@ -292,13 +301,22 @@ static int repl_psw_switch(struct dbops_ctx *ctx, const struct repl_spec *spec,
 		repl_writer_read(&rec, w);
 	repl_writer_free(w);
 	if (strcmp(ps->new_leader, ps->candidate) != 0)
-		repl_host_out(ctx, h->printf(ctx,
-					     "  Patroni promoted \"%s\", not \"%s\"",
-					     ps->new_leader, ps->candidate));
+		repl_host_out(
+		    ctx, h->printf(ctx, "  Patroni promoted \"%s\", not \"%s\"",
+				   ps->new_leader, ps->candidate));
 	/* data lost: what the old primary had written past the point where
-	 * the new timeline starts */
-	if (patroni_get_last_switch(&sw, ctx, &spec->patroni.ep) != 0)
+	 * the new timeline starts; the leader writes the switch into GET
+	 * /history on its next loop */
+	deadline = repl_now() + 30;
+	while (patroni_get_last_switch(&sw, ctx, &spec->patroni.ep) == 0 &&
+	       (sw == NULL || sw->timeline < old_tl) && repl_now() < deadline)
+		repl_psw_sleep(200);
+	if (sw == NULL || sw->timeline < old_tl) {
+		h->diag(ctx, DBOPS_SEV_ERROR, DBOPS_ERR_TRANSIENT, NULL,
+			"GET /history does not show the end of timeline %lld",
+			(long long)old_tl);
 		return DBOPS_ERR_TRANSIENT;
+	}
 	ps->lost_bytes = sw != NULL && rec.last_old_lsn > sw->lsn
 			     ? (int64_t)(rec.last_old_lsn - sw->lsn)
 			     : 0;
@@ -307,18 +325,20 @@ static int repl_psw_switch(struct dbops_ctx *ctx, const struct repl_spec *spec,
 			 : -1;
 	repl_host_out(
 	    ctx,
-	    h->printf(ctx,
-		      "  \"%s\" leads timeline %lld; data lost: %lld bytes (the old primary's last write ended at %llX/%llX, the timeline switched at %llX/%llX)",
-		      ps->new_leader, sw ? (long long)sw->timeline : -1LL,
-		      (long long)ps->lost_bytes,
-		      (unsigned long long)(rec.last_old_lsn >> 32),
-		      (unsigned long long)(rec.last_old_lsn & 0xffffffffu),
-		      sw ? (unsigned long long)(sw->lsn >> 32) : 0ULL,
-		      sw ? (unsigned long long)(sw->lsn & 0xffffffffu) : 0ULL));
+	    h->printf(
+		ctx,
+		"  \"%s\" leads timeline %lld; data lost: %lld bytes (the old primary's last write ended at %llX/%llX, the timeline switched at %llX/%llX)",
+		ps->new_leader, (long long)sw->timeline + 1,
+		(long long)ps->lost_bytes,
+		(unsigned long long)(rec.last_old_lsn >> 32),
+		(unsigned long long)(rec.last_old_lsn & 0xffffffffu),
+		sw ? (unsigned long long)(sw->lsn >> 32) : 0ULL,
+		sw ? (unsigned long long)(sw->lsn & 0xffffffffu) : 0ULL));
 	if (ps->outage >= 0)
-		repl_host_out(ctx, h->printf(ctx,
-					     "  writes were unavailable for %.2fs",
-					     ps->outage));
+		repl_host_out(
+		    ctx, h->printf(ctx, "  writes were unavailable for %.2fs",
+				   ps->outage));
+	repl_host_reconnect(ctx);
 	return 0;
 }
 
@@ -337,22 +357,26 @@ static int repl_psw_rejoin(struct dbops_ctx *ctx, const struct repl_spec *spec,
 		    patroni_state_running(m->state) && m->lag >= 0)
 			break;
 		if (repl_now() > deadline) {
-			h->diag(ctx, DBOPS_SEV_ERROR, DBOPS_ERR_TRANSIENT, NULL,
-				"the old leader \"%s\" did not run as a replica within %ds",
-				ps->leader, spec->wait_seconds);
+			h->diag(
+			    ctx, DBOPS_SEV_ERROR, DBOPS_ERR_TRANSIENT, NULL,
+			    "the old leader \"%s\" did not run as a replica within %ds",
+			    ps->leader, spec->wait_seconds);
 			return DBOPS_ERR_TRANSIENT;
 		}
 		repl_psw_sleep(200);
 	}
-	repl_host_out(ctx, h->printf(ctx,
-				     "  \"%s\" runs as a replica (%s, %lld bytes behind), %.1fs after the switchover",
-				     m->name, m->role, (long long)m->lag,
-				     repl_now() - t0));
 	repl_host_out(
 	    ctx,
-	    h->printf(ctx,
-		      "Switchover complete: \"%s\" is the leader; data lost: %lld bytes; writes unavailable for %.2fs.",
-		      ps->new_leader, (long long)ps->lost_bytes, ps->outage));
+	    h->printf(
+		ctx,
+		"  \"%s\" runs as a replica (%s, %lld bytes behind), %.1fs after the switchover",
+		m->name, m->role, (long long)m->lag, repl_now() - t0));
+	repl_host_out(
+	    ctx,
+	    h->printf(
+		ctx,
+		"Switchover complete: \"%s\" is the leader; data lost: %lld bytes; writes unavailable for %.2fs.",
+		ps->new_leader, (long long)ps->lost_bytes, ps->outage));
 	return 0;
 }
 

@@ -35,8 +35,8 @@ struct repl_writer {
 	/* the record, under `lock` */
 	double last_old_ok; /* last write the old primary took */
 	uint64_t last_old_lsn;
-	double first_fail;  /* first failed write */
-	double first_new_ok; /* first write another server took */
+	double first_fail;     /* first failed write */
+	double first_new_ok;   /* first write another server took */
 	double first_ok_after; /* first write after `mark` on any server */
 	double mark;
 	char new_server[300];
@@ -44,6 +44,7 @@ struct repl_writer {
 	size_t nacked, cap;
 	long long next_id;
 	long writes;
+	double conn_at; /* when the writer's connection was made */
 };
 
 static double repl_writer_now(void)
@@ -78,11 +79,12 @@ static uint64_t repl_writer_write(struct repl_writer *w, PGconn *c,
 	uint64_t lsn = 0;
 
 	if (w->drill_id > 0)
-		snprintf(sql, sizeof(sql),
-			 "INSERT INTO dbops.failover_drill_writes (drill_id, i) "
-			 "VALUES (%lld, %lld) RETURNING "
-			 "pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')::bigint",
-			 w->drill_id, id);
+		snprintf(
+		    sql, sizeof(sql),
+		    "INSERT INTO dbops.failover_drill_writes (drill_id, i) "
+		    "VALUES (%lld, %lld) RETURNING "
+		    "pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')::bigint",
+		    w->drill_id, id);
 	else
 		snprintf(sql, sizeof(sql),
 			 "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), "
@@ -115,7 +117,9 @@ static void repl_writer_record(struct repl_writer *w, PGconn *c, long long id,
 		snprintf(w->new_server, sizeof(w->new_server), "%s:%s",
 			 PQhost(c), PQport(c));
 	}
-	if (w->mark > 0 && w->first_ok_after == 0 && t > w->mark) {
+	/* after a kill, only a connection made since counts: the killed
+	 * postmaster's backends may still answer for a moment */
+	if (w->mark > 0 && w->first_ok_after == 0 && w->conn_at > w->mark) {
 		w->first_ok_after = t;
 		snprintf(w->new_server, sizeof(w->new_server), "%s:%s",
 			 PQhost(c), PQport(c));
@@ -123,7 +127,8 @@ static void repl_writer_record(struct repl_writer *w, PGconn *c, long long id,
 	if (w->drill_id > 0) {
 		if (w->nacked == w->cap) {
 			w->cap = w->cap ? 2 * w->cap : 1024;
-			w->acked = realloc(w->acked, w->cap * sizeof(*w->acked));
+			w->acked =
+			    realloc(w->acked, w->cap * sizeof(*w->acked));
 			if (w->acked == NULL)
 				abort();
 		}
@@ -149,7 +154,12 @@ static void *repl_writer_main(void *arg)
 		pthread_mutex_unlock(&w->lock);
 		if (stop)
 			break;
-		if (c == NULL && (c = repl_writer_connect(w)) == NULL) {
+		if (c == NULL && (c = repl_writer_connect(w)) != NULL) {
+			pthread_mutex_lock(&w->lock);
+			w->conn_at = repl_writer_now();
+			pthread_mutex_unlock(&w->lock);
+		}
+		if (c == NULL) {
 			pthread_mutex_lock(&w->lock);
 			if (w->first_fail == 0)
 				w->first_fail = repl_writer_now();
@@ -231,8 +241,7 @@ void repl_writer_read(struct repl_writer_record *out, struct repl_writer *w)
 	out->first_new_ok = w->first_new_ok;
 	out->first_ok_after = w->first_ok_after;
 	out->mark = w->mark;
-	snprintf(out->new_server, sizeof(out->new_server), "%s",
-		 w->new_server);
+	snprintf(out->new_server, sizeof(out->new_server), "%s", w->new_server);
 	out->writes = w->writes;
 	out->nacked = w->nacked;
 	pthread_mutex_unlock(&w->lock);

@@ -48,8 +48,8 @@ const char *repl_ptn_address(struct dbops_ctx *ctx, enum repl_ptn_key key,
 
 	switch (key) {
 	case REPL_PTN_PARAM:
-		return h->printf(ctx, "replicas.patroni.postgresql.parameters.%s",
-				 param);
+		return h->printf(
+		    ctx, "replicas.patroni.postgresql.parameters.%s", param);
 	case REPL_PTN_USE_SLOTS:
 		return "replicas.patroni.postgresql.use_slots";
 	case REPL_PTN_MAX_LAG:
@@ -97,14 +97,14 @@ const char *repl_ptn_conninfo(const char **password_out, struct dbops_ctx *ctx,
 			 "host=%s port=%s dbname=%s%s%s "
 			 "target_session_attrs=read-write connect_timeout=2 "
 			 "application_name=dbops",
-			 hosts, ports, db ? db : "postgres", user ? " user=" : "",
-			 user ? user : "");
+			 hosts, ports, db ? db : "postgres",
+			 user ? " user=" : "", user ? user : "");
 }
 
 /* ---- observe */
 
 static int repl_ptn_observe(struct repl_live *live, struct dbops_ctx *ctx,
-		     const struct repl_spec *spec)
+			    const struct repl_spec *spec)
 {
 	const struct dbops_host *h = dbops_host(ctx);
 	const struct patroni_config *cfg;
@@ -196,9 +196,9 @@ static void repl_ptn_diff_settings(struct dbops_ctx *ctx,
 			ls = &probe;
 		/* not in the DCS: the running value (Patroni's default or
 		 * its local configuration) counts when it is already right */
-		if (dcs != NULL ? repl_setting_equal(ls, dcs, st->value)
-				: repl_setting_equal(ls, ls->setting,
-						     st->value))
+		if (dcs != NULL
+			? repl_setting_equal(ls, dcs, st->value)
+			: repl_setting_equal(ls, ls->setting, st->value))
 			continue;
 		patch = patroni_patch_new(ctx);
 		patroni_patch_param(patch, st->name, st->value);
@@ -211,12 +211,13 @@ static void repl_ptn_diff_settings(struct dbops_ctx *ctx,
 			c->reason =
 			    "Patroni writes it on every member; takes effect when each restarts (pending_restart)";
 		} else
-			c->reason = "Patroni writes it on every member and reloads";
+			c->reason =
+			    "Patroni writes it on every member and reloads";
 		h->change_attr(ctx, c, "value",
-			       dcs != NULL ? dcs
-					   : h->printf(ctx, "%s (not in the DCS)",
-						       ls->setting ? ls->setting
-								   : "?"),
+			       dcs != NULL
+				   ? dcs
+				   : h->printf(ctx, "%s (not in the DCS)",
+					       ls->setting ? ls->setting : "?"),
 			       st->value, false);
 		p = c->payload;
 		p->value = st->value;
@@ -259,13 +260,13 @@ static void repl_ptn_diff_sync(struct dbops_ctx *ctx,
 		c->order = want ? 4 : 6;
 		c->loc = spec->sync_loc.file ? spec->sync_loc : spec->loc;
 		c->reason =
-		    want ? "Patroni chooses the synchronous standbys and writes synchronous_standby_names"
-			 : "replication becomes asynchronous";
-		h->change_attr(
-		    ctx, c, "value",
-		    repl_ptn_bool(cfg->synchronous_mode,
-				  cfg->set & PATRONI_SET_SYNC_MODE),
-		    want ? "true" : "false", false);
+		    want
+			? "Patroni chooses the synchronous standbys and writes synchronous_standby_names"
+			: "replication becomes asynchronous";
+		h->change_attr(ctx, c, "value",
+			       repl_ptn_bool(cfg->synchronous_mode,
+					     cfg->set & PATRONI_SET_SYNC_MODE),
+			       want ? "true" : "false", false);
 		((struct repl_payload *)c->payload)->bvalue = want;
 	}
 	if (want && cfg->synchronous_node_count != spec->sync_count) {
@@ -276,19 +277,19 @@ static void repl_ptn_diff_sync(struct dbops_ctx *ctx,
 				    patch);
 		c->order = 5;
 		c->loc = spec->sync_loc;
-		h->change_attr(ctx, c, "value",
-			       h->printf(ctx, "%lld%s",
-					 (long long)cfg->synchronous_node_count,
-					 cfg->set & PATRONI_SET_SYNC_COUNT
-					     ? ""
-					     : " (default)"),
-			       h->printf(ctx, "%d", spec->sync_count), false);
+		h->change_attr(
+		    ctx, c, "value",
+		    h->printf(
+			ctx, "%lld%s", (long long)cfg->synchronous_node_count,
+			cfg->set & PATRONI_SET_SYNC_COUNT ? "" : " (default)"),
+		    h->printf(ctx, "%d", spec->sync_count), false);
 		p = c->payload;
 		p->ivalue = spec->sync_count;
 	}
 	if (cfg->synchronous_mode_strict == strict)
 		return;
-	eligible = repl_ptn_eligible_sync(live, patroni_leader(live->ptn_cluster));
+	eligible =
+	    repl_ptn_eligible_sync(live, patroni_leader(live->ptn_cluster));
 	if (strict && eligible < spec->sync_count) {
 		struct dbops_diag *d = h->diag(
 		    ctx, DBOPS_SEV_WARNING, 0, &spec->sync_loc,
@@ -348,13 +349,13 @@ static void repl_ptn_diff_other(struct dbops_ctx *ctx,
 				  spec->max_lag_bytes);
 		c = repl_ptn_change(ctx, spec, REPL_PTN_MAX_LAG, NULL, patch);
 		c->order = 3;
-		c->reason = "a replica lagging more takes no part in a failover";
+		c->reason =
+		    "a replica lagging more takes no part in a failover";
 		h->change_attr(
 		    ctx, c, "value",
-		    h->printf(ctx, "%lld%s",
-			      (long long)cfg->maximum_lag_on_failover,
-			      cfg->set & PATRONI_SET_MAX_LAG ? ""
-							     : " (default)"),
+		    h->printf(
+			ctx, "%lld%s", (long long)cfg->maximum_lag_on_failover,
+			cfg->set & PATRONI_SET_MAX_LAG ? "" : " (default)"),
 		    h->printf(ctx, "%lld", (long long)spec->max_lag_bytes),
 		    false);
 		p = c->payload;
@@ -378,29 +379,32 @@ static void repl_ptn_diff_members(struct dbops_ctx *ctx,
 		struct dbops_diag *d;
 
 		if (m == NULL) {
-			h->diag(ctx, DBOPS_SEV_WARNING, 0, &ms->loc,
-				"member \"%s\" is not a member of the Patroni cluster",
-				ms->name);
+			h->diag(
+			    ctx, DBOPS_SEV_WARNING, 0, &ms->loc,
+			    "member \"%s\" is not a member of the Patroni cluster",
+			    ms->name);
 			continue;
 		}
 		if (m->host != NULL && m->port != 0 &&
 		    (strcmp(m->host, ms->host) != 0 || m->port != ms->port))
-			h->diag(ctx, DBOPS_SEV_WARNING, 0, &ms->loc,
-				"member \"%s\" runs at %s:%d, the spec says %s:%d",
-				ms->name, m->host, m->port, ms->host,
-				ms->port);
+			h->diag(
+			    ctx, DBOPS_SEV_WARNING, 0, &ms->loc,
+			    "member \"%s\" runs at %s:%d, the spec says %s:%d",
+			    ms->name, m->host, m->port, ms->host, ms->port);
 		if (m->nofailover == ms->nofailover &&
 		    m->noloadbalance == ms->noloadbalance &&
 		    m->nosync == !ms->sync)
 			continue;
-		want = h->printf(ctx, "nofailover: %s, noloadbalance: %s, nosync: %s",
-				 ms->nofailover ? "true" : "false",
-				 ms->noloadbalance ? "true" : "false",
-				 ms->sync ? "false" : "true");
-		have = h->printf(ctx, "nofailover: %s, noloadbalance: %s, nosync: %s",
-				 m->nofailover ? "true" : "false",
-				 m->noloadbalance ? "true" : "false",
-				 m->nosync ? "true" : "false");
+		want = h->printf(
+		    ctx, "nofailover: %s, noloadbalance: %s, nosync: %s",
+		    ms->nofailover ? "true" : "false",
+		    ms->noloadbalance ? "true" : "false",
+		    ms->sync ? "false" : "true");
+		have = h->printf(
+		    ctx, "nofailover: %s, noloadbalance: %s, nosync: %s",
+		    m->nofailover ? "true" : "false",
+		    m->noloadbalance ? "true" : "false",
+		    m->nosync ? "true" : "false");
 		d = h->diag(ctx, DBOPS_SEV_WARNING, 0, &ms->loc,
 			    "member \"%s\" has tags {%s}, the spec says {%s}",
 			    ms->name, have, want);
@@ -414,8 +418,8 @@ static void repl_ptn_diff_members(struct dbops_ctx *ctx,
 }
 
 static int repl_ptn_diff(struct dbops_ctx *ctx, const struct repl_spec *spec,
-		  const struct repl_live *live, const char *mode,
-		  const char *to)
+			 const struct repl_live *live, const char *mode,
+			 const char *to)
 {
 	const struct dbops_host *h = dbops_host(ctx);
 
@@ -496,8 +500,8 @@ static int repl_ptn_count_role(const struct patroni_cluster *c,
 }
 
 /* Whether the cluster shows the effect of the change (one look). */
-static int repl_ptn_effect(bool *seen, const char **what,
-			   struct dbops_ctx *ctx, const struct repl_payload *p)
+static int repl_ptn_effect(bool *seen, const char **what, struct dbops_ctx *ctx,
+			   const struct repl_payload *p)
 {
 	const struct dbops_host *h = dbops_host(ctx);
 	const struct repl_spec *spec = p->spec;
@@ -528,18 +532,17 @@ static int repl_ptn_effect(bool *seen, const char **what,
 		memset(&ls, 0, sizeof(ls));
 		ls.name = p->name;
 		ls.unit = h->rows_get(rows, 0, "unit");
-		*seen = repl_setting_equal(&ls, h->rows_get(rows, 0, "setting"),
-					   p->value) ||
-			strcmp(h->rows_get(rows, 0, "pending_restart"), "t") ==
-			    0;
+		*seen =
+		    repl_setting_equal(&ls, h->rows_get(rows, 0, "setting"),
+				       p->value) ||
+		    strcmp(h->rows_get(rows, 0, "pending_restart"), "t") == 0;
 		*what = h->printf(ctx, "the primary runs %s = %s", p->name,
 				  p->value);
 		return 0;
 	}
 	ssn = repl_ptn_ssn(ctx);
-	want = p->key == REPL_PTN_SYNC_MODE && !p->bvalue
-		   ? 0
-		   : spec->sync_count;
+	want =
+	    p->key == REPL_PTN_SYNC_MODE && !p->bvalue ? 0 : spec->sync_count;
 	{
 		int eligible = 0;
 
@@ -551,14 +554,15 @@ static int repl_ptn_effect(bool *seen, const char **what,
 		if (want > eligible)
 			want = eligible;
 	}
-	*seen = repl_ptn_count_role(c, "sync_standby") == want &&
-		ssn != NULL && (want == 0) == (ssn[0] == '\0');
-	*what = h->printf(ctx,
-			  "%d synchronous standby%s in GET /cluster, "
-			  "synchronous_standby_names '%s'",
-			  repl_ptn_count_role(c, "sync_standby"),
-			  repl_ptn_count_role(c, "sync_standby") == 1 ? "" : "s",
-			  ssn ? ssn : "?");
+	*seen = repl_ptn_count_role(c, "sync_standby") == want && ssn != NULL &&
+		(want == 0) == (ssn[0] == '\0');
+	*what =
+	    h->printf(ctx,
+		      "%d synchronous standby%s in GET /cluster, "
+		      "synchronous_standby_names '%s'",
+		      repl_ptn_count_role(c, "sync_standby"),
+		      repl_ptn_count_role(c, "sync_standby") == 1 ? "" : "s",
+		      ssn ? ssn : "?");
 	return 0;
 }
 
@@ -609,10 +613,11 @@ static int repl_ptn_apply_patch(struct dbops_ctx *ctx,
 						patch)) != 0)
 			return err;
 		if (!repl_ptn_done(p, cfg, NULL)) {
-			h->diag(ctx, DBOPS_SEV_ERROR, DBOPS_ERR_CONFLICT,
-				&change->loc,
-				"Patroni accepted the PATCH but its configuration does not hold the value of %s",
-				change->address);
+			h->diag(
+			    ctx, DBOPS_SEV_ERROR, DBOPS_ERR_CONFLICT,
+			    &change->loc,
+			    "Patroni accepted the PATCH but its configuration does not hold the value of %s",
+			    change->address);
 			return DBOPS_ERR_CONFLICT;
 		}
 	}
@@ -624,8 +629,7 @@ static int repl_ptn_apply_patch(struct dbops_ctx *ctx,
 		if (repl_now() > deadline || h->cancelled(ctx)) {
 			struct dbops_diag *d = h->diag(
 			    ctx, DBOPS_SEV_ERROR, DBOPS_ERR_TRANSIENT,
-			    &change->loc,
-			    "Patroni did not apply %s within %ds",
+			    &change->loc, "Patroni did not apply %s within %ds",
 			    change->address, spec->wait_seconds);
 
 			h->diag_detail(ctx, d, "Last seen: %s.", what);
@@ -637,12 +641,14 @@ static int repl_ptn_apply_patch(struct dbops_ctx *ctx,
 		repl_ptn_sleep(200);
 	}
 	if (what[0] != '\0')
-		repl_host_out(ctx, h->printf(ctx, "  Patroni applied it in %.1fs: %s",
-					     repl_now() - t0, what));
+		repl_host_out(
+		    ctx, h->printf(ctx, "  Patroni applied it in %.1fs: %s",
+				   repl_now() - t0, what));
 	return 0;
 }
 
-static int repl_ptn_apply(struct dbops_ctx *ctx, const struct dbops_change *change)
+static int repl_ptn_apply(struct dbops_ctx *ctx,
+			  const struct dbops_change *change)
 {
 	const struct repl_payload *p = change->payload;
 
@@ -666,8 +672,8 @@ static int repl_ptn_apply(struct dbops_ctx *ctx, const struct dbops_change *chan
 
 static bool repl_ptn_has_metric(const struct dbops_host *h)
 {
-	return h->header.size >= offsetof(struct dbops_host, metric) +
-				     sizeof(h->metric) &&
+	return h->header.size >=
+		   offsetof(struct dbops_host, metric) + sizeof(h->metric) &&
 	       h->metric != NULL;
 }
 
@@ -727,7 +733,7 @@ static int repl_ptn_ready(const char **why, struct dbops_ctx *ctx,
 }
 
 static int repl_ptn_status(struct dbops_ctx *ctx, const struct repl_spec *spec,
-		    const struct repl_live *live)
+			   const struct repl_live *live)
 {
 	const struct dbops_host *h = dbops_host(ctx);
 	const struct patroni_cluster *c = live->ptn_cluster;
@@ -739,34 +745,35 @@ static int repl_ptn_status(struct dbops_ctx *ctx, const struct repl_spec *spec,
 
 	repl_host_out(
 	    ctx,
-	    h->printf(ctx,
-		      "replicas (provider patroni): leader %s, synchronous_mode %s%s (node count %lld), maximum_lag_on_failover %lld, ttl %lld, loop_wait %lld%s",
-		      leader ? leader->name : "(none)",
-		      cfg->synchronous_mode ? "on" : "off",
-		      cfg->synchronous_mode_strict ? ", strict" : "",
-		      (long long)cfg->synchronous_node_count,
-		      (long long)cfg->maximum_lag_on_failover,
-		      (long long)cfg->ttl, (long long)cfg->loop_wait,
-		      c->pause ? ", PAUSED" : ""));
+	    h->printf(
+		ctx,
+		"replicas (provider patroni): leader %s, synchronous_mode %s%s (node count %lld), maximum_lag_on_failover %lld, ttl %lld, loop_wait %lld%s",
+		leader ? leader->name : "(none)",
+		cfg->synchronous_mode ? "on" : "off",
+		cfg->synchronous_mode_strict ? ", strict" : "",
+		(long long)cfg->synchronous_node_count,
+		(long long)cfg->maximum_lag_on_failover, (long long)cfg->ttl,
+		(long long)cfg->loop_wait, c->pause ? ", PAUSED" : ""));
 	snprintf(line, sizeof(line), "%-16s %-12s %-10s %3s %10s  %-8s %s",
 		 "MEMBER", "ROLE", "STATE", "TL", "LAG", "RESTART", "TAGS");
 	repl_host_out(ctx, line);
 	for (size_t i = 0; i < c->nmembers; i++) {
 		const struct patroni_member *m = &c->members[i];
-		const char *tags = h->printf(
-		    ctx, "%s%s%s", m->nofailover ? "nofailover " : "",
-		    m->noloadbalance ? "noloadbalance " : "",
-		    m->nosync ? "nosync" : "");
+		const char *tags =
+		    h->printf(ctx, "%s%s%s", m->nofailover ? "nofailover " : "",
+			      m->noloadbalance ? "noloadbalance " : "",
+			      m->nosync ? "nosync" : "");
 
-		snprintf(line, sizeof(line), "%-16s %-12s %-10s %3lld %10s  %-8s %s",
-			 m->name, m->role, m->state, (long long)m->timeline,
-			 m == leader ? "-" : repl_ptn_lag_text(ctx, m->lag),
-			 m->pending_restart ? "pending" : "-",
-			 tags[0] ? tags : "-");
+		snprintf(
+		    line, sizeof(line), "%-16s %-12s %-10s %3lld %10s  %-8s %s",
+		    m->name, m->role, m->state, (long long)m->timeline,
+		    m == leader ? "-" : repl_ptn_lag_text(ctx, m->lag),
+		    m->pending_restart ? "pending" : "-", tags[0] ? tags : "-");
 		repl_host_out(ctx, line);
-		repl_ptn_metric(ctx, "dbops_patroni_member_running", m->name,
-				patroni_state_running(m->state),
-				"Whether the Patroni member's PostgreSQL runs.");
+		repl_ptn_metric(
+		    ctx, "dbops_patroni_member_running", m->name,
+		    patroni_state_running(m->state),
+		    "Whether the Patroni member's PostgreSQL runs.");
 		repl_ptn_metric(ctx, "dbops_patroni_leader", m->name,
 				m == leader,
 				"Whether the member holds the leader lock.");
@@ -774,18 +781,20 @@ static int repl_ptn_status(struct dbops_ctx *ctx, const struct repl_spec *spec,
 				m->pending_restart,
 				"Whether the member waits for a restart.");
 		if (m != leader)
-			repl_ptn_metric(ctx, "dbops_patroni_member_lag_bytes",
-					m->name, (double)m->lag,
-					"Bytes the member is behind the leader (-1: unknown).");
+			repl_ptn_metric(
+			    ctx, "dbops_patroni_member_lag_bytes", m->name,
+			    (double)m->lag,
+			    "Bytes the member is behind the leader (-1: unknown).");
 		if (!patroni_state_running(m->state))
 			h->diag(ctx, DBOPS_SEV_WARNING, 0, &spec->loc,
 				"Patroni member \"%s\" is %s", m->name,
 				m->state);
 		else if (m != leader && spec->max_lag_bytes >= 0 &&
 			 m->lag > spec->max_lag_bytes)
-			h->diag(ctx, DBOPS_SEV_WARNING, 0, &spec->loc,
-				"member \"%s\" lags %s behind the leader, more than max_lag.bytes",
-				m->name, repl_ptn_lag_text(ctx, m->lag));
+			h->diag(
+			    ctx, DBOPS_SEV_WARNING, 0, &spec->loc,
+			    "member \"%s\" lags %s behind the leader, more than max_lag.bytes",
+			    m->name, repl_ptn_lag_text(ctx, m->lag));
 		if (m->pending_restart) {
 			struct dbops_diag *d = h->diag(
 			    ctx, DBOPS_SEV_WARNING, 0, &spec->loc,
@@ -800,15 +809,16 @@ static int repl_ptn_status(struct dbops_ctx *ctx, const struct repl_spec *spec,
 	ready = repl_ptn_ready(&ready_names, ctx, spec, live);
 	repl_ptn_metric(ctx, "dbops_patroni_paused", NULL, c->pause,
 			"Whether Patroni is paused (maintenance mode).");
-	repl_ptn_metric(ctx, "dbops_patroni_failover_ready", NULL, ready > 0,
-			"Whether a replica Patroni may promote meets the spec's durability.");
-	repl_ptn_metric(ctx, "dbops_patroni_failover_candidates", NULL, ready,
-			"Replicas Patroni may promote that meet the spec's durability.");
+	repl_ptn_metric(
+	    ctx, "dbops_patroni_failover_ready", NULL, ready > 0,
+	    "Whether a replica Patroni may promote meets the spec's durability.");
+	repl_ptn_metric(
+	    ctx, "dbops_patroni_failover_candidates", NULL, ready,
+	    "Replicas Patroni may promote that meet the spec's durability.");
 	repl_host_out(
-	    ctx,
-	    ready > 0
-		? h->printf(ctx, "failover readiness: ready (%s)", ready_names)
-		: "failover readiness: NOT READY");
+	    ctx, ready > 0 ? h->printf(ctx, "failover readiness: ready (%s)",
+				       ready_names)
+			   : "failover readiness: NOT READY");
 	if (leader == NULL)
 		h->diag(ctx, DBOPS_SEV_ERROR, DBOPS_ERR_GENERIC, &spec->loc,
 			"the Patroni cluster has no leader");
@@ -834,10 +844,11 @@ static int repl_ptn_status(struct dbops_ctx *ctx, const struct repl_spec *spec,
 			: "");
 	}
 	if (cfg->synchronous_mode != (spec->sync_mode != REPL_SYNC_OFF))
-		h->diag(ctx, DBOPS_SEV_WARNING, 0, &spec->loc,
-			"Patroni's synchronous_mode is %s, the spec asks for %s",
-			cfg->synchronous_mode ? "on" : "off",
-			spec->sync_mode != REPL_SYNC_OFF ? "on" : "off");
+		h->diag(
+		    ctx, DBOPS_SEV_WARNING, 0, &spec->loc,
+		    "Patroni's synchronous_mode is %s, the spec asks for %s",
+		    cfg->synchronous_mode ? "on" : "off",
+		    spec->sync_mode != REPL_SYNC_OFF ? "on" : "off");
 	return 0;
 }
 

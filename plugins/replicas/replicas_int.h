@@ -194,7 +194,7 @@ enum repl_op {
 	REPL_OP_SYNC,
 	REPL_OP_MEMBER_REMOVE,
 	REPL_OP_SWITCHOVER,
-	REPL_OP_PATRONI,	/* PATCH /config: one key */
+	REPL_OP_PATRONI,	    /* PATCH /config: one key */
 	REPL_OP_PATRONI_SWITCHOVER, /* a step of a Patroni switchover */
 	REPL_OP_DRILL,		    /* a step of the failover drill */
 };
@@ -258,8 +258,8 @@ struct repl_ptn_state {
 	const char *candidate; /* switchover: the member to promote */
 	const char *at;	       /* switchover: scheduled_at, or NULL */
 	const char *new_leader;
-	double outage;	      /* seconds without a writable primary */
-	int64_t lost_bytes;   /* switchover: WAL the new leader lacks */
+	double outage;	    /* seconds without a writable primary */
+	int64_t lost_bytes; /* switchover: WAL the new leader lacks */
 	bool done;
 };
 
@@ -345,6 +345,13 @@ bool repl_port_busy(const char *host, int port);
 struct dbops_conn *repl_member_conn(struct dbops_ctx *ctx, const char *host,
 				    int port, bool volatile_rows);
 double repl_now(void);
+/* After the primary changed under it (a switchover, a drill): when the
+ * main connection is gone or reaches a standby, connect it again
+ * (PQreset) — with a conninfo naming every member and
+ * target_session_attrs=read-write it reaches the new primary, and the run
+ * log is written there. The session's advisory lock went with the old
+ * connection. */
+void repl_host_reconnect(struct dbops_ctx *ctx);
 
 /* ---- run.c: external programs */
 
@@ -386,13 +393,14 @@ struct repl_writer;
 
 /* What the writer saw (times are repl_now() seconds, 0: never). */
 struct repl_writer_record {
-	double last_old_ok;	/* last write the first primary took */
-	uint64_t last_old_lsn;	/* WAL position after it, in bytes */
-	double first_fail;	/* first write that failed */
-	double first_new_ok;	/* first write another server took */
-	double first_ok_after;	/* first write after repl_writer_mark */
+	double last_old_ok;    /* last write the first primary took */
+	uint64_t last_old_lsn; /* WAL position after it, in bytes */
+	double first_fail;     /* first write that failed */
+	double first_new_ok;   /* first write another server took */
+	double first_ok_after; /* first write after repl_writer_mark, on a
+				   connection made after it */
 	double mark;
-	char new_server[300];	/* host:port of that write */
+	char new_server[300]; /* host:port of that write */
 	long writes;
 	size_t nacked;
 };
@@ -420,7 +428,8 @@ void repl_writer_free(struct repl_writer *w);
 
 /* ---- patroni_switchover.c */
 
-int repl_ptn_switchover_plan(struct dbops_ctx *ctx, const struct repl_spec *spec,
+int repl_ptn_switchover_plan(struct dbops_ctx *ctx,
+			     const struct repl_spec *spec,
 			     const struct repl_live *live, const char *to);
 int repl_ptn_switchover_step(struct dbops_ctx *ctx,
 			     const struct repl_spec *spec,

@@ -13,9 +13,8 @@
 #include <string.h>
 
 static const char *const repl_keys[] = {
-    "provider", "synchronous", "slots",	       "max_lag", "settings",
-    "members",	"remove",      "os_user",      "bindir",  "wait_timeout",
-    "patroni",	NULL,
+    "provider", "synchronous", "slots",	 "max_lag",	 "settings", "members",
+    "remove",	"os_user",     "bindir", "wait_timeout", "patroni",  NULL,
 };
 static const char *const repl_sync_keys[] = {"mode", "count", "strict", NULL};
 static const char *const repl_patroni_keys[] = {
@@ -24,7 +23,7 @@ static const char *const repl_patroni_keys[] = {
 static const char *const repl_lag_keys[] = {"bytes", "time", NULL};
 static const char *const repl_remove_keys[] = {"delete_data", NULL};
 static const char *const repl_member_keys[] = {
-    "name", "host",	  "port",	   "data_dir", "sync",
+    "name",  "host",	   "port",	    "data_dir", "sync",
     "state", "nofailover", "noloadbalance", NULL,
 };
 
@@ -305,18 +304,19 @@ static int repl_parse_member(struct repl_member_spec *m, struct dbops_ctx *ctx,
 	    (err = repl_get_bool(&m->sync, ctx, node, "sync", "sync")) ||
 	    (err = repl_get_bool(&m->nofailover, ctx, node, "nofailover",
 				 "nofailover")) ||
-	    (err = repl_get_bool(&m->noloadbalance, ctx, node,
-				 "noloadbalance", "noloadbalance")) ||
+	    (err = repl_get_bool(&m->noloadbalance, ctx, node, "noloadbalance",
+				 "noloadbalance")) ||
 	    (err = repl_get_string(&state, ctx, node, "state", "state")))
 		return err;
 	if (s->provider != &repl_provider_patroni &&
 	    (h->spec_get(node, "nofailover") != NULL ||
 	     h->spec_get(node, "noloadbalance") != NULL)) {
-		repl_err(ctx,
-			 h->spec_get(node, "nofailover") != NULL
-			     ? h->spec_get(node, "nofailover")
-			     : h->spec_get(node, "noloadbalance"),
-			 "the nofailover and noloadbalance tags apply to the patroni provider");
+		repl_err(
+		    ctx,
+		    h->spec_get(node, "nofailover") != NULL
+			? h->spec_get(node, "nofailover")
+			: h->spec_get(node, "noloadbalance"),
+		    "the nofailover and noloadbalance tags apply to the patroni provider");
 		return DBOPS_ERR_INVALID;
 	}
 	n = h->spec_get(node, "port");
@@ -428,7 +428,8 @@ static int repl_parse_urls(struct repl_patroni_spec *p, struct dbops_ctx *ctx,
 	int rc = 0;
 
 	if (n->kind != DBOPS_NODE_SEQ && n->kind != DBOPS_NODE_SCALAR) {
-		repl_err(ctx, n, "replicas.patroni.urls must be a list of URLs");
+		repl_err(ctx, n,
+			 "replicas.patroni.urls must be a list of URLs");
 		return DBOPS_ERR_INVALID;
 	}
 	if (count == 0 || count > 16) {
@@ -450,8 +451,8 @@ static int repl_parse_urls(struct repl_patroni_spec *p, struct dbops_ctx *ctx,
 			    ctx, DBOPS_SEV_ERROR, DBOPS_ERR_INVALID, &u->loc,
 			    "invalid Patroni URL %s", plug_value(ctx, urls[i]));
 
-			h->diag_detail(ctx, d, "%c%s.",
-				       why[0] - ('a' - 'A'), why + 1);
+			h->diag_detail(ctx, d, "%c%s.", why[0] - ('a' - 'A'),
+				       why + 1);
 			h->diag_hint(
 			    ctx, d,
 			    "Give each member's REST API as http://host:8008 (or https://).");
@@ -534,11 +535,10 @@ static int repl_parse_patroni(struct repl_spec *s, struct dbops_ctx *ctx,
 	if (strcmp(restart, "rolling") == 0)
 		p->restart_rolling = true;
 	else if (strcmp(restart, "never") != 0) {
-		struct dbops_diag *d =
-		    h->diag(ctx, DBOPS_SEV_ERROR, DBOPS_ERR_INVALID,
-			    &h->spec_get(n, "restart")->loc,
-			    "invalid patroni.restart %s",
-			    plug_value(ctx, restart));
+		struct dbops_diag *d = h->diag(
+		    ctx, DBOPS_SEV_ERROR, DBOPS_ERR_INVALID,
+		    &h->spec_get(n, "restart")->loc,
+		    "invalid patroni.restart %s", plug_value(ctx, restart));
 
 		h->diag_hint(
 		    ctx, d,
@@ -722,8 +722,8 @@ static void repl_member_fact(struct dbops_ctx *ctx,
 			     const char *field, const char *value)
 {
 	repl_fact(ctx, &m->loc,
-		  dbops_host(ctx)->printf(ctx, "replicas.member.%s.%s",
-					  m->name, field),
+		  dbops_host(ctx)->printf(ctx, "replicas.member.%s.%s", m->name,
+					  field),
 		  value);
 }
 
@@ -738,8 +738,8 @@ static void repl_publish_patroni(struct dbops_ctx *ctx,
 	const char *urls = "";
 
 	for (size_t i = 0; i < p->ep.nurls; i++)
-		urls = h->printf(ctx, "%s%s%s", urls, i ? "," : "",
-				 p->ep.urls[i]);
+		urls =
+		    h->printf(ctx, "%s%s%s", urls, i ? "," : "", p->ep.urls[i]);
 	repl_fact(ctx, &p->loc, "replicas.patroni.urls", urls);
 	if (p->ep.username != NULL)
 		repl_fact(ctx, &p->loc, "replicas.patroni.username",
