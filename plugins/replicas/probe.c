@@ -100,7 +100,7 @@ static bool repl_writer_is_old(const struct repl_writer *w, PGconn *c)
 {
 	const char *port = PQport(c);
 
-	return port != NULL && atoi(port) == w->old_port &&
+	return port != NULL && strtol(port, NULL, 10) == w->old_port &&
 	       strcmp(PQhost(c), w->old_host) == 0;
 }
 
