@@ -45,6 +45,7 @@ struct repl_writer {
 	long long next_id;
 	long writes;
 	double conn_at; /* when the writer's connection was made */
+	bool unsafe;	/* the last write's synchronous wait was cancelled */
 };
 
 static double repl_writer_now(void)
@@ -52,7 +53,23 @@ static double repl_writer_now(void)
 	return repl_now();
 }
 
-static PGconn *repl_writer_connect(const struct repl_writer *w)
+/*
+ * A write whose wait for the synchronous standbys was cancelled (a
+ * statement_timeout, a terminated backend) reports success with a
+ * WARNING: committed locally, perhaps not replicated. Such a write is not
+ * counted as acknowledged.
+ */
+static void repl_writer_notice(void *arg, const PGresult *res)
+{
+	bool *unsafe = arg;
+	const char *msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+
+	if (msg != NULL &&
+	    strstr(msg, "wait for synchronous replication") != NULL)
+		*unsafe = true;
+}
+
+static PGconn *repl_writer_connect(struct repl_writer *w)
 {
 	const char *keys[] = {"dbname", "password", NULL};
 	const char *vals[] = {w->conninfo, w->password, NULL};
@@ -65,8 +82,12 @@ static PGconn *repl_writer_connect(const struct repl_writer *w)
 		PQfinish(c);
 		return NULL;
 	}
-	if (c != NULL)
-		PQclear(PQexec(c, "SET statement_timeout = '5s'"));
+	if (c != NULL) {
+		PQsetNoticeReceiver(c, repl_writer_notice, &w->unsafe);
+		/* long enough for a failover; a cancelled wait is not
+		 * counted (repl_writer_notice) */
+		PQclear(PQexec(c, "SET statement_timeout = '60s'"));
+	}
 	return c;
 }
 
@@ -89,8 +110,10 @@ static uint64_t repl_writer_write(struct repl_writer *w, PGconn *c,
 		snprintf(sql, sizeof(sql),
 			 "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), "
 			 "'0/0')::bigint FROM txid_current()");
+	w->unsafe = false;
 	r = PQexec(c, sql);
-	if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1)
+	if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 &&
+	    !w->unsafe)
 		lsn = strtoull(PQgetvalue(r, 0, 0), NULL, 10);
 	PQclear(r);
 	return lsn;
