@@ -32,6 +32,13 @@ PLUGIN_LIBS_migrations = -lpg_query -pthread
 # see plugins/roles/saslprep.c. libunistring has no pkg-config file.
 PLUGIN_LIBS_roles = $(shell pkg-config --libs libcrypto libidn 2>/dev/null) -lunistring
 PLUGIN_CFLAGS_roles = $(shell pkg-config --cflags libidn 2>/dev/null)
+# Sources shared by several plugins, compiled into each that lists them:
+# plugins/patroni.c, the client of Patroni's REST API (libcurl, json-c,
+# both in PKGS). The replicas plugin's failover drill runs its writer in a
+# thread.
+PLUGIN_EXTRA_SRCS_replicas = plugins/patroni.c
+PLUGIN_EXTRA_SRCS_parameters = plugins/patroni.c
+PLUGIN_LIBS_replicas = -pthread
 
 ifeq ($(V),1)
 Q :=
@@ -78,10 +85,11 @@ MAIN_OBJ  := $(B)/controller/main.o
 
 # plugins/<name>/<name>.c holds the descriptor and entry point; the other
 # files of a plugin are also linked into the unit-test runner.
-plugin_srcs = $(wildcard plugins/$(1)/*.c)
+plugin_srcs = $(wildcard plugins/$(1)/*.c) $(PLUGIN_EXTRA_SRCS_$(1))
 plugin_lib_srcs = $(filter-out plugins/$(1)/$(1).c,$(call plugin_srcs,$(1)))
 PLUGIN_SOS := $(PLUGINS:%=$(B)/plugins/dbops_%.so)
-PLUGIN_LIB_OBJS := $(patsubst %.c,$(B)/%.pic.o,$(foreach p,$(PLUGINS),$(call plugin_lib_srcs,$(p))))
+# a shared source is linked into the unit runner once
+PLUGIN_LIB_OBJS := $(sort $(patsubst %.c,$(B)/%.pic.o,$(foreach p,$(PLUGINS),$(call plugin_lib_srcs,$(p)))))
 
 UNIT_SRCS := $(wildcard tests/unit/*.c)
 UNIT_OBJS := $(UNIT_SRCS:%.c=$(B)/%.o)

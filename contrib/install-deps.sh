@@ -14,6 +14,14 @@
 # rest; it provides "postgresql-contrib-15"). Installing it may create and
 # start Debian's default cluster on port 5432; nothing here uses it.
 #
+# patroni (3.0.2), its etcd client python3-etcd (the first of the DCS
+# clients it depends on) and etcd-server (3.4) make the sandbox's HA kind
+# (contrib/sandbox up DIR --kind ha); python3-psycopg2 (a dependency of
+# patroni) is also what the HA tests' writers use, and curl talks to
+# Patroni's REST API from the scripts. etcd-server's package does not start
+# a server where no init system runs (containers, CI); nothing here uses
+# one it started.
+#
 # The sanitizer builds (make check-asan, make fuzz, and the fuzz stage of
 # make check) use clang-14; its AddressSanitizer, UBSan and libFuzzer
 # runtimes are in libclang-rt-14-dev, and llvm-14 has the llvm-symbolizer
@@ -26,6 +34,7 @@ packages=(
 	libpq-dev libyaml-dev libgit2-dev libcurl4-openssl-dev libjson-c-dev
 	libpg-query-dev libidn-dev libunistring-dev nettle-dev
 	postgresql-15 postgresql-client-15 pgbouncer
+	patroni python3-etcd python3-psycopg2 etcd-server curl
 	hyperfine clang-format valgrind python3 time
 	clang-14 libclang-rt-14-dev llvm-14
 )

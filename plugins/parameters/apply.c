@@ -122,6 +122,8 @@ int par_apply(struct dbops_ctx *ctx, const struct dbops_change *change)
 	const char *stmt;
 	int err;
 
+	if (par_ptn_is_restart(change))
+		return par_ptn_apply_restart(ctx, change);
 	err = par_reread(&live, &s, &want, ctx, pl);
 	if (err != 0)
 		return err;
@@ -135,6 +137,8 @@ int par_apply(struct dbops_ctx *ctx, const struct dbops_change *change)
 		}
 		return par_reload(ctx, s, &want);
 	}
+	if (pl->patroni)
+		return par_ptn_apply(ctx, s, &want, pl->value);
 	if (par_value_parse(&have, NULL, ctx, s,
 			    par_configured(live, s, &origin)) == 0 &&
 	    par_value_equal(s, &have, &want, origin != PAR_ORIGIN_FILE)) {
@@ -189,6 +193,11 @@ int par_verify(struct dbops_ctx *ctx, const struct dbops_node *section)
 
 	const struct dbops_node *names = NULL;
 
+	if (par_ptn_active(ctx)) {
+		/* Patroni's members say what waits for a restart */
+		par_ptn_verify(ctx, section != NULL ? &section->loc : NULL);
+		return 0;
+	}
 	par_effective(&names, ctx, section, NULL);
 	if (names == NULL || names->kind != DBOPS_NODE_MAP)
 		return 0;

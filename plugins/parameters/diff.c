@@ -261,6 +261,7 @@ static struct dbops_change *par_change(struct dbops_ctx *ctx,
 	pl->name = it->s->name;
 	pl->value = it->text;
 	pl->reload_only = action == DBOPS_ACTION_RELOAD;
+	pl->patroni = par_ptn_active(ctx);
 	c->payload = pl;
 	return c;
 }
@@ -279,7 +280,7 @@ static void par_settled(struct dbops_ctx *ctx, const struct par_item *it)
 	if (par_value_parse(&run, NULL, ctx, s, s->setting) == 0 &&
 	    par_value_equal(s, &run, &it->want, true))
 		return;
-	if (strcmp(s->source, "command line") == 0) {
+	if (strcmp(s->source, "command line") == 0 && !par_ptn_active(ctx)) {
 		par_warn_command_line(ctx, s, it->loc, configured);
 		return;
 	}
@@ -297,6 +298,8 @@ static void par_settled(struct dbops_ctx *ctx, const struct par_item *it)
 		    par_text_describe(ctx, s, s->setting), configured);
 		return;
 	}
+	if (par_ptn_active(ctx))
+		return; /* Patroni reloads the members itself */
 	/* written to the files, not loaded: a reload was missed. Roles,
 	 * databases and sessions may override the value, and backend
 	 * settings keep their value for the life of a session, so only
@@ -324,9 +327,15 @@ static void par_update(struct dbops_ctx *ctx, const struct par_item *it)
 	c = par_change(ctx, it, DBOPS_ACTION_UPDATE, before);
 	c->sql = it->stmt;
 	c->reason = par_reason(s);
+	if (par_ptn_active(ctx) && par_is_postmaster(s))
+		c->reason =
+		    "Patroni writes it on every member; each needs a restart for it";
+	else if (par_ptn_active(ctx))
+		c->reason = "Patroni writes it on every member and reloads";
 	if (par_is_postmaster(s))
 		c->flags |= DBOPS_CHANGE_NEEDS_RESTART;
-	if (strcmp(s->source, "command line") == 0)
+	/* Patroni passes its settings on the command line itself */
+	if (strcmp(s->source, "command line") == 0 && !par_ptn_active(ctx))
 		par_warn_command_line(ctx, s, it->loc,
 				      par_text_describe(ctx, s, it->text));
 }
@@ -364,6 +373,12 @@ static int par_check_desired(struct dbops_ctx *ctx, struct par_item *it)
 		    par_text_format(ctx, s, s->max_val));
 		return DBOPS_ERR_INVALID;
 	}
+	if (par_ptn_active(ctx)) {
+		if (par_ptn_check(ctx, s, &it->want, it->loc) != 0)
+			return DBOPS_ERR_INVALID;
+		it->stmt = par_ptn_sql(ctx, s->name, it->text);
+		return 0;
+	}
 	it->stmt = par_statement(ctx, s, it->text);
 	if (it->stmt == NULL) {
 		d = h->diag(ctx, DBOPS_SEV_ERROR, DBOPS_ERR_INVALID, it->loc,
@@ -378,7 +393,8 @@ static int par_check_desired(struct dbops_ctx *ctx, struct par_item *it)
 }
 
 static int par_diff_one(struct dbops_ctx *ctx, const struct par_live *live,
-			const struct dbops_node *section, size_t i)
+			const struct dbops_node *section, size_t i,
+			bool *restart)
 {
 	struct par_item it;
 	int err;
@@ -394,13 +410,21 @@ static int par_diff_one(struct dbops_ctx *ctx, const struct par_live *live,
 	if (err != 0)
 		return err;
 	it.conf_text = par_configured(live, it.s, &it.origin);
+	/* under Patroni its dynamic configuration wins over the files */
+	if (live->patroni &&
+	    patroni_param(live->ptn_config, it.s->name) != NULL) {
+		it.conf_text = patroni_param(live->ptn_config, it.s->name);
+		it.origin = PAR_ORIGIN_FILE;
+	}
 	it.conf_ok =
 	    par_value_parse(&it.conf, NULL, ctx, it.s, it.conf_text) == 0;
 	if (it.conf_ok && par_value_equal(it.s, &it.conf, &it.want,
 					  it.origin != PAR_ORIGIN_FILE))
 		par_settled(ctx, &it);
-	else
+	else {
 		par_update(ctx, &it);
+		*restart |= par_is_postmaster(it.s);
+	}
 	return 0;
 }
 
@@ -409,6 +433,7 @@ int par_diff(struct dbops_ctx *ctx, const struct dbops_node *section,
 {
 	const struct par_live *live = live_model;
 	struct par_live empty = {0};
+	bool restart = false;
 	int rc = 0;
 
 	if (live == NULL)
@@ -422,8 +447,10 @@ int par_diff(struct dbops_ctx *ctx, const struct dbops_node *section,
 		if (section->items[i]->kind != DBOPS_NODE_SCALAR ||
 		    !par_name_valid(section->keys[i]))
 			continue; /* reported by validate */
-		if (par_diff_one(ctx, live, section, i) != 0)
+		if (par_diff_one(ctx, live, section, i, &restart) != 0)
 			rc = DBOPS_ERR_INVALID;
 	}
+	if (rc == 0 && live->patroni)
+		par_ptn_plan_restart(ctx, live, restart, &section->loc);
 	return rc;
 }

@@ -399,5 +399,7 @@ int par_observe(void **live_out, struct dbops_ctx *ctx,
 		names[n++] = "shared_preload_libraries";
 	err = par_live_load(&live, ctx, names, n);
 	*live_out = live;
+	if (err == 0 && par_ptn_active(ctx))
+		err = par_ptn_observe(live, ctx);
 	return err;
 }

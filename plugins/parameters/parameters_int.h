@@ -7,7 +7,8 @@
  *
  * Everything here has the par_ prefix and hidden visibility (the build
  * compiles plugins with -fvisibility=hidden); the unit tests link these
- * files directly. Nothing here includes controller headers or libpq.
+ * files directly. Nothing here includes controller headers; only
+ * patroni.c (the routing through Patroni) uses libpq.
  */
 #ifndef DBOPS_PAR_INT_H
 #define DBOPS_PAR_INT_H
@@ -18,6 +19,7 @@
 #include "dbops/host.h"
 #include "dbops/plugin.h"
 #include "dbops/spec.h"
+#include "../patroni.h"
 #include "../value.h"
 
 enum par_type {
@@ -59,6 +61,10 @@ struct par_live {
 	size_t nall_names;
 	bool file_settings_read; /* pg_file_settings was readable */
 	bool read_all_settings;	 /* the role sees every setting */
+	/* under Patroni (patroni.c): its dynamic configuration and members */
+	bool patroni;
+	struct patroni_config *ptn_config;
+	struct patroni_cluster *ptn_cluster;
 };
 
 /* A value normalised for comparison. */
@@ -91,6 +97,7 @@ struct par_payload {
 	const char *name;  /* canonical name */
 	const char *value; /* desired text, as in the spec */
 	bool reload_only;  /* configured already: only pg_reload_conf() */
+	bool patroni;	   /* through PATCH /config, not ALTER SYSTEM */
 };
 
 /* ---- normalize.c */
@@ -186,6 +193,37 @@ const char *par_statement(struct dbops_ctx *ctx, const struct par_setting *s,
 /* The closest of `names` to `word`, when close enough to be a typo. */
 int par_diff(struct dbops_ctx *ctx, const struct dbops_node *section,
 	     void *live);
+
+/* ---- patroni.c: routing through Patroni (facts replicas.*) */
+
+/* Whether the replicas plugin says the cluster is under Patroni. */
+bool par_ptn_active(struct dbops_ctx *ctx);
+/* Whether replicas.patroni.restart is rolling. */
+bool par_ptn_rolling(struct dbops_ctx *ctx);
+/* The REST endpoints and credentials, from the replicas plugin's facts. */
+int par_ptn_endpoint(struct patroni_endpoint **out, struct dbops_ctx *ctx);
+/* GET /config and GET /cluster into the live model. */
+int par_ptn_observe(struct par_live *live, struct dbops_ctx *ctx);
+/* Refuse what Patroni sets itself or would replace (an error at loc). */
+int par_ptn_check(struct dbops_ctx *ctx, const struct par_setting *s,
+		  const struct par_value *want, const struct dbops_loc *loc);
+/* The plan's text for a setting: PATCH /config {...}. */
+const char *par_ptn_sql(struct dbops_ctx *ctx, const char *name,
+			const char *value);
+/* The rolling restart's changes, when `needed` (a restart-only change
+ * planned) or a member is pending already, and replicas.patroni.restart
+ * allows it; a warning otherwise. */
+void par_ptn_plan_restart(struct dbops_ctx *ctx, const struct par_live *live,
+			  bool needed, const struct dbops_loc *loc);
+bool par_ptn_is_restart(const struct dbops_change *change);
+int par_ptn_apply_restart(struct dbops_ctx *ctx,
+			  const struct dbops_change *change);
+/* PATCH one setting and wait until the primary runs it (or waits for a
+ * restart for it). */
+int par_ptn_apply(struct dbops_ctx *ctx, const struct par_setting *s,
+		  const struct par_value *want, const char *value);
+/* Warn for each member that waits for a restart. */
+void par_ptn_verify(struct dbops_ctx *ctx, const struct dbops_loc *loc);
 
 /* ---- apply.c */
 

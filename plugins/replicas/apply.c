@@ -191,6 +191,8 @@ int repl_apply(struct dbops_ctx *ctx, const struct dbops_change *change)
 	const struct repl_provider *prov = p->spec->provider;
 	int err;
 
+	if (prov->apply != NULL)
+		return prov->apply(ctx, change);
 	switch (p->op) {
 	case REPL_OP_SETTING:
 		return repl_alter(ctx, p->name, p->value);
@@ -207,6 +209,10 @@ int repl_apply(struct dbops_ctx *ctx, const struct dbops_change *change)
 		return repl_apply_slot_drop(ctx, p->name);
 	case REPL_OP_SWITCHOVER:
 		return prov->switchover_step(ctx, p->spec, change);
+	case REPL_OP_PATRONI:
+	case REPL_OP_PATRONI_SWITCHOVER:
+	case REPL_OP_DRILL:
+		break; /* the patroni provider's, through prov->apply */
 	}
 	dbops_host(ctx)->diag(ctx, DBOPS_SEV_ERROR, DBOPS_ERR_GENERIC, NULL,
 			      "unknown replicas change \"%s\"",

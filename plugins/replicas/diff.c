@@ -465,8 +465,21 @@ int repl_diff_spec(struct dbops_ctx *ctx, const struct repl_spec *spec,
 		    "After a switchover, point connection.conninfo (or --conninfo) at the new primary.");
 		return DBOPS_ERR_CONFLICT;
 	}
+	if (spec->provider->diff != NULL)
+		return spec->provider->diff(ctx, spec, live, mode, to);
 	if (mode != NULL && strcmp(mode, "switchover") == 0)
 		return repl_diff_switchover(ctx, spec, live, to);
+	if (mode != NULL && strcmp(mode, "drill failover") == 0) {
+		struct dbops_diag *d = h->diag(
+		    ctx, DBOPS_SEV_ERROR, DBOPS_ERR_UNSUPPORTED, &spec->loc,
+		    "the %s provider has no failover to drill",
+		    spec->provider->name);
+
+		h->diag_hint(
+		    ctx, d,
+		    "Only the patroni provider fails over by itself; the local provider switches over on request (dbops switchover).");
+		return DBOPS_ERR_UNSUPPORTED;
+	}
 	repl_diff_settings(ctx, spec, live, &rc);
 	repl_diff_slots(ctx, spec, live);
 	repl_diff_members(ctx, spec, live, &rc);

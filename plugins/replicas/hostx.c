@@ -143,3 +143,24 @@ double repl_now(void)
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
+
+void repl_host_reconnect(struct dbops_ctx *ctx)
+{
+	const struct dbops_host *h = dbops_host(ctx);
+	PGconn *conn = h->pgconn(ctx);
+	PGresult *r;
+	bool primary;
+
+	if (conn == NULL)
+		return;
+	r = PQexec(conn, "SELECT pg_is_in_recovery()");
+	primary = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 &&
+		  strcmp(PQgetvalue(r, 0, 0), "f") == 0;
+	PQclear(r);
+	if (primary)
+		return;
+	PQreset(conn);
+	if (PQstatus(conn) == CONNECTION_OK)
+		h->log(ctx, DBOPS_LOG_INFO, "connected again, to %s:%s",
+		       PQhost(conn), PQport(conn));
+}

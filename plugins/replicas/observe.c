@@ -210,6 +210,8 @@ int repl_observe(void **live_out, struct dbops_ctx *ctx,
 		return err;
 	if ((err = repl_observe_stats(live, ctx)) != 0)
 		return err;
+	if (spec->provider->observe != NULL)
+		return spec->provider->observe(live, ctx, spec);
 	live->members =
 	    h->alloc(ctx, (spec->nmembers + 1) * sizeof(*live->members));
 	live->nmembers = spec->nmembers;

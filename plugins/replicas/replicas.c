@@ -17,6 +17,8 @@ dbops_plugin_entry(uint16_t host_major, uint16_t host_minor);
 static const struct dbops_command repl_commands[] = {
     {"switchover",
      "promote a standby (--to NAME) and make the primary its standby"},
+    {"drill failover",
+     "patroni: kill the primary's postmaster under a writer, measure RTO and RPO (--i-understand-this-kills-the-primary)"},
     {NULL, NULL},
 };
 

@@ -20,6 +20,7 @@
 #include "dbops/host.h"
 #include "dbops/plugin.h"
 #include "dbops/spec.h"
+#include "../patroni.h"
 #include "../value.h"
 
 #define REPL_NAME_MAX 63 /* NAMEDATALEN - 1: slot and application names */
@@ -40,6 +41,17 @@ struct repl_member_spec {
 	const char *data_dir; /* local provider; NULL otherwise */
 	bool sync;	      /* may be named in synchronous_standby_names */
 	bool absent;	      /* state: absent — remove it */
+	bool nofailover;      /* patroni: the tags the member should have */
+	bool noloadbalance;
+	struct dbops_loc loc;
+};
+
+/* The `patroni:` section (provider patroni). */
+struct repl_patroni_spec {
+	struct patroni_endpoint ep;
+	struct dbops_secret_ref password;
+	bool has_password;
+	bool restart_rolling; /* restart: rolling — dbops may restart members */
 	struct dbops_loc loc;
 };
 
@@ -67,6 +79,9 @@ struct repl_spec {
 	const char *os_user; /* NULL: run commands as ourselves */
 	const char *bindir;  /* NULL: found from the server version */
 	int wait_seconds;    /* bound on waiting for a standby to stream */
+	bool sync_strict;    /* patroni: synchronous_mode_strict */
+	bool slots_set;	     /* `slots` was written */
+	struct repl_patroni_spec patroni; /* provider patroni */
 	struct dbops_loc loc;
 };
 
@@ -125,6 +140,9 @@ struct repl_live {
 	size_t nsettings;
 	struct repl_member_live *members; /* parallel to the spec's */
 	size_t nmembers;
+	/* provider patroni: GET /cluster and GET /config */
+	struct patroni_cluster *ptn_cluster;
+	struct patroni_config *ptn_config;
 };
 
 /*
@@ -152,10 +170,21 @@ struct repl_provider {
 	int (*switchover_step)(struct dbops_ctx *ctx,
 			       const struct repl_spec *spec,
 			       const struct dbops_change *change);
+	/* A provider that owns replication itself (Patroni) takes whole
+	 * stages over from the plugin; NULL: the plugin's own. */
+	int (*observe)(struct repl_live *live, struct dbops_ctx *ctx,
+		       const struct repl_spec *spec);
+	int (*diff)(struct dbops_ctx *ctx, const struct repl_spec *spec,
+		    const struct repl_live *live, const char *mode,
+		    const char *to);
+	int (*status)(struct dbops_ctx *ctx, const struct repl_spec *spec,
+		      const struct repl_live *live);
+	int (*apply)(struct dbops_ctx *ctx, const struct dbops_change *change);
 };
 
 extern const struct repl_provider repl_provider_local;
 extern const struct repl_provider repl_provider_external;
+extern const struct repl_provider repl_provider_patroni;
 
 /* What a change asks apply to do. */
 enum repl_op {
@@ -165,6 +194,20 @@ enum repl_op {
 	REPL_OP_SYNC,
 	REPL_OP_MEMBER_REMOVE,
 	REPL_OP_SWITCHOVER,
+	REPL_OP_PATRONI,	    /* PATCH /config: one key */
+	REPL_OP_PATRONI_SWITCHOVER, /* a step of a Patroni switchover */
+	REPL_OP_DRILL,		    /* a step of the failover drill */
+};
+
+/* The keys of Patroni's dynamic configuration the replicas section
+ * manages (REPL_OP_PATRONI). */
+enum repl_ptn_key {
+	REPL_PTN_PARAM = 1, /* postgresql.parameters.<name> */
+	REPL_PTN_USE_SLOTS,
+	REPL_PTN_MAX_LAG,
+	REPL_PTN_SYNC_MODE,
+	REPL_PTN_SYNC_COUNT,
+	REPL_PTN_SYNC_STRICT,
 };
 
 /* Switchover steps, in order. */
@@ -199,6 +242,25 @@ struct repl_payload {
 	size_t nsync_members;
 	enum repl_sw_step step;
 	struct repl_sw_state *sw;
+	/* REPL_OP_PATRONI */
+	enum repl_ptn_key key;
+	bool bvalue;
+	int64_t ivalue;
+	/* REPL_OP_PATRONI_SWITCHOVER, REPL_OP_DRILL */
+	int pstep;
+	struct repl_ptn_state *ps;
+	void *drill; /* REPL_OP_DRILL: drill.c's state */
+};
+
+/* Shared by the steps of a Patroni switchover or drill (one pass). */
+struct repl_ptn_state {
+	const char *leader;    /* the leader when planned */
+	const char *candidate; /* switchover: the member to promote */
+	const char *at;	       /* switchover: scheduled_at, or NULL */
+	const char *new_leader;
+	double outage;	    /* seconds without a writable primary */
+	int64_t lost_bytes; /* switchover: WAL the new leader lacks */
+	bool done;
 };
 
 /* ---- validate.c */
@@ -283,6 +345,13 @@ bool repl_port_busy(const char *host, int port);
 struct dbops_conn *repl_member_conn(struct dbops_ctx *ctx, const char *host,
 				    int port, bool volatile_rows);
 double repl_now(void);
+/* After the primary changed under it (a switchover, a drill): when the
+ * main connection is gone or reaches a standby, connect it again
+ * (PQreset) — with a conninfo naming every member and
+ * target_session_attrs=read-write it reaches the new primary, and the run
+ * log is written there. The session's advisory lock went with the old
+ * connection. */
+void repl_host_reconnect(struct dbops_ctx *ctx);
 
 /* ---- run.c: external programs */
 
@@ -304,6 +373,74 @@ int repl_local_start(struct dbops_ctx *ctx, const struct repl_spec *spec,
 /* repl_run, a failure turned into an error diagnostic with the output. */
 int repl_local_run(struct dbops_ctx *ctx, const struct repl_spec *spec,
 		   const char *const *argv);
+
+/* ---- provider_patroni.c */
+
+/* The change address of a Patroni key ("replicas.patroni.synchronous_mode"). */
+const char *repl_ptn_address(struct dbops_ctx *ctx, enum repl_ptn_key key,
+			     const char *param);
+/* A libpq conninfo naming every member of the spec (else of Patroni's
+ * /cluster) with target_session_attrs=read-write and the main
+ * connection's user and database; its password comes apart, in
+ * *password_out (NULL when none). */
+const char *repl_ptn_conninfo(const char **password_out, struct dbops_ctx *ctx,
+			      const struct repl_spec *spec,
+			      const struct patroni_cluster *c);
+
+/* ---- probe.c: a writer in a thread of its own (libpq, not the host) */
+
+struct repl_writer;
+
+/* What the writer saw (times are repl_now() seconds, 0: never). */
+struct repl_writer_record {
+	double last_old_ok;    /* last write the first primary took */
+	uint64_t last_old_lsn; /* WAL position after it, in bytes */
+	double first_fail;     /* first write that failed */
+	double first_new_ok;   /* first write another server took */
+	double first_ok_after; /* first write after repl_writer_mark, on a
+				   connection made after it */
+	double mark;
+	char new_server[300]; /* host:port of that write */
+	long writes;
+	size_t nacked;
+};
+
+/*
+ * Start writing through `conninfo` (password apart, may be NULL):
+ * `SELECT txid_current()` every 10 ms (a probe: it commits, so it waits
+ * for synchronous standbys like any write), or with drill_id > 0 INSERTs
+ * of numbered rows into dbops.failover_drill_writes as fast as they are
+ * acknowledged. old_host:old_port is the primary now. NULL when the
+ * thread cannot start.
+ */
+struct repl_writer *repl_writer_start(const char *conninfo,
+				      const char *password,
+				      const char *old_host, int old_port,
+				      long long drill_id);
+/* Note the moment (a kill): first_ok_after counts from it. */
+void repl_writer_mark(struct repl_writer *w);
+void repl_writer_read(struct repl_writer_record *out, struct repl_writer *w);
+/* Stop and join the thread; the record stays readable. */
+void repl_writer_stop(struct repl_writer *w);
+/* The acknowledged ids (valid until repl_writer_free). */
+const long long *repl_writer_acked(const struct repl_writer *w, size_t *n);
+void repl_writer_free(struct repl_writer *w);
+
+/* ---- patroni_switchover.c */
+
+int repl_ptn_switchover_plan(struct dbops_ctx *ctx,
+			     const struct repl_spec *spec,
+			     const struct repl_live *live, const char *to);
+int repl_ptn_switchover_step(struct dbops_ctx *ctx,
+			     const struct repl_spec *spec,
+			     const struct dbops_change *change);
+
+/* ---- drill.c */
+
+int repl_drill_plan(struct dbops_ctx *ctx, const struct repl_spec *spec,
+		    const struct repl_live *live);
+int repl_drill_step(struct dbops_ctx *ctx, const struct repl_spec *spec,
+		    const struct dbops_change *change);
 
 /* ---- switchover.c */
 

@@ -208,5 +208,7 @@ int repl_status(struct dbops_ctx *ctx, const struct dbops_node *section,
 
 	if ((err = repl_spec_parse(&spec, ctx, section)) != 0)
 		return err;
+	if (spec->provider->status != NULL)
+		return spec->provider->status(ctx, spec, live);
 	return repl_status_spec(ctx, spec, live);
 }

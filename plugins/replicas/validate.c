@@ -14,13 +14,17 @@
 
 static const char *const repl_keys[] = {
     "provider", "synchronous", "slots",	 "max_lag",	 "settings", "members",
-    "remove",	"os_user",     "bindir", "wait_timeout", NULL,
+    "remove",	"os_user",     "bindir", "wait_timeout", "patroni",  NULL,
 };
-static const char *const repl_sync_keys[] = {"mode", "count", NULL};
+static const char *const repl_sync_keys[] = {"mode", "count", "strict", NULL};
+static const char *const repl_patroni_keys[] = {
+    "urls", "username", "password", "cafile", "timeout", "restart", NULL,
+};
 static const char *const repl_lag_keys[] = {"bytes", "time", NULL};
 static const char *const repl_remove_keys[] = {"delete_data", NULL};
 static const char *const repl_member_keys[] = {
-    "name", "host", "port", "data_dir", "sync", "state", NULL,
+    "name",  "host",	   "port",	    "data_dir", "sync",
+    "state", "nofailover", "noloadbalance", NULL,
 };
 
 bool repl_name_valid(const char *name)
@@ -183,6 +187,32 @@ static int repl_parse_sync(struct repl_spec *s, struct dbops_ctx *ctx,
 	    (err = h->spec_int(&count, ctx, n, "synchronous.count", 1, 100)))
 		return err;
 	s->sync_count = (int)count;
+	if ((err = repl_get_bool(&s->sync_strict, ctx, node, "strict",
+				 "synchronous.strict")) != 0)
+		return err;
+	if (s->sync_strict && s->provider != &repl_provider_patroni) {
+		repl_err(ctx, h->spec_get(node, "strict"),
+			 "synchronous.strict applies to the patroni provider");
+		return DBOPS_ERR_INVALID;
+	}
+	if (s->sync_strict && s->sync_mode == REPL_SYNC_OFF) {
+		repl_err(ctx, h->spec_get(node, "strict"),
+			 "synchronous.strict needs a synchronous mode");
+		return DBOPS_ERR_INVALID;
+	}
+	if (s->sync_mode == REPL_SYNC_ANY &&
+	    s->provider == &repl_provider_patroni) {
+		struct dbops_diag *d = h->diag(
+		    ctx, DBOPS_SEV_ERROR, DBOPS_ERR_INVALID,
+		    &h->spec_get(node, "mode")->loc,
+		    "synchronous mode \"any\" is not available with the patroni provider");
+
+		h->diag_detail(
+		    ctx, d,
+		    "Patroni 3.0 writes synchronous_standby_names with priority (FIRST) semantics only; quorum commit came with Patroni 4.");
+		h->diag_hint(ctx, d, "Use mode: first.");
+		return DBOPS_ERR_INVALID;
+	}
 	return 0;
 }
 
@@ -272,8 +302,23 @@ static int repl_parse_member(struct repl_member_spec *m, struct dbops_ctx *ctx,
 	    (err = repl_get_string(&m->data_dir, ctx, node, "data_dir",
 				   "data_dir")) ||
 	    (err = repl_get_bool(&m->sync, ctx, node, "sync", "sync")) ||
+	    (err = repl_get_bool(&m->nofailover, ctx, node, "nofailover",
+				 "nofailover")) ||
+	    (err = repl_get_bool(&m->noloadbalance, ctx, node, "noloadbalance",
+				 "noloadbalance")) ||
 	    (err = repl_get_string(&state, ctx, node, "state", "state")))
 		return err;
+	if (s->provider != &repl_provider_patroni &&
+	    (h->spec_get(node, "nofailover") != NULL ||
+	     h->spec_get(node, "noloadbalance") != NULL)) {
+		repl_err(
+		    ctx,
+		    h->spec_get(node, "nofailover") != NULL
+			? h->spec_get(node, "nofailover")
+			: h->spec_get(node, "noloadbalance"),
+		    "the nofailover and noloadbalance tags apply to the patroni provider");
+		return DBOPS_ERR_INVALID;
+	}
 	n = h->spec_get(node, "port");
 	if (n != NULL && (err = h->spec_int(&port, ctx, n, "port", 1, 65535)))
 		return err;
@@ -283,6 +328,23 @@ static int repl_parse_member(struct repl_member_spec *m, struct dbops_ctx *ctx,
 	else if (strcmp(state, "present") != 0) {
 		repl_err(ctx, h->spec_get(node, "state"),
 			 "a member's state must be present or absent");
+		return DBOPS_ERR_INVALID;
+	}
+	if (m->absent && s->provider == &repl_provider_patroni) {
+		struct dbops_diag *d =
+		    h->diag(ctx, DBOPS_SEV_ERROR, DBOPS_ERR_INVALID,
+			    &h->spec_get(node, "state")->loc,
+			    "the patroni provider does not remove members");
+
+		h->diag_hint(
+		    ctx, d,
+		    "A Patroni member leaves the cluster when its Patroni stops; remove it from the list.");
+		return DBOPS_ERR_INVALID;
+	}
+	if (m->data_dir != NULL && s->provider == &repl_provider_patroni &&
+	    (m->data_dir[0] != '/' || strlen(m->data_dir) > 900)) {
+		repl_err(ctx, h->spec_get(node, "data_dir"),
+			 "data_dir must be an absolute path");
 		return DBOPS_ERR_INVALID;
 	}
 	if (s->provider == &repl_provider_local) {
@@ -357,6 +419,135 @@ static int repl_parse_members(struct repl_spec *s, struct dbops_ctx *ctx,
 	return rc;
 }
 
+static int repl_parse_urls(struct repl_patroni_spec *p, struct dbops_ctx *ctx,
+			   const struct dbops_node *n)
+{
+	const struct dbops_host *h = dbops_host(ctx);
+	const char **urls;
+	size_t count = n->kind == DBOPS_NODE_SEQ ? n->len : 1;
+	int rc = 0;
+
+	if (n->kind != DBOPS_NODE_SEQ && n->kind != DBOPS_NODE_SCALAR) {
+		repl_err(ctx, n,
+			 "replicas.patroni.urls must be a list of URLs");
+		return DBOPS_ERR_INVALID;
+	}
+	if (count == 0 || count > 16) {
+		repl_err(ctx, n, "replicas.patroni.urls needs 1 to 16 URLs");
+		return DBOPS_ERR_INVALID;
+	}
+	urls = h->alloc(ctx, (count + 1) * sizeof(*urls));
+	for (size_t i = 0; i < count; i++) {
+		const struct dbops_node *u =
+		    n->kind == DBOPS_NODE_SEQ ? n->items[i] : n;
+		const char *why;
+
+		if (h->spec_string(&urls[i], ctx, u, "a Patroni URL") != 0) {
+			rc = DBOPS_ERR_INVALID;
+			continue;
+		}
+		if (!patroni_url_valid(urls[i], &why)) {
+			struct dbops_diag *d = h->diag(
+			    ctx, DBOPS_SEV_ERROR, DBOPS_ERR_INVALID, &u->loc,
+			    "invalid Patroni URL %s", plug_value(ctx, urls[i]));
+
+			h->diag_detail(ctx, d, "%c%s.", why[0] - ('a' - 'A'),
+				       why + 1);
+			h->diag_hint(
+			    ctx, d,
+			    "Give each member's REST API as http://host:8008 (or https://).");
+			rc = DBOPS_ERR_INVALID;
+		}
+	}
+	p->ep.urls = urls;
+	p->ep.nurls = count;
+	return rc;
+}
+
+static int repl_parse_patroni(struct repl_spec *s, struct dbops_ctx *ctx,
+			      const struct dbops_node *section,
+			      const struct dbops_node *n)
+{
+	const struct dbops_host *h = dbops_host(ctx);
+	struct repl_patroni_spec *p = &s->patroni;
+	const char *timeout = NULL, *restart = "never";
+	const struct dbops_node *v;
+	int rc = 0;
+
+	p->ep.timeout_ms = 5000;
+	if (n == NULL || n->kind != DBOPS_NODE_MAP) {
+		struct dbops_diag *d = h->diag(
+		    ctx, DBOPS_SEV_ERROR, DBOPS_ERR_INVALID,
+		    n != NULL ? &n->loc : &section->loc,
+		    "the patroni provider needs a replicas.patroni section");
+
+		h->diag_hint(
+		    ctx, d,
+		    "Name the REST API of every member: patroni: {urls: [http://10.0.0.1:8008, ...]}.");
+		return DBOPS_ERR_INVALID;
+	}
+	p->loc = n->loc;
+	if (h->spec_check_keys(ctx, n, "the patroni section",
+			       repl_patroni_keys) != 0)
+		return DBOPS_ERR_INVALID;
+	v = h->spec_get(n, "urls");
+	if (v == NULL) {
+		repl_err(ctx, n, "replicas.patroni has no urls");
+		rc = DBOPS_ERR_INVALID;
+	} else if (repl_parse_urls(p, ctx, v) != 0)
+		rc = DBOPS_ERR_INVALID;
+	if (repl_get_string(&p->ep.username, ctx, n, "username",
+			    "patroni.username") ||
+	    repl_get_string(&p->ep.cafile, ctx, n, "cafile",
+			    "patroni.cafile") ||
+	    repl_get_string(&timeout, ctx, n, "timeout", "patroni.timeout") ||
+	    repl_get_string(&restart, ctx, n, "restart", "patroni.restart"))
+		rc = DBOPS_ERR_INVALID;
+	if ((v = h->spec_get(n, "password")) != NULL) {
+		if (h->spec_secret(&p->password, ctx, v, "patroni.password"))
+			rc = DBOPS_ERR_INVALID;
+		else {
+			p->has_password = true;
+			p->ep.password = &p->password;
+		}
+		if (p->ep.username == NULL) {
+			repl_err(ctx, v,
+				 "patroni.password needs patroni.username");
+			rc = DBOPS_ERR_INVALID;
+		}
+	}
+	if (p->ep.cafile != NULL && p->ep.cafile[0] != '/') {
+		repl_err(ctx, h->spec_get(n, "cafile"),
+			 "patroni.cafile must be an absolute path");
+		rc = DBOPS_ERR_INVALID;
+	}
+	if (timeout != NULL) {
+		int64_t ms = repl_parse_ms(timeout);
+
+		if (ms < 1000 || ms > 300000) {
+			repl_err(
+			    ctx, h->spec_get(n, "timeout"),
+			    "patroni.timeout must be a duration from 1s to 5min");
+			rc = DBOPS_ERR_INVALID;
+		} else
+			p->ep.timeout_ms = (long)ms;
+	}
+	if (strcmp(restart, "rolling") == 0)
+		p->restart_rolling = true;
+	else if (strcmp(restart, "never") != 0) {
+		struct dbops_diag *d = h->diag(
+		    ctx, DBOPS_SEV_ERROR, DBOPS_ERR_INVALID,
+		    &h->spec_get(n, "restart")->loc,
+		    "invalid patroni.restart %s", plug_value(ctx, restart));
+
+		h->diag_hint(
+		    ctx, d,
+		    "Use never (restarts are left to the operator) or rolling (replicas, then a switchover, then the old primary).");
+		rc = DBOPS_ERR_INVALID;
+	}
+	return rc;
+}
+
 static int repl_parse_top(struct repl_spec *s, struct dbops_ctx *ctx,
 			  const struct dbops_node *section)
 {
@@ -372,6 +563,8 @@ static int repl_parse_top(struct repl_spec *s, struct dbops_ctx *ctx,
 		s->provider = &repl_provider_local;
 	else if (strcmp(provider, "external") == 0)
 		s->provider = &repl_provider_external;
+	else if (strcmp(provider, "patroni") == 0)
+		s->provider = &repl_provider_patroni;
 	else {
 		struct dbops_diag *d = h->diag(
 		    ctx, DBOPS_SEV_ERROR, DBOPS_ERR_INVALID,
@@ -380,13 +573,23 @@ static int repl_parse_top(struct repl_spec *s, struct dbops_ctx *ctx,
 
 		h->diag_hint(
 		    ctx, d,
-		    "Use local (dbops creates the standbys) or external (they are created elsewhere).");
+		    "Use local (dbops creates the standbys), external (they are created elsewhere) or patroni (Patroni manages them).");
 		return DBOPS_ERR_INVALID;
 	}
 	if (repl_parse_sync(s, ctx, h->spec_get(section, "synchronous")))
 		rc = DBOPS_ERR_INVALID;
 	if (repl_get_bool(&s->slots, ctx, section, "slots", "slots"))
 		rc = DBOPS_ERR_INVALID;
+	s->slots_set = h->spec_get(section, "slots") != NULL;
+	n = h->spec_get(section, "patroni");
+	if (s->provider == &repl_provider_patroni) {
+		if (repl_parse_patroni(s, ctx, section, n) != 0)
+			rc = DBOPS_ERR_INVALID;
+	} else if (n != NULL) {
+		repl_err(ctx, n,
+			 "replicas.patroni applies to the patroni provider");
+		rc = DBOPS_ERR_INVALID;
+	}
 	n = h->spec_get(section, "max_lag");
 	if (n != NULL && n->kind != DBOPS_NODE_NULL &&
 	    (h->spec_check_keys(ctx, n, "the max_lag section", repl_lag_keys) !=
@@ -451,7 +654,9 @@ int repl_spec_parse(struct repl_spec **out, struct dbops_ctx *ctx,
 	for (size_t i = 0; i < s->nmembers; i++)
 		if (s->members[i].sync && !s->members[i].absent)
 			nsync++;
-	if (rc == 0 && s->sync_mode != REPL_SYNC_OFF && s->sync_count > nsync) {
+	/* Patroni may know members the spec does not list */
+	if (rc == 0 && s->sync_mode != REPL_SYNC_OFF && s->sync_count > nsync &&
+	    (s->provider != &repl_provider_patroni || s->nmembers > 0)) {
 		struct dbops_diag *d = h->diag(
 		    ctx, DBOPS_SEV_ERROR, DBOPS_ERR_INVALID, &s->sync_loc,
 		    "synchronous.count is %d but only %d member%s may be synchronous",
@@ -479,8 +684,19 @@ static void repl_mark_trust(struct dbops_ctx *ctx,
 	const struct dbops_host *h = dbops_host(ctx);
 	const struct dbops_node *members = h->spec_get(section, "members");
 
+	const struct dbops_node *patroni = h->spec_get(section, "patroni");
+
 	h->spec_trust(ctx, h->spec_get(section, "bindir"), DBOPS_TRUST_EXEC);
 	h->spec_trust(ctx, h->spec_get(section, "os_user"), DBOPS_TRUST_EXEC);
+	if (patroni != NULL && patroni->kind == DBOPS_NODE_MAP) {
+		/* where the REST credentials go, and which CA vouches */
+		h->spec_trust(ctx, h->spec_get(patroni, "urls"),
+			      DBOPS_TRUST_CONNECTION);
+		h->spec_trust(ctx, h->spec_get(patroni, "username"),
+			      DBOPS_TRUST_CONNECTION);
+		h->spec_trust(ctx, h->spec_get(patroni, "cafile"),
+			      DBOPS_TRUST_PATH);
+	}
 	if (members == NULL || members->kind != DBOPS_NODE_SEQ)
 		return;
 	for (size_t i = 0; i < members->len; i++) {
@@ -511,6 +727,35 @@ static void repl_member_fact(struct dbops_ctx *ctx,
 		  value);
 }
 
+/* How the other plugins reach Patroni (the parameters plugin routes its
+ * changes through PATCH /config): the REST URLs, the credentials as a
+ * secret reference, the CA file, the timeout and the restart policy. */
+static void repl_publish_patroni(struct dbops_ctx *ctx,
+				 const struct repl_spec *s)
+{
+	const struct dbops_host *h = dbops_host(ctx);
+	const struct repl_patroni_spec *p = &s->patroni;
+	const char *urls = "";
+
+	for (size_t i = 0; i < p->ep.nurls; i++)
+		urls =
+		    h->printf(ctx, "%s%s%s", urls, i ? "," : "", p->ep.urls[i]);
+	repl_fact(ctx, &p->loc, "replicas.patroni.urls", urls);
+	if (p->ep.username != NULL)
+		repl_fact(ctx, &p->loc, "replicas.patroni.username",
+			  p->ep.username);
+	if (p->has_password)
+		h->fact_put(ctx, "replicas.patroni.password", NULL,
+			    &p->password, &p->password.loc);
+	if (p->ep.cafile != NULL)
+		repl_fact(ctx, &p->loc, "replicas.patroni.cafile",
+			  p->ep.cafile);
+	repl_fact(ctx, &p->loc, "replicas.patroni.timeout",
+		  h->printf(ctx, "%ld", p->ep.timeout_ms));
+	repl_fact(ctx, &p->loc, "replicas.patroni.restart",
+		  p->restart_rolling ? "rolling" : "never");
+}
+
 /*
  * The facts other plugins read (plugins/replicas/README.md): the members
  * to be present, their addresses and data directories, the synchronous
@@ -536,6 +781,8 @@ static void repl_publish(struct dbops_ctx *ctx, const struct repl_spec *s)
 	if (s->max_lag_ms >= 0)
 		repl_fact(ctx, &s->loc, "replicas.max_lag.time",
 			  h->printf(ctx, "%lld", (long long)s->max_lag_ms));
+	if (s->provider == &repl_provider_patroni)
+		repl_publish_patroni(ctx, s);
 	for (size_t i = 0; i < s->nmembers; i++) {
 		const struct repl_member_spec *m = &s->members[i];
 

@@ -31,6 +31,35 @@ bench_find_psql()
 	return 1
 }
 
+# A peer is timed as its own native binary: dbmate's npm package installs
+# a node script that starts the Go binary of @dbmate/<os>-<arch>, which
+# would charge node's start-up to dbmate. DBMATE (a path), else the PATH's
+# dbmate, else ./node_modules/.bin/dbmate; a script found is followed to
+# the native binary beside it. Sets DBMATE, or returns 1 saying why.
+bench_find_dbmate()
+{
+	local c real native
+
+	for c in "${DBMATE:-}" "$(command -v dbmate 2>/dev/null || true)" \
+		"$PWD/node_modules/.bin/dbmate"; do
+		[ -n "$c" ] && [ -x "$c" ] || continue
+		if ! head -c 2 "$c" | grep -q '#!'; then
+			DBMATE=$c
+			return 0
+		fi
+		real=$(readlink -f "$c")
+		for native in "$(dirname "$real")"/../../@dbmate/*/bin/dbmate \
+			"$(dirname "$real")"/../node_modules/@dbmate/*/bin/dbmate; do
+			if [ -x "$native" ] && ! head -c 2 "$native" | grep -q '#!'; then
+				DBMATE=$(readlink -f "$native")
+				return 0
+			fi
+		done
+	done
+	echo "bench: no native dbmate binary (set DBMATE, or npm install dbmate); dbmate is left out" >&2
+	return 1
+}
+
 # bench_alternate OUT ROUNDS RUNS [--prepare CMD] NAME CMD [NAME CMD...]
 #   Time each CMD RUNS times per round, ROUNDS rounds, the commands in
 #   turn. Writes OUT (one line per command: name, median, mean, min, max

@@ -11,7 +11,8 @@
 #   - psql, the same files in one session, each in its own transaction
 #     (the floor; it writes no history);
 #   - dbops apply (spec and files read from a git commit);
-#   - dbmate and sqitch when they are installed;
+#   - dbmate (its native binary: bench_find_dbmate) and sqitch when they
+#     are installed;
 # then the no-op re-run: dbops plan against psql reading the history
 # table. hyperfine, in one run, on a sandbox cluster of its own. Prints
 # the ratios, and whether dbops' time per migration grows with the
@@ -26,6 +27,7 @@
 #
 #   tests/bench/migrations.sh [--count N] [--workload a|b] [--runs N]
 #                             [--no-sqitch] [--no-dbmate] [--disk]
+#   DBOPS_BASELINE=OTHER/build/dbops: that binary's no-op plan too
 
 set -euo pipefail
 
@@ -119,9 +121,10 @@ git -C "$repo" commit -q -m bench
 
 cmds=("psql (floor)" "$PSQL -X -q -v ON_ERROR_STOP=1 -d bench -f $work/floor.sql >/dev/null"
 	"dbops apply" "$src/build/dbops apply --repo $repo --auto-approve --no-color >/dev/null")
-if [ $use_dbmate = yes ] && command -v dbmate >/dev/null; then
+[ $use_dbmate = yes ] && { bench_find_dbmate || use_dbmate=no; }
+if [ $use_dbmate = yes ]; then
 	export DATABASE_URL="postgres://$PGUSER@$PGHOST:$PGPORT/bench?sslmode=disable"
-	cmds+=("dbmate up" "cd $work/dbmate && dbmate --no-dump-schema up >/dev/null")
+	cmds+=("dbmate up" "cd $work/dbmate && $DBMATE --no-dump-schema up >/dev/null")
 fi
 if [ $use_sqitch = yes ] && command -v sqitch >/dev/null; then
 	cmds+=("sqitch deploy" "cd $work/sqitch && sqitch deploy >/dev/null")
@@ -138,15 +141,18 @@ eval "$prep"
 noop=("psql reads the history" "$PSQL -X -q -d bench -c 'SELECT * FROM flyway_schema_history ORDER BY installed_rank' >/dev/null"
 	"dbops plan (no-op)" "$src/build/dbops plan --repo $repo --no-color >/dev/null"
 	"dbops apply (no-op)" "$src/build/dbops apply --repo $repo --auto-approve --no-color >/dev/null")
+# DBOPS_BASELINE=PATH: another build's binary timed in the same run
+[ -n "${DBOPS_BASELINE:-}" ] &&
+	noop+=("baseline plan (no-op)" "$DBOPS_BASELINE plan --repo $repo --no-color >/dev/null")
 # each peer on a database of its own, migrated by itself
 for d in bench_dm bench_sq; do
 	$PSQL -X -q -d postgres -c "DROP DATABASE IF EXISTS $d WITH (FORCE)" -c "CREATE DATABASE $d"
 	[ "$workload" = a ] || $PSQL -X -q -d "$d" -f "$work/setup.sql"
 done
-if [ $use_dbmate = yes ] && command -v dbmate >/dev/null; then
+if [ $use_dbmate = yes ]; then
 	dm_url="postgres://$PGUSER@$PGHOST:$PGPORT/bench_dm?sslmode=disable"
-	(cd "$work/dbmate" && DATABASE_URL=$dm_url dbmate --no-dump-schema up >/dev/null)
-	noop+=("dbmate up (no-op)" "cd $work/dbmate && DATABASE_URL='$dm_url' dbmate --no-dump-schema up >/dev/null")
+	(cd "$work/dbmate" && DATABASE_URL=$dm_url "$DBMATE" --no-dump-schema up >/dev/null)
+	noop+=("dbmate up (no-op)" "cd $work/dbmate && DATABASE_URL='$dm_url' $DBMATE --no-dump-schema up >/dev/null")
 fi
 if [ $use_sqitch = yes ] && command -v sqitch >/dev/null; then
 	sq_url="db:pg://$PGUSER@$PGHOST:$PGPORT/bench_sq"

@@ -4,12 +4,14 @@
 # run.sh — `make bench`: a no-op `dbops plan` of the quickstart's settings
 # (spec read from a git commit, observe, diff, render) against its floor,
 # the real psql binary running the same catalog queries in one session,
-# and `dbops version` alone (the start-up cost), timed alternately
+# the same plan from a directory (no git), and `dbops version` alone (the
+# start-up cost), timed alternately
 # (lib.sh) on a sandbox cluster. Prints the ratios; asserts nothing.
 # The plugins' own workloads: roles.sh, pooler.sh, replicas.sh,
 # migrations.sh (run by hand).
 #
 #   tests/bench/run.sh [--runs N]
+#   DBOPS_BASELINE=OTHER/build/dbops tests/bench/run.sh   (before/after)
 
 set -euo pipefail
 
@@ -57,10 +59,16 @@ SELECT name, setting, applied, error, seqno FROM pg_catalog.pg_file_settings WHE
 COMMIT;
 SQL
 
-bench_alternate "$work/result.tsv" 10 $((runs / 10 + 1)) \
-	"psql (floor)" "$PSQL -X -q -f $work/floor.sql >/dev/null" \
-	"dbops plan (no-op)" "$src/build/dbops plan --repo $work/repo --no-color >/dev/null" \
-	"dbops version" "$src/build/dbops version >/dev/null"
+cmds=("psql (floor)" "$PSQL -X -q -f $work/floor.sql >/dev/null"
+	"dbops plan (no-op)" "$src/build/dbops plan --repo $work/repo --no-color >/dev/null"
+	"dbops plan --dir (no-op)" "$src/build/dbops plan --dir $work/repo --no-color >/dev/null"
+	"dbops version" "$src/build/dbops version >/dev/null")
+# DBOPS_BASELINE=PATH: another build's binary timed in the same run
+if [ -n "${DBOPS_BASELINE:-}" ]; then
+	cmds+=("baseline plan (no-op)" "$DBOPS_BASELINE plan --repo $work/repo --no-color >/dev/null"
+		"baseline version" "$DBOPS_BASELINE version >/dev/null")
+fi
+bench_alternate "$work/result.tsv" 10 $((runs / 10 + 1)) "${cmds[@]}"
 awk -v f="$(bench_median "$work/result.tsv" "psql (floor)")" \
 	-v d="$(bench_median "$work/result.tsv" "dbops plan (no-op)")" 'BEGIN {
 	printf "\nno-op plan of the quickstart: dbops %.1f ms, psql %.1f ms, ratio %.2fx (target <= 1.5x)\n",

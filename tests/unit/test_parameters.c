@@ -1021,6 +1021,7 @@ static struct dbops_change par_change_for(const char *name, const char *value,
 	struct dbops_change c;
 
 	memset(&c, 0, sizeof(c));
+	memset(pl, 0, sizeof(*pl));
 	pl->name = name;
 	pl->value = value;
 	pl->reload_only = reload_only;
