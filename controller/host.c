@@ -88,11 +88,14 @@ static void h_log(struct dbops_ctx *ctx, enum dbops_log_level level,
 	if ((int)level > threshold &&
 	    !(level == DBOPS_LOG_INFO && p->stage == PASS_STAGE_APPLY))
 		return;
+	/* one line at a time: the daemon's passes log from several threads */
+	flockfile(stderr);
 	fprintf(stderr, "%s:  %s: ", names[level], ctx->pp->lp->desc->name);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
+	funlockfile(stderr);
 }
 
 static const struct dbops_node *h_spec_get(const struct dbops_node *map,
@@ -147,10 +150,11 @@ static int h_spec_secret(struct dbops_secret_ref *out, struct dbops_ctx *ctx,
 		return err;
 	if ((err = config_secret_allowed(p->config, out, &p->diags, p->a)))
 		return err;
-	trust_record(&p->trust, p->a, p->root, node, "secret",
-		     arena_printf(p->a, "%s:%s",
-				  out->kind == DBOPS_SECRET_ENV ? "env" : "file",
-				  out->name));
+	trust_record(
+	    &p->trust, p->a, p->root, node, "secret",
+	    arena_printf(p->a, "%s:%s",
+			 out->kind == DBOPS_SECRET_ENV ? "env" : "file",
+			 out->name));
 	return 0;
 }
 
@@ -165,8 +169,8 @@ static void h_spec_trust(struct dbops_ctx *ctx, const struct dbops_node *node,
 		     kind == DBOPS_TRUST_PATH ? "path" : "connection", NULL);
 	if (kind == DBOPS_TRUST_CONNECTION && node->kind == DBOPS_NODE_SCALAR)
 		trust_conninfo_check(node->scalar, &node->loc,
-				     trust_path(p->a, p->root, node),
-				     &p->diags, p->a);
+				     trust_path(p->a, p->root, node), &p->diags,
+				     p->a);
 }
 
 /* ---- facts between plugins, and metrics */
@@ -235,7 +239,8 @@ static void h_metric(struct dbops_ctx *ctx, const char *name,
 		return;
 	if (p->nmetrics == p->capmetrics) {
 		size_t cap = p->capmetrics ? p->capmetrics * 2 : 32;
-		struct pass_metric *bigger = arena_alloc(p->a, cap * sizeof(*m));
+		struct pass_metric *bigger =
+		    arena_alloc(p->a, cap * sizeof(*m));
 
 		if (p->nmetrics)
 			memcpy(bigger, p->metrics, p->nmetrics * sizeof(*m));
@@ -574,11 +579,11 @@ static const char *h_arg(struct dbops_ctx *ctx, const char *name)
 
 static void h_out(struct dbops_ctx *ctx, const char *fmt, ...)
 {
+	struct pass *p = pass_of(ctx);
 	va_list ap;
 
-	(void)ctx;
 	va_start(ap, fmt);
-	vfprintf(stdout, fmt, ap);
+	vfprintf(p->out != NULL ? p->out : stdout, fmt, ap);
 	va_end(ap);
 }
 

@@ -9,6 +9,7 @@
 #define DBOPS_CTRL_PASS_H
 
 #include <stdbool.h>
+#include <stdio.h>
 
 #include "arena.h"
 #include "config.h"
@@ -41,16 +42,16 @@ struct pass_plugin {
 
 struct pass_opts {
 	struct source_opts source;
-	const char *cluster;	       /* --cluster */
-	const char *conninfo;	       /* --conninfo, overrides the spec */
-	const struct config *config;   /* the trusted side; never NULL */
-	const char *trusted_rev;       /* --trusted-rev, else the config's */
+	const char *cluster;	     /* --cluster */
+	const char *conninfo;	     /* --conninfo, overrides the spec */
+	const struct config *config; /* the trusted side; never NULL */
+	const char *trusted_rev;     /* --trusted-rev, else the config's */
 };
 
 /* A fact a plugin published (host->fact_put). */
 struct pass_fact {
 	struct dbops_fact f;
-	size_t index;	   /* the publisher's plugin order */
+	size_t index;	  /* the publisher's plugin order */
 	bool at_validate; /* read by every plugin */
 };
 
@@ -94,6 +95,7 @@ struct pass {
 	size_t nfacts, capfacts;
 	struct pass_metric *metrics;
 	size_t nmetrics, capmetrics;
+	FILE *out; /* where host->out writes; NULL: stdout */
 };
 
 /* The context handed to plugin callbacks. */

@@ -76,9 +76,9 @@ struct dbops_fact {
 	const char *name;
 	const char *plugin; /* who published it */
 	enum dbops_fact_type type;
-	const char *value;		 /* DBOPS_FACT_TEXT */
-	struct dbops_secret_ref secret;	 /* DBOPS_FACT_SECRET */
-	struct dbops_loc loc;		 /* the spec node it comes from */
+	const char *value;		/* DBOPS_FACT_TEXT */
+	struct dbops_secret_ref secret; /* DBOPS_FACT_SECRET */
+	struct dbops_loc loc;		/* the spec node it comes from */
 };
 
 /* conn_open flags */
@@ -177,7 +177,10 @@ struct dbops_host {
 
 	/* ---- control */
 	bool (*cancelled)(struct dbops_ctx *ctx);
-	/* Plugin-instance state kept across passes (init to fini). */
+	/* Plugin-instance state kept across passes (init to fini). It is
+	 * one per loaded plugin, shared by every pass of the process: the
+	 * daemon runs passes of different clusters on several threads at
+	 * once, so a plugin that keeps state here synchronises it. */
 	void *(*state)(struct dbops_ctx *ctx);
 	void (*set_state)(struct dbops_ctx *ctx, void *state);
 
