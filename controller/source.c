@@ -404,9 +404,10 @@ static int source_open_git(struct source *s, struct dbops_diag_list *diags,
 	source_add_secret(s, arena_strdup(s->a, getenv("DBOPS_GIT_TOKEN")));
 	source_add_secret(
 	    s, arena_strdup(s->a, getenv("DBOPS_GIT_SSH_KEY_PASSPHRASE")));
+	source_add_secret(s, arena_strdup(s->a, opts->git_token));
+	source_add_secret(s, arena_strdup(s->a, opts->git_ssh_passphrase));
 	if (source_is_url(repo)) {
-		rc = source_open_remote(s, diags, repo, s->rev.origin,
-					opts->cache_dir);
+		rc = source_open_remote(s, diags, repo, s->rev.origin, opts);
 		if (rc < 0)
 			return rc;
 	} else {

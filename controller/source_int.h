@@ -42,6 +42,6 @@ void source_free_repository(void *p);
  * s->repo; `shown` is the URL as messages may show it. */
 int source_open_remote(struct source *s, struct dbops_diag_list *diags,
 		       const char *url, const char *shown,
-		       const char *cache_dir);
+		       const struct source_opts *opts);
 
 #endif
