@@ -36,6 +36,8 @@ struct source_opts {
 	const char *git_ssh_key; /* instead of $DBOPS_GIT_SSH_KEY (a path) */
 	const char *git_ssh_passphrase; /* instead of
 					   $DBOPS_GIT_SSH_KEY_PASSPHRASE */
+	const char *subdir;		/* read below this directory of the
+			       repository (the daemon's source.path) */
 	const char *fetch_extra;	/* one more refspec to fetch, e.g.
 				    "+refs/pull/7/head:refs/dbops/pr/7" */
 };

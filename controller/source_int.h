@@ -19,6 +19,7 @@ struct source {
 	struct source_revision rev;
 	const char *secrets[SOURCE_MAX_SECRETS]; /* scrubbed from messages */
 	int nsecrets;
+	const char *subdir; /* a clean relative path, or NULL */
 	/* git mode */
 	git_repository *repo;
 	git_tree *tree;
