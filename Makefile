@@ -17,7 +17,8 @@ PLUGINDIR ?= $(LIBDIR)/dbops/plugins
 DESTDIR   ?=
 
 CC        ?= cc
-PKGS      := libpq yaml-0.1 libgit2 libcurl json-c
+PKGS      := libpq yaml-0.1 libgit2 libcurl json-c libmicrohttpd libsystemd \
+	libcrypto
 PLUGINS   := parameters roles pooler replicas migrations
 
 # Libraries one plugin needs beyond the common ones.
@@ -79,7 +80,7 @@ $(B)/libdbops.a: $(CTRL_OBJS)
 
 $(B)/dbops: $(MAIN_OBJ) $(B)/libdbops.a
 	@echo "  LD      $@"
-	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -ldl -lm
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -ldl -lm -pthread
 
 $(B)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -109,7 +110,7 @@ $(B)/tests/plugins/%.so: tests/fixtures/plugins/%.c
 $(B)/tests/unit-runner: $(UNIT_OBJS) $(PLUGIN_LIB_OBJS) $(B)/libdbops.a
 	@echo "  LD      $@"
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) \
-		$(foreach p,$(PLUGINS),$(PLUGIN_LIBS_$(p))) -ldl -lm
+		$(foreach p,$(PLUGINS),$(PLUGIN_LIBS_$(p))) -ldl -lm -pthread
 
 deps:
 	$(Q)contrib/install-deps.sh
