@@ -7,6 +7,11 @@
 # background and stopped on exit, waiting for a condition, and signed
 # webhook deliveries.
 
+# The system's python3 when there is one: a version manager's shim in
+# PATH can cost seconds per start, and these scenarios start it often.
+PY=python3
+[ -x /usr/bin/python3 ] && PY=/usr/bin/python3
+
 # remote_init DIR: DIR/remote.git (bare) and DIR/work (a clone to commit
 # in, on branch main).
 remote_init()
@@ -124,7 +129,7 @@ passes_of()
 # prints the HTTP status, then the body.
 hook()
 {
-	python3 - "$@" <<'PY'
+	"$PY" - "$@" <<'PY'
 import hashlib, hmac, signal, sys, urllib.request, urllib.error
 signal.signal(signal.SIGPIPE, signal.SIG_DFL)
 port, secret, event, body = sys.argv[1:5]
@@ -152,7 +157,7 @@ PY
 # http_get PORT PATH: the HTTP status, then the body.
 http_get()
 {
-	python3 - "$1" "$2" <<'PY'
+	"$PY" - "$1" "$2" <<'PY'
 import signal, sys, urllib.request, urllib.error
 signal.signal(signal.SIGPIPE, signal.SIG_DFL)
 try:
@@ -172,7 +177,7 @@ start_fixture()
 	local name=$1 script=$2 pid
 
 	shift 2
-	python3 "$DBOPS_SRCDIR/tests/fixtures/$script" "$T_TMP/$name.port" "$@" &
+	"$PY" "$DBOPS_SRCDIR/tests/fixtures/$script" "$T_TMP/$name.port" "$@" &
 	pid=$!
 	on_exit "kill $pid 2>/dev/null"
 	wait_for 10 test -s "$T_TMP/$name.port" || return 1

@@ -177,7 +177,7 @@ check_eq "/livez" "$(http_get "$DAEMON_PORT" /livez | head -n 1)" 200
 check_eq "/readyz" "$(http_get "$DAEMON_PORT" /readyz | head -n 1)" 200
 status_json=$(http_get "$DAEMON_PORT" /status | sed 1d)
 check_eq "/status is JSON with both clusters" \
-	"$(python3 -c 'import json,sys; d=json.load(sys.stdin); print(" ".join(c["cluster"]+":"+c["sync"]+":"+c["health"] for c in d["clusters"]))' <<<"$status_json")" \
+	"$("$PY" -c 'import json,sys; d=json.load(sys.stdin); print(" ".join(c["cluster"]+":"+c["sync"]+":"+c["health"] for c in d["clusters"]))' <<<"$status_json")" \
 	"a:OutOfSync:Healthy b:OutOfSync:Progressing"
 
 # ---- SIGHUP: a broken configuration is refused, the old one kept
@@ -232,7 +232,7 @@ check_contains "b's row" "$T_OUT" "b                Synced     Healthy     main@
 check_exit "--format json" 2 \
 	"$DBOPS" status --daemon --format json --config "$T_TMP/dbops.yaml"
 check_eq "json rows" \
-	"$(python3 -c 'import json,sys; print(" ".join(r["cluster"]+":"+r["sync"] for r in json.loads(sys.stdin.read())))' <<<"$T_OUT")" \
+	"$("$PY" -c 'import json,sys; print(" ".join(r["cluster"]+":"+r["sync"] for r in json.loads(sys.stdin.read())))' <<<"$T_OUT")" \
 	"a:OutOfSync b:Synced"
 
 # ---- secrets stay home
