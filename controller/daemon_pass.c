@@ -354,6 +354,11 @@ static void dpass_apply(struct dctx *x)
 
 	ao.allow_destructive = p->spec.allow_destructive;
 	ao.command = arena_printf(p->a, "daemon %s", x->j->trigger);
+	/* as for dbops apply: a pause between changes, for the tests that
+	 * stop the daemon in the middle of an apply */
+	if (getenv("DBOPS_APPLY_STEP_DELAY_MS") != NULL)
+		ao.step_delay_ms =
+		    (int)strtol(getenv("DBOPS_APPLY_STEP_DELAY_MS"), NULL, 10);
 	strbuf_init(&sb);
 	plan_render_json(&sb, &p->plan);
 	ao.plan_json = strbuf_finish(&sb, p->a);
