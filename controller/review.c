@@ -88,16 +88,17 @@ static void review_cluster(struct review *r, const char *name)
 		strbuf_dispose(&md);
 	} else {
 		const char *e = review_error(r->a, &p.diags);
+		const char *shown = name[0] != '\0'	  ? name
+				    : p.spec.name != NULL ? p.spec.name
+							  : "default";
 
 		r->failed++;
 		if (r->first_error == NULL)
-			r->first_error = arena_printf(
-			    r->a, "%s: %s", name[0] ? name : "cluster", e);
-		strbuf_printf(
-		    &r->body,
-		    "#### dbops plan: cluster `%s`\n\n**The plan "
-		    "failed.**\n\n```\n",
-		    name[0] ? name : (p.spec.name ? p.spec.name : "default"));
+			r->first_error = arena_printf(r->a, "%s: %s", shown, e);
+		strbuf_printf(&r->body,
+			      "#### dbops plan: cluster `%s`\n\n**The plan "
+			      "failed.**\n\n```\n",
+			      shown);
 		for (const struct dbops_diag *d = p.diags.head; d != NULL;
 		     d = d->next) {
 			char *buf = NULL;
