@@ -605,18 +605,26 @@ void daemon_pass_run(struct daemon *d, struct dconf *cf, const struct djob *j)
 	struct pass *p;
 	struct dstatus *st;
 	const char *drift_json = "[]";
-	int load_err, err;
+	bool loaded = false;
+	int load_err = 0, err;
 	size_t nwin;
 	const struct window *win;
 
 	dpass_begin(&x, d, cf, j);
 	p = &x.p;
 	st = x.st;
-	load_err = pass_load_revision(p, &x.po);
-	if (x.name[0] == '\0')
-		x.name = p->spec.name != NULL
-			     ? arena_strdup(st->a, p->spec.name)
-			     : "default";
+	/* The spec is read once the pass is this daemon's, so that losing
+	 * the slot to another daemon costs a connection and no more; first
+	 * when the configuration names the cluster only by its spec's
+	 * `cluster:` (a repository holding one cluster). */
+	if (x.name[0] == '\0' || config_cluster(&x.c->base, x.name) == NULL) {
+		load_err = pass_load_revision(p, &x.po);
+		loaded = true;
+		if (x.name[0] == '\0')
+			x.name = p->spec.name != NULL
+				     ? arena_strdup(st->a, p->spec.name)
+				     : "default";
+	}
 	x.dcl = daemon_config_cluster(x.c, x.name);
 	if ((err = dpass_connect(&x)) != 0 || (err = dpass_lock(&x)) != 0) {
 		dpass_fail(&x, "connect");
@@ -641,6 +649,8 @@ void daemon_pass_run(struct daemon *d, struct dconf *cf, const struct djob *j)
 	st->revision = x.rev;
 	st->last_attempted = x.rev;
 	st->by = x.d->identity;
+	if (!loaded)
+		load_err = pass_load_revision(p, &x.po);
 	dstore_status_read(&x.prev, p->conn, p->a, &p->diags, x.name);
 	if (x.prev.found) {
 		st->last_applied = arena_strdup(st->a, x.prev.last_applied);
