@@ -211,7 +211,8 @@ int config_load(struct config *out, struct arena *a,
 		if (spec_string(&api, diags, a, v, "apiVersion") != 0 ||
 		    strcmp(api, SPEC_API_VERSION) != 0) {
 			diag_add(diags, a, DBOPS_SEV_ERROR, DBOPS_ERR_INVALID,
-				 &v->loc, "unknown apiVersion in the configuration")
+				 &v->loc,
+				 "unknown apiVersion in the configuration")
 			    ->hint = "Write apiVersion: " SPEC_API_VERSION ".";
 			rc = DBOPS_ERR_INVALID;
 		}
@@ -294,14 +295,14 @@ int config_secret_allowed(const struct config *c,
 		for (size_t i = 0; i < c->nsecret_env; i++)
 			if (fnmatch(c->secret_env[i], ref->name, 0) == 0)
 				return 0;
-		d = diag_add(diags, a, DBOPS_SEV_ERROR, DBOPS_ERR_INVALID,
-			     &ref->loc,
-			     "secret reference {env: %s} is not allowed",
-			     ref->name);
+		d = diag_add(
+		    diags, a, DBOPS_SEV_ERROR, DBOPS_ERR_INVALID, &ref->loc,
+		    "secret reference {env: %s} is not allowed", ref->name);
 		diag_detail(
 		    d, a,
 		    "A spec may reference only the environment variables the configuration of dbops allows (%s); the value was not read.",
-		    c->path != NULL ? "secrets.env" : CONFIG_DEFAULT_SECRET_ENV);
+		    c->path != NULL ? "secrets.env"
+				    : CONFIG_DEFAULT_SECRET_ENV);
 		d->hint = "Rename the variable to match, or allow it in "
 			  "secrets.env of the configuration file (--config).";
 		return DBOPS_ERR_INVALID;

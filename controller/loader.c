@@ -170,13 +170,16 @@ struct desc_member {
 
 /* Every member after the header, in order. Append with the struct. */
 static const struct desc_member desc_members[] = {
-    DESC_MEMBER(name),	       DESC_MEMBER(version),	DESC_MEMBER(summary),
-    DESC_MEMBER(spec_section), DESC_MEMBER(phase),	DESC_MEMBER(after),
-    DESC_MEMBER(flags),	       DESC_MEMBER(init),	DESC_MEMBER(fini),
-    DESC_MEMBER(validate),     DESC_MEMBER(observe),	DESC_MEMBER(diff),
-    DESC_MEMBER(apply),	       DESC_MEMBER(verify),	DESC_MEMBER(commands),
-    DESC_MEMBER(status),       DESC_MEMBER(apply_many),
-    DESC_MEMBER(readonly_commands), DESC_MEMBER(tools),	DESC_MEMBER(tool),
+    DESC_MEMBER(name),	     DESC_MEMBER(version),
+    DESC_MEMBER(summary),    DESC_MEMBER(spec_section),
+    DESC_MEMBER(phase),	     DESC_MEMBER(after),
+    DESC_MEMBER(flags),	     DESC_MEMBER(init),
+    DESC_MEMBER(fini),	     DESC_MEMBER(validate),
+    DESC_MEMBER(observe),    DESC_MEMBER(diff),
+    DESC_MEMBER(apply),	     DESC_MEMBER(verify),
+    DESC_MEMBER(commands),   DESC_MEMBER(status),
+    DESC_MEMBER(apply_many), DESC_MEMBER(readonly_commands),
+    DESC_MEMBER(tools),	     DESC_MEMBER(tool),
 };
 
 /* The smallest descriptor ABI 1.0 accepts: up to the last required

@@ -274,13 +274,13 @@ static int connection_check(struct pass *p, const struct pass_opts *o)
 	if (ci != NULL)
 		trust_record(&p->trust, p->a, p->root, ci, "connection", NULL);
 	if (pw != NULL && p->spec.has_password)
-		trust_record(&p->trust, p->a, p->root, pw, "secret",
-			     arena_printf(p->a, "%s:%s",
-					  p->spec.password.kind ==
-						  DBOPS_SECRET_ENV
-					      ? "env"
-					      : "file",
-					  p->spec.password.name));
+		trust_record(
+		    &p->trust, p->a, p->root, pw, "secret",
+		    arena_printf(p->a, "%s:%s",
+				 p->spec.password.kind == DBOPS_SECRET_ENV
+				     ? "env"
+				     : "file",
+				 p->spec.password.name));
 	return err;
 }
 
@@ -294,8 +294,8 @@ static int trust_check(struct pass *p, const struct pass_opts *o)
 	struct pass t;
 	struct pass_opts to = *o;
 	const char *rev = o->trusted_rev != NULL ? o->trusted_rev
-			  : o->config != NULL ? o->config->trusted_rev
-					      : NULL;
+			  : o->config != NULL	 ? o->config->trusted_rev
+						 : NULL;
 	int err;
 
 	if (rev == NULL)

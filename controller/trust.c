@@ -136,9 +136,8 @@ int trust_conninfo_check(const char *text, const struct dbops_loc *loc,
 	return DBOPS_ERR_INVALID;
 }
 
-static const struct trust_entry *trust_find_entry(const struct trust_set *t,
-						  const char *path,
-						  const char *kind)
+static const struct trust_entry *
+trust_find_entry(const struct trust_set *t, const char *path, const char *kind)
 {
 	for (size_t i = 0; i < t->n; i++)
 		if (strcmp(t->v[i].path, path) == 0 &&
@@ -167,9 +166,8 @@ int trust_compare(const struct trust_set *planned,
 		if (first == NULL)
 			first = p;
 		ndiff++;
-		strbuf_printf(&sb, "%s%s (%s, %s)",
-			      sb.len ? "; " : "", p->path, p->kind,
-			      t == NULL ? "new" : "changed");
+		strbuf_printf(&sb, "%s%s (%s, %s)", sb.len ? "; " : "", p->path,
+			      p->kind, t == NULL ? "new" : "changed");
 	}
 	if (ndiff == 0) {
 		strbuf_dispose(&sb);

@@ -55,8 +55,8 @@ static bool par_has_facts(struct dbops_ctx *ctx)
 	const struct dbops_fact *const *facts = NULL;
 	size_t n = 0;
 
-	if (h->header.size < offsetof(struct dbops_host, facts) +
-				 sizeof(h->facts) ||
+	if (h->header.size <
+		offsetof(struct dbops_host, facts) + sizeof(h->facts) ||
 	    h->facts == NULL)
 		return false;
 	h->facts(&facts, &n, ctx, "parameters.");
@@ -109,10 +109,10 @@ static int par_require(struct dbops_ctx *ctx, struct par_map *m,
 	     par_value_parse(&have, NULL, ctx, s, m->items[i]->scalar) == 0 &&
 	     par_value_equal(s, &want, &have, true)))
 		return 0;
-	d = h->diag(ctx, DBOPS_SEV_ERROR, DBOPS_ERR_INVALID,
-		    &m->key_nodes[i]->loc,
-		    "parameter \"%s\" is set to \"%s\", but the %s plugin needs \"%s\"",
-		    name, m->items[i]->scalar, f->plugin, f->value);
+	d = h->diag(
+	    ctx, DBOPS_SEV_ERROR, DBOPS_ERR_INVALID, &m->key_nodes[i]->loc,
+	    "parameter \"%s\" is set to \"%s\", but the %s plugin needs \"%s\"",
+	    name, m->items[i]->scalar, f->plugin, f->value);
 	if (f->loc.file != NULL)
 		h->diag_detail(ctx, d, "The need comes from %s:%u:%u.",
 			       f->loc.file, f->loc.line, f->loc.col);
@@ -134,7 +134,8 @@ static void par_include(struct dbops_ctx *ctx, struct par_map *m,
 		if (m->items[i]->kind != DBOPS_NODE_SCALAR)
 			return;
 		m->items[i] = par_scalar(
-		    ctx, par_list_with(ctx, name, m->items[i]->scalar, f->value),
+		    ctx,
+		    par_list_with(ctx, name, m->items[i]->scalar, f->value),
 		    &m->items[i]->loc);
 		return;
 	}
@@ -162,7 +163,7 @@ int par_effective(const struct dbops_node **out, struct dbops_ctx *ctx,
 		return 0;
 	h->facts(&facts, &nfacts, ctx, "parameters.");
 	own = section != NULL && section->kind == DBOPS_NODE_MAP ? section->len
-								  : 0;
+								 : 0;
 	memset(&m, 0, sizeof(m));
 	m.keys = h->alloc(ctx, (own + nfacts + 1) * sizeof(*m.keys));
 	m.key_nodes = h->alloc(ctx, (own + nfacts + 1) * sizeof(*m.key_nodes));
@@ -183,8 +184,8 @@ int par_effective(const struct dbops_node **out, struct dbops_ctx *ctx,
 					f->name + strlen(PAR_REQUIRE),
 					live) != 0)
 				rc = DBOPS_ERR_INVALID;
-		} else if (strncmp(f->name, PAR_INCLUDE,
-				   strlen(PAR_INCLUDE)) == 0) {
+		} else if (strncmp(f->name, PAR_INCLUDE, strlen(PAR_INCLUDE)) ==
+			   0) {
 			par_include(ctx, &m, f, f->name + strlen(PAR_INCLUDE),
 				    live);
 		}

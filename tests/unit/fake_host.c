@@ -577,7 +577,8 @@ static void fh_spec_trust(struct dbops_ctx *ctx, const struct dbops_node *node,
 }
 
 static void fh_fact_put(struct dbops_ctx *ctx, const char *name,
-			const char *value, const struct dbops_secret_ref *secret,
+			const char *value,
+			const struct dbops_secret_ref *secret,
 			const struct dbops_loc *loc)
 {
 	struct fake_ctx *fc = fake_of(ctx);
@@ -620,9 +621,8 @@ static void fh_metric(struct dbops_ctx *ctx, const char *name,
 	char line[512];
 
 	(void)help;
-	snprintf(line, sizeof(line), "%s%s%s%s %g\n", name,
-		 labels ? "{" : "", labels ? labels : "", labels ? "}" : "",
-		 value);
+	snprintf(line, sizeof(line), "%s%s%s%s %g\n", name, labels ? "{" : "",
+		 labels ? labels : "", labels ? "}" : "", value);
 	fc->metrics = arena_printf(fc->arena, "%s%s",
 				   fc->metrics ? fc->metrics : "", line);
 }

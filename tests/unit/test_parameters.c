@@ -1195,8 +1195,8 @@ TEST(test_parameters__needs_of_other_plugins_are_planned)
 	fx_set(&fx, "shared_preload_libraries", "source", "configuration file");
 	fx_file(&fx, "shared_preload_libraries", "pg_cron", "t", NULL, "18");
 	fc = fx_ctx(&fx);
-	fake_host_add_fact(fc, "backups",
-			   "parameters.require.log_connections", "on");
+	fake_host_add_fact(fc, "backups", "parameters.require.log_connections",
+			   "on");
 	fake_host_add_fact(fc, "monitoring",
 			   "parameters.include.shared_preload_libraries",
 			   "pg_stat_statements");
@@ -1209,9 +1209,9 @@ TEST(test_parameters__needs_of_other_plugins_are_planned)
 	    fake_host_change(fc, "parameters.shared_preload_libraries")->sql,
 	    "ALTER SYSTEM SET shared_preload_libraries = 'pg_cron', "
 	    "'pg_stat_statements'");
-	T_ASSERT(fake_host_change(fc, "parameters.shared_preload_libraries")
-		     ->flags &
-		 DBOPS_CHANGE_NEEDS_RESTART);
+	T_ASSERT(
+	    fake_host_change(fc, "parameters.shared_preload_libraries")->flags &
+	    DBOPS_CHANGE_NEEDS_RESTART);
 	fake_host_free(fc);
 }
 
@@ -1223,8 +1223,8 @@ TEST(test_parameters__needs_without_a_section)
 
 	fx_init(&fx);
 	fc = fx_ctx(&fx);
-	fake_host_add_fact(fc, "backups",
-			   "parameters.require.log_connections", "on");
+	fake_host_add_fact(fc, "backups", "parameters.require.log_connections",
+			   "on");
 	T_ASSERT_INT(par_observe(&live, fake_host_ctx(fc), NULL), 0);
 	T_ASSERT_INT(par_diff(fake_host_ctx(fc), NULL, live), 0);
 	T_ASSERT(fake_host_change(fc, "parameters.log_connections") != NULL);
@@ -1239,8 +1239,8 @@ TEST(test_parameters__need_against_the_spec_is_an_error)
 
 	fx_init(&fx);
 	fc = fx_ctx(&fx);
-	fake_host_add_fact(fc, "backups",
-			   "parameters.require.log_connections", "on");
+	fake_host_add_fact(fc, "backups", "parameters.require.log_connections",
+			   "on");
 	T_ASSERT(run_diff(fc, "parameters:\n  log_connections: 'off'\n", &rc) !=
 		 NULL);
 	T_ASSERT_INT(rc, DBOPS_ERR_INVALID);
@@ -1251,8 +1251,8 @@ TEST(test_parameters__need_against_the_spec_is_an_error)
 	fake_host_free(fc);
 	/* the same value written otherwise is no conflict */
 	fc = fx_ctx(&fx);
-	fake_host_add_fact(fc, "backups",
-			   "parameters.require.log_connections", "on");
+	fake_host_add_fact(fc, "backups", "parameters.require.log_connections",
+			   "on");
 	T_ASSERT(run_diff(fc, "parameters:\n  log_connections: 'true'\n",
 			  &rc) != NULL);
 	T_ASSERT_INT(rc, 0);
