@@ -105,6 +105,12 @@ stop()
 }
 
 rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$pid/status"; }
+# "RSS (anonymous + file-backed)" in MB
+rss_split()
+{
+	awk '/^VmRSS:/ { r = $2 } /^RssAnon:/ { a = $2 } /^RssFile:/ { f = $2 }
+		END { printf "%.1f MB (%.1f anonymous + %.1f file-backed)", r / 1024, a / 1024, f / 1024 }' "/proc/$pid/status"
+}
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$pid/stat"; }
 passes()
 {
@@ -130,19 +136,17 @@ t0=$(cpu_ticks)
 sleep "$idle"
 t1=$(cpu_ticks)
 hz=$(getconf CLK_TCK)
-awk -v a="$t0" -v b="$t1" -v hz="$hz" -v s="$idle" -v r="$(rss_kb)" 'BEGIN {
-	printf "  idle, 10 s interval:  CPU %.2f%% of a core over %d s, RSS %.1f MB\n", 100 * (b - a) / hz / s, s, r / 1024 }'
+awk -v a="$t0" -v b="$t1" -v hz="$hz" -v s="$idle" -v r="$(rss_split)" 'BEGIN {
+	printf "  idle, 10 s interval:  CPU %.2f%% of a core over %d s, RSS %s\n", 100 * (b - a) / hz / s, s, r }'
 stop
 
 # ---- RSS after 10 and after 1,000 passes
 config 1s
 start
-wait_passes 10
-r10=$(rss_kb)
-wait_passes 1000
-r1000=$(rss_kb)
-awk -v a="$r10" -v b="$r1000" 'BEGIN {
-	printf "  RSS after 10 passes: %.1f MB; after 1,000: %.1f MB (%+.1f MB)\n", a / 1024, b / 1024, (b - a) / 1024 }'
+for n in 10 100 1000; do
+	wait_passes "$n"
+	printf '  RSS after %5d passes: %s\n' "$n" "$(rss_split)"
+done
 stop
 
 # ---- a signed webhook to the change applied
