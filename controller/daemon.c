@@ -510,6 +510,19 @@ static void daemon_reload(struct daemon *d)
 			     "configuration has errors (see the log)");
 		return;
 	}
+	if (nc->c.http_enabled != d->conf->c.http_enabled ||
+	    nc->c.listen_port != d->conf->c.listen_port ||
+	    strcmp(nc->c.listen_host, d->conf->c.listen_host) != 0 ||
+	    (nc->c.tls_cert == NULL) != (d->conf->c.tls_cert == NULL))
+		dlog(
+		    "warning", NULL,
+		    "http.enabled, http.listen and http.tls take effect at the "
+		    "next start; the endpoint is unchanged");
+	if (nc->c.workers != d->conf->c.workers)
+		dlog("warning", NULL,
+		     "daemon.workers takes effect at the next start (%d "
+		     "workers run)",
+		     d->nworkers);
 	pthread_mutex_lock(&d->mu);
 	old = d->conf;
 	d->conf = nc;

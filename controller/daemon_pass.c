@@ -194,6 +194,30 @@ static void dpass_unlock(struct dctx *x)
 	x->locked = false;
 }
 
+/* Who holds the cluster's lock: "the lock is held by dbops daemon
+ * host/12 (backend 345)". */
+static const char *dpass_holder(struct dctx *x)
+{
+	struct pass *p = &x->p;
+	struct dbops_diag_list ignore = {0};
+	struct dbops_rows *rows = NULL;
+
+	if (pgconn_query(&rows, p->conn, p->a, &ignore,
+			 "SELECT coalesce(nullif(a.application_name, ''), "
+			 "'(no application name)') AS app, a.pid FROM pg_locks "
+			 "l JOIN pg_stat_activity a ON a.pid = l.pid WHERE "
+			 "l.locktype = 'advisory' AND l.classid = 1684172656 "
+			 "AND l.objid = 1 AND l.objsubid = 2 AND l.granted",
+			 0, NULL) != 0 ||
+	    rows->nrows == 0)
+		return "the cluster's lock is held by another dbops";
+	dlog("debug", x->name, "skipped: the lock is held by %s (backend %s)",
+	     pgconn_rows_get(rows, 0, "app"), pgconn_rows_get(rows, 0, "pid"));
+	return arena_printf(x->st->a, "the lock is held by %s (backend %s)",
+			    pgconn_rows_get(rows, 0, "app"),
+			    pgconn_rows_get(rows, 0, "pid"));
+}
+
 /* Another daemon (or a `dbops apply`) has this cluster: show what the
  * cluster's status row says, so every daemon reports the whole fleet. */
 static void dpass_mirror(struct dctx *x, const char *why)
@@ -532,7 +556,6 @@ static void dpass_publish(struct dctx *x)
 	if (x->skipped && cl->st != NULL && x->st->revision == NULL) {
 		/* nothing read: keep what this daemon knew */
 		old = x->st;
-		cl->st->message = NULL;
 	} else {
 		old = cl->st;
 		cl->st = x->st;
@@ -631,7 +654,7 @@ void daemon_pass_run(struct daemon *d, struct dconf *cf, const struct djob *j)
 		goto done;
 	}
 	if (!x.locked) {
-		dpass_mirror(&x, "another dbops holds the cluster's lock");
+		dpass_mirror(&x, dpass_holder(&x));
 		goto done;
 	}
 	if ((err = dstore_ensure(p->conn, p->a, &p->diags)) != 0 ||
