@@ -73,11 +73,11 @@ fleet_sql()
 	psql -X -A -t -q -v ON_ERROR_STOP=1 -F ' ' -f "$T_TMP/fleet.sql" 2>&1
 }
 
-sleep 8
+sleep 6
 kill -KILL "${pids[0]}"
 killed_at=$(date +%s.%N)
 wait_for 5 proc_gone "${pids[0]}"
-sleep 7
+sleep 6
 kill -TERM "${pids[1]}" "${pids[2]}"
 wait_for 10 proc_gone "${pids[1]}"
 wait_for 10 proc_gone "${pids[2]}"
