@@ -391,7 +391,7 @@ static void daemon_cycle(struct daemon *d, const char *trigger, int64_t slot,
 	free(d->last_fetch_error);
 	d->last_fetch_error = NULL;
 	if (err != 0) {
-		const char *msg = dtime_iso(a, time(NULL));
+		const char *msg = "failed without a message";
 
 		for (const struct dbops_diag *e = diags.head; e; e = e->next)
 			if (e->severity == DBOPS_SEV_ERROR) {
