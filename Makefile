@@ -22,7 +22,8 @@ PLUGINDIR ?= $(LIBDIR)/dbops/plugins
 DESTDIR   ?=
 
 CC        ?= cc
-PKGS      := libpq yaml-0.1 libgit2 libcurl json-c nettle
+PKGS      := libpq yaml-0.1 libgit2 libcurl json-c nettle libmicrohttpd \
+	libsystemd libcrypto
 PLUGINS   := parameters roles pooler replicas migrations
 
 # Libraries one plugin needs beyond the common ones.
@@ -119,7 +120,7 @@ $(B)/libdbops.a: $(CTRL_OBJS)
 
 $(B)/dbops: $(MAIN_OBJ) $(B)/libdbops.a
 	@echo "  LD      $@"
-	$(Q)$(CC) $(LDFLAGS) $(SAN_FLAGS) -o $@ $^ $(PKG_LIBS) -ldl -lm
+	$(Q)$(CC) $(LDFLAGS) $(SAN_FLAGS) -o $@ $^ $(PKG_LIBS) -ldl -lm -pthread
 
 $(B)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -149,14 +150,14 @@ $(B)/tests/plugins/%.so: tests/fixtures/plugins/%.c
 $(B)/tests/unit-runner: $(UNIT_OBJS) $(PLUGIN_LIB_OBJS) $(B)/libdbops.a
 	@echo "  LD      $@"
 	$(Q)$(CC) $(LDFLAGS) $(SAN_FLAGS) -o $@ $^ $(PKG_LIBS) \
-		$(ALL_PLUGIN_LIBS) -ldl -lm
+		$(ALL_PLUGIN_LIBS) -ldl -lm -pthread
 
 $(B)/fuzz/%: $(B)/tests/fuzz/%.o $(B)/tests/fuzz/harness.o \
 		$(PLUGIN_LIB_OBJS) $(B)/libdbops.a
 	@mkdir -p $(dir $@)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(LDFLAGS) $(SAN_FLAGS) -fsanitize=fuzzer -o $@ $^ \
-		$(PKG_LIBS) $(ALL_PLUGIN_LIBS) -ldl -lm
+		$(PKG_LIBS) $(ALL_PLUGIN_LIBS) -ldl -lm -pthread
 
 fuzz-bins: $(FUZZ_BINS)
 

@@ -10,6 +10,11 @@
 # 14.0.0 as PostgreSQL 15) give the roles plugin SASLprep as PostgreSQL
 # applies it to passwords (plugins/roles/saslprep.c).
 #
+# The daemon: libmicrohttpd-dev (its HTTP endpoint), libsystemd-dev
+# (sd_notify), libssl-dev (HMAC-SHA256 of webhooks; libcrypto). prometheus
+# only for promtool, which the tests run on /metrics; on a machine running
+# systemd the package also enables a Prometheus server on :9090.
+#
 # postgresql-15 includes the contrib modules (pg_stat_statements and the
 # rest; it provides "postgresql-contrib-15"). Installing it may create and
 # start Debian's default cluster on port 5432; nothing here uses it.
@@ -33,9 +38,10 @@ packages=(
 	build-essential pkg-config git ca-certificates procps
 	libpq-dev libyaml-dev libgit2-dev libcurl4-openssl-dev libjson-c-dev
 	libpg-query-dev libidn-dev libunistring-dev nettle-dev
+	libmicrohttpd-dev libsystemd-dev libssl-dev
 	postgresql-15 postgresql-client-15 pgbouncer
 	patroni python3-etcd python3-psycopg2 etcd-server curl
-	hyperfine clang-format valgrind python3 time
+	hyperfine clang-format valgrind python3 time prometheus
 	clang-14 libclang-rt-14-dev llvm-14
 )
 

@@ -507,6 +507,11 @@ int apply_run(struct apply_result *res, struct pass *p,
 		if (attempted && o->step_delay_ms > 0) {
 			record_flush(&s);
 			sleep_ms(o->step_delay_ms);
+			/* an interrupt during the pause starts nothing more */
+			if (host_cancel_requested) {
+				s.st[i] = CS_BLOCKED;
+				continue;
+			}
 		}
 		attempted = true;
 		if ((j = batch_end(&s, i)) > i) {

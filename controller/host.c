@@ -88,11 +88,14 @@ static void h_log(struct dbops_ctx *ctx, enum dbops_log_level level,
 	if ((int)level > threshold &&
 	    !(level == DBOPS_LOG_INFO && p->stage == PASS_STAGE_APPLY))
 		return;
+	/* one line at a time: the daemon's passes log from several threads */
+	flockfile(stderr);
 	fprintf(stderr, "%s:  %s: ", names[level], ctx->pp->lp->desc->name);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
+	funlockfile(stderr);
 }
 
 static const struct dbops_node *h_spec_get(const struct dbops_node *map,
@@ -589,11 +592,11 @@ static const char *h_arg(struct dbops_ctx *ctx, const char *name)
 
 static void h_out(struct dbops_ctx *ctx, const char *fmt, ...)
 {
+	struct pass *p = pass_of(ctx);
 	va_list ap;
 
-	(void)ctx;
 	va_start(ap, fmt);
-	vfprintf(stdout, fmt, ap);
+	vfprintf(p->out != NULL ? p->out : stdout, fmt, ap);
 	va_end(ap);
 }
 

@@ -19,6 +19,8 @@
 
 #include "apply.h"
 #include "config.h"
+#include "daemon.h"
+#include "daemon_config.h"
 #include "diag.h"
 #include "loader.h"
 #include "pass.h"
@@ -58,7 +60,8 @@ struct cli {
 	size_t nargs;
 	const char *config_path; /* --config, else $DBOPS_CONFIG */
 	struct config config;
-	struct arena *a; /* what parsing the options allocates */
+	struct arena *a;    /* what parsing the options allocates */
+	bool status_daemon; /* status --daemon */
 };
 
 extern volatile int host_cancel_requested;
@@ -110,6 +113,9 @@ static const char usage_main[] =
     "  apply      change the cluster to match the spec (or apply a saved plan)\n"
     "  status     the health each plugin reports (replication lag, ...)\n"
     "  history    show the runs recorded in the cluster\n"
+    "  daemon     keep the fleet in the state of a branch, with status,\n"
+    "             metrics, webhooks and notifications\n"
+    "  review     plan a pull request and post the plan on it\n"
     "  version    show the version, the plugins found and their commands\n"
     "  PLUGIN CMD a plugin's command (e.g. \"dbops migrations repair\"),\n"
     "             planned and applied like apply\n"
@@ -181,7 +187,12 @@ static void print_help(const char *command)
 		    usage_conn, usage_source, usage_common);
 	} else if (strcmp(command, "status") == 0) {
 		printf(
-		    "Usage: dbops status [OPTIONS]\n\nObserve the cluster and show the health each plugin reports. Exit 0\nhealthy, 2 degraded (warnings), 1 unhealthy or an error.\n\n%s\n%s\n%s",
+		    "Usage: dbops status [OPTIONS]\n\nObserve the cluster and show the health each plugin reports. Exit 0\nhealthy, 2 degraded (warnings), 1 unhealthy or an error.\n\n%s\n%s\n"
+		    "Daemon:\n"
+		    "  --daemon             the status the daemon recorded in each cluster of\n"
+		    "                       the configuration (--config): sync, health,\n"
+		    "                       revision, last error, next pass\n"
+		    "  --format FMT         with --daemon: text (default) or json\n%s",
 		    usage_source, usage_conn, usage_common);
 	} else if (strcmp(command, "version") == 0) {
 		printf(
@@ -290,6 +301,7 @@ static int parse_args(struct cli *c, int argc, char **argv, int first)
 		O_LINTBASE,
 		O_CONFIG,
 		O_TRUSTED,
+		O_DAEMON,
 	};
 	static const struct option opts[] = {
 	    {"repo", required_argument, NULL, O_REPO},
@@ -311,6 +323,7 @@ static int parse_args(struct cli *c, int argc, char **argv, int first)
 	    {"lint-base", required_argument, NULL, O_LINTBASE},
 	    {"config", required_argument, NULL, O_CONFIG},
 	    {"trusted-rev", required_argument, NULL, O_TRUSTED},
+	    {"daemon", no_argument, NULL, O_DAEMON},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -395,6 +408,9 @@ static int parse_args(struct cli *c, int argc, char **argv, int first)
 			break;
 		case O_TRUSTED:
 			c->po.trusted_rev = optarg;
+			break;
+		case O_DAEMON:
+			c->status_daemon = true;
 			break;
 		case 'h':
 			if (c->mode != NULL)
@@ -1014,6 +1030,19 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	proc = arena_new();
 	c.a = proc;
+	if (strcmp(c.command, "daemon") == 0 ||
+	    strcmp(c.command, "review") == 0) {
+		/* their own options; the plugins they plan with */
+		if ((argc > 2 && (strcmp(argv[2], "-h") == 0 ||
+				  strcmp(argv[2], "--help") == 0)) ||
+		    load_plugins(&reg, proc) == 0)
+			rc = strcmp(c.command, "daemon") == 0
+				 ? daemon_main(argc, argv, &reg)
+				 : review_main(argc, argv, &reg);
+		else
+			rc = EXIT_ERROR;
+		goto done;
+	}
 	if (!builtin_command(c.command)) {
 		/* a plugin's command: the plugins say which exist */
 		if (c.command[0] == '-' || load_plugins(&reg, proc) != 0 ||
@@ -1032,11 +1061,23 @@ int main(int argc, char **argv)
 	}
 	if ((rc = parse_args(&c, argc, argv, first)) != EXIT_OK)
 		goto done;
+	if (c.status_daemon) {
+		if (strcmp(c.command, "status") != 0) {
+			rc = cli_error("--daemon is an option of dbops status",
+				       NULL);
+			goto done;
+		}
+		rc = daemon_status_main(
+		    c.config_path, c.format == FORMAT_JSON ? "json" : "text");
+		goto done;
+	}
 	if (strcmp(c.command, "version") != 0) {
 		struct dbops_diag_list diags = {0};
 
-		if (config_load(&c.config, proc, &diags, c.config_path, NULL) !=
-		    0) {
+		/* one file for the commands and the daemon: its sections
+		 * are known here, and read by the daemon */
+		if (config_load(&c.config, proc, &diags, c.config_path,
+				daemon_config_sections) != 0) {
 			diag_print_list(stderr, &diags);
 			rc = EXIT_ERROR;
 			goto done;

@@ -9,6 +9,7 @@
 #define DBOPS_CTRL_PASS_H
 
 #include <stdbool.h>
+#include <stdio.h>
 
 #include "arena.h"
 #include "config.h"
@@ -95,6 +96,7 @@ struct pass {
 	size_t nfacts, capfacts;
 	struct pass_metric *metrics;
 	size_t nmetrics, capmetrics;
+	FILE *out; /* where host->out writes; NULL: stdout */
 };
 
 /* The context handed to plugin callbacks. */

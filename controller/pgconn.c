@@ -19,8 +19,11 @@ struct pgconn {
 
 /* The cancel handles of the open connections, for pgconn_cancel_all()
  * from a signal handler: a slot is filled only once its handle is
- * complete, and emptied before the handle is freed. */
-#define PGCONN_MAX_CANCEL 64
+ * complete, and emptied before the handle is freed. The daemon opens
+ * connections from several worker threads at once, so a slot is claimed
+ * with a compare-and-swap (lock-free, hence still safe to read from a
+ * signal handler). */
+#define PGCONN_MAX_CANCEL 256
 static PGcancel *volatile cancel_slots[PGCONN_MAX_CANCEL];
 
 static void cancel_register(struct pgconn *c)
@@ -29,18 +32,23 @@ static void cancel_register(struct pgconn *c)
 	c->cancel = PQgetCancel(c->conn);
 	if (c->cancel == NULL)
 		return;
-	for (int i = 0; i < PGCONN_MAX_CANCEL; i++)
-		if (cancel_slots[i] == NULL) {
-			cancel_slots[i] = c->cancel;
+	for (int i = 0; i < PGCONN_MAX_CANCEL; i++) {
+		PGcancel *expected = NULL;
+
+		if (__atomic_compare_exchange_n(
+			&cancel_slots[i], &expected, c->cancel, false,
+			__ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST)) {
 			c->slot = i;
 			return;
 		}
+	}
 }
 
 void pgconn_cancel_all(void)
 {
 	for (int i = 0; i < PGCONN_MAX_CANCEL; i++) {
-		PGcancel *cancel = cancel_slots[i];
+		PGcancel *cancel =
+		    __atomic_load_n(&cancel_slots[i], __ATOMIC_SEQ_CST);
 		char errbuf[256];
 
 		if (cancel != NULL)
@@ -67,7 +75,8 @@ void pgconn_close(struct pgconn *c)
 		return;
 	if (c->cancel != NULL) {
 		if (c->slot >= 0)
-			cancel_slots[c->slot] = NULL;
+			__atomic_store_n(&cancel_slots[c->slot], NULL,
+					 __ATOMIC_SEQ_CST);
 		PQfreeCancel(c->cancel);
 		c->cancel = NULL;
 	}

@@ -280,6 +280,25 @@ static bool source_clean_path(struct arena *a, const char *path,
 	return true;
 }
 
+/* A clean path below the source's subdirectory, if it has one. */
+static const char *source_below(const struct source *s, const char *clean)
+{
+	if (s->subdir == NULL)
+		return clean;
+	if (clean[0] == '\0')
+		return s->subdir;
+	return arena_printf(s->a, "%s/%s", s->subdir, clean);
+}
+
+/* source_clean_path, then below the subdirectory. */
+static bool source_path(struct source *s, const char *path, const char **out)
+{
+	if (!source_clean_path(s->a, path, out))
+		return false;
+	*out = source_below(s, *out);
+	return true;
+}
+
 /* ---- git mode -------------------------------------------------------- */
 
 static int source_resolve(struct source *s, struct dbops_diag_list *diags,
@@ -390,14 +409,18 @@ static const char *source_tree_id(struct source *s, git_tree *tree,
 
 const char *source_id(struct source *s, const char *path)
 {
-	return s->tree != NULL ? source_tree_id(s, s->tree, path) : NULL;
+	const char *clean;
+
+	if (s->tree == NULL || !source_path(s, path, &clean))
+		return NULL;
+	return source_tree_id(s, s->tree, clean);
 }
 
 const char *source_base_id(struct source *s, const char *path)
 {
 	const char *id;
 
-	if (s->base_tree == NULL)
+	if (s->base_tree == NULL || !source_path(s, path, &path))
 		return NULL;
 	id = source_tree_id(s, s->base_tree, path);
 	return id != NULL ? id : "";
@@ -417,9 +440,10 @@ static int source_open_git(struct source *s, struct dbops_diag_list *diags,
 	source_add_secret(s, arena_strdup(s->a, getenv("DBOPS_GIT_TOKEN")));
 	source_add_secret(
 	    s, arena_strdup(s->a, getenv("DBOPS_GIT_SSH_KEY_PASSPHRASE")));
+	source_add_secret(s, arena_strdup(s->a, opts->git_token));
+	source_add_secret(s, arena_strdup(s->a, opts->git_ssh_passphrase));
 	if (source_is_url(repo)) {
-		rc = source_open_remote(s, diags, repo, s->rev.origin,
-					opts->cache_dir);
+		rc = source_open_remote(s, diags, repo, s->rev.origin, opts);
 		if (rc < 0)
 			return rc;
 	} else {
@@ -949,6 +973,10 @@ int source_open(struct source **out, struct arena *a,
 	s->a = a;
 	s->dirfd = -1;
 	strbuf_init(&s->fp);
+	if (opts->subdir != NULL && opts->subdir[0] != '\0' &&
+	    (!source_clean_path(a, opts->subdir, &s->subdir) ||
+	     s->subdir[0] == '\0'))
+		s->subdir = NULL;
 	if (opts->dir != NULL && (opts->repo != NULL || opts->rev != NULL)) {
 		struct dbops_diag *d;
 
@@ -983,7 +1011,7 @@ int source_read(const char **data_out, size_t *len_out, struct source *s,
 {
 	const char *clean;
 
-	if (!source_clean_path(s->a, path, &clean))
+	if (!source_path(s, path, &clean))
 		return source_invalid_path(s, diags, path);
 	if (s->repo != NULL)
 		return source_read_git(data_out, len_out, s, diags, clean);
@@ -997,7 +1025,7 @@ bool source_exists(struct source *s, const char *path)
 	struct stat st;
 	bool found;
 
-	if (!source_clean_path(s->a, path, &clean) || clean[0] == '\0')
+	if (!source_path(s, path, &clean) || clean[0] == '\0')
 		return false;
 	if (s->repo == NULL) {
 		if (fstatat(s->dirfd, clean, &st, AT_SYMLINK_NOFOLLOW) != 0)
@@ -1020,7 +1048,7 @@ int source_list(const char *const **names_out, size_t *n_out, struct source *s,
 	const char *clean;
 	int rc;
 
-	if (!source_clean_path(s->a, dir, &clean))
+	if (!source_path(s, dir, &clean))
 		return source_invalid_path(s, diags, dir);
 	if (s->repo != NULL)
 		rc = source_list_git(&nv, s, diags, clean, recursive);

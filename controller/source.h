@@ -28,6 +28,18 @@ struct source_opts {
 	const char *base;      /* a revision of the same repository that
 				  files are compared with (--lint-base), or
 				  NULL; git mode only */
+	/* Remote repositories, for the daemon and `dbops review`: */
+	bool no_fetch;		 /* use the cached mirror as it is (the daemon
+				  fetches once per cycle, not per cluster) */
+	const char *git_token;	 /* instead of $DBOPS_GIT_TOKEN (https) */
+	const char *git_user;	 /* instead of $DBOPS_GIT_USER */
+	const char *git_ssh_key; /* instead of $DBOPS_GIT_SSH_KEY (a path) */
+	const char *git_ssh_passphrase; /* instead of
+					   $DBOPS_GIT_SSH_KEY_PASSPHRASE */
+	const char *subdir;		/* read below this directory of the
+			       repository (the daemon's source.path) */
+	const char *fetch_extra;	/* one more refspec to fetch, e.g.
+				    "+refs/pull/7/head:refs/dbops/pr/7" */
 };
 
 /* What a plan was made from. Strings live in the arena. */

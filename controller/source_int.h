@@ -19,6 +19,7 @@ struct source {
 	struct source_revision rev;
 	const char *secrets[SOURCE_MAX_SECRETS]; /* scrubbed from messages */
 	int nsecrets;
+	const char *subdir; /* a clean relative path, or NULL */
 	/* git mode */
 	git_repository *repo;
 	git_tree *tree;
@@ -42,6 +43,6 @@ void source_free_repository(void *p);
  * s->repo; `shown` is the URL as messages may show it. */
 int source_open_remote(struct source *s, struct dbops_diag_list *diags,
 		       const char *url, const char *shown,
-		       const char *cache_dir);
+		       const struct source_opts *opts);
 
 #endif

@@ -163,16 +163,26 @@ static int source_credentials(git_credential **out, const char *url,
 	return GIT_PASSTHROUGH;
 }
 
-static void source_auth_init(struct source_auth *auth)
+/* What the options give (the daemon's configuration), else the
+ * environment. */
+static const char *source_auth_value(const char *given, const char *env)
 {
 	const char *v;
 
+	if (given != NULL && given[0] != '\0')
+		return given;
+	return source_env_set(env, &v) ? v : NULL;
+}
+
+static void source_auth_init(struct source_auth *auth,
+			     const struct source_opts *o)
+{
 	memset(auth, 0, sizeof(*auth));
-	auth->token = source_env_set("DBOPS_GIT_TOKEN", &v) ? v : NULL;
-	auth->user = source_env_set("DBOPS_GIT_USER", &v) ? v : NULL;
-	auth->ssh_key = source_env_set("DBOPS_GIT_SSH_KEY", &v) ? v : NULL;
-	auth->ssh_passphrase =
-	    source_env_set("DBOPS_GIT_SSH_KEY_PASSPHRASE", &v) ? v : NULL;
+	auth->token = source_auth_value(o->git_token, "DBOPS_GIT_TOKEN");
+	auth->user = source_auth_value(o->git_user, "DBOPS_GIT_USER");
+	auth->ssh_key = source_auth_value(o->git_ssh_key, "DBOPS_GIT_SSH_KEY");
+	auth->ssh_passphrase = source_auth_value(
+	    o->git_ssh_passphrase, "DBOPS_GIT_SSH_KEY_PASSPHRASE");
 }
 
 static void source_auth_hint(struct source *s, struct dbops_diag *d, int gerr)
@@ -191,11 +201,12 @@ static void source_auth_hint(struct source *s, struct dbops_diag *d, int gerr)
  */
 static int source_fetch(struct source *s, struct dbops_diag_list *diags,
 			git_repository *repo, const char *url,
-			const char *shown, const char *what)
+			const char *shown, const char *what,
+			const struct source_opts *o)
 {
 	static char heads[] = "+refs/heads/*:refs/heads/*";
 	static char tags[] = "+refs/tags/*:refs/tags/*";
-	char *specs[] = {heads, tags};
+	char *specs[] = {heads, tags, NULL};
 	git_strarray refspecs = {specs, 2};
 	git_fetch_options opts;
 	git_remote_create_options ropts;
@@ -205,8 +216,12 @@ static int source_fetch(struct source *s, struct dbops_diag_list *diags,
 	struct dbops_diag *d;
 	int gerr, rc = 0;
 
+	if (o->fetch_extra != NULL) {
+		specs[2] = arena_strdup(s->a, o->fetch_extra);
+		refspecs.count = 3;
+	}
 	git_fetch_options_init(&opts, GIT_FETCH_OPTIONS_VERSION);
-	source_auth_init(&auth);
+	source_auth_init(&auth, o);
 	opts.prune = GIT_FETCH_PRUNE;
 	opts.update_fetchhead = 0;
 	opts.download_tags = GIT_REMOTE_DOWNLOAD_TAGS_NONE;
@@ -255,7 +270,7 @@ static int source_fetch(struct source *s, struct dbops_diag_list *diags,
  */
 static int source_clone(struct source *s, struct dbops_diag_list *diags,
 			const char *url, const char *shown, const char *path,
-			const char *tmp)
+			const char *tmp, const struct source_opts *o)
 {
 	git_repository *repo = NULL;
 	int gerr, rc;
@@ -267,7 +282,7 @@ static int source_clone(struct source *s, struct dbops_diag_list *diags,
 				       "could not clone repository \"%s\"",
 				       shown)
 		    ->code;
-	rc = source_fetch(s, diags, repo, url, shown, "clone");
+	rc = source_fetch(s, diags, repo, url, shown, "clone", o);
 	git_repository_free(repo);
 	if (rc == 0 && rename(tmp, path) != 0) {
 		int err = errno;
@@ -287,7 +302,7 @@ static int source_clone(struct source *s, struct dbops_diag_list *diags,
  */
 int source_open_remote(struct source *s, struct dbops_diag_list *diags,
 		       const char *url, const char *shown,
-		       const char *cache_dir)
+		       const struct source_opts *o)
 {
 	const char *root, *path, *lock, *tmp;
 	const char *hex;
@@ -295,7 +310,7 @@ int source_open_remote(struct source *s, struct dbops_diag_list *diags,
 	bool fresh = false;
 	int fd, err, rc, gerr;
 
-	rc = source_cache_root(s, diags, cache_dir, &root);
+	rc = source_cache_root(s, diags, o->cache_dir, &root);
 	if (rc < 0)
 		return rc;
 	/* keyed by the shown URL so that a new token keeps the same mirror */
@@ -318,7 +333,7 @@ int source_open_remote(struct source *s, struct dbops_diag_list *diags,
 					 "could not lock \"%s\"", lock);
 	}
 	if (stat(path, &st) != 0) {
-		rc = source_clone(s, diags, url, shown, path, tmp);
+		rc = source_clone(s, diags, url, shown, path, tmp, o);
 		fresh = true;
 	}
 	if (rc == 0) {
@@ -339,8 +354,8 @@ int source_open_remote(struct source *s, struct dbops_diag_list *diags,
 			arena_defer(s->a, source_free_repository, s->repo);
 		}
 	}
-	if (rc == 0 && !fresh)
-		rc = source_fetch(s, diags, s->repo, url, shown, "fetch");
+	if (rc == 0 && !fresh && !o->no_fetch)
+		rc = source_fetch(s, diags, s->repo, url, shown, "fetch", o);
 	close(fd); /* releases the lock */
 	return rc;
 }

@@ -179,7 +179,10 @@ struct dbops_host {
 
 	/* ---- control */
 	bool (*cancelled)(struct dbops_ctx *ctx);
-	/* Plugin-instance state kept across passes (init to fini). */
+	/* Plugin-instance state kept across passes (init to fini). It is
+	 * one per loaded plugin, shared by every pass of the process: the
+	 * daemon runs passes of different clusters on several threads at
+	 * once, so a plugin that keeps state here synchronises it. */
 	void *(*state)(struct dbops_ctx *ctx);
 	void (*set_state)(struct dbops_ctx *ctx, void *state);
 

@@ -11,6 +11,7 @@
 #include "migrations_int.h"
 
 #include <ctype.h>
+#include <pthread.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -189,8 +190,9 @@ int mig_name_parse(struct mig_name *out, const char **why,
 
 /* ---- checksum */
 
+/* Built once per process: the daemon runs passes on several threads. */
 static uint32_t mig_crc_table[256];
-static bool mig_crc_ready;
+static pthread_once_t mig_crc_once = PTHREAD_ONCE_INIT;
 
 static void mig_crc_init(void)
 {
@@ -201,15 +203,13 @@ static void mig_crc_init(void)
 			c = (c & 1) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
 		mig_crc_table[i] = c;
 	}
-	mig_crc_ready = true;
 }
 
 uint32_t mig_crc32(uint32_t crc, const void *data, size_t len)
 {
 	const unsigned char *p = data;
 
-	if (!mig_crc_ready)
-		mig_crc_init();
+	pthread_once(&mig_crc_once, mig_crc_init);
 	crc = ~crc;
 	for (size_t i = 0; i < len; i++)
 		crc = mig_crc_table[(crc ^ p[i]) & 0xFF] ^ (crc >> 8);

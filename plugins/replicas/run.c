@@ -84,7 +84,8 @@ int repl_run(const char **output_out, struct dbops_ctx *ctx,
 {
 	const struct dbops_host *h = dbops_host(ctx);
 	const char *user = repl_os_user(spec);
-	struct passwd *pw = NULL;
+	struct passwd pwd, *pw = NULL;
+	char pwbuf[4096];
 	char *buf = h->alloc(ctx, REPL_OUTPUT_MAX + 1);
 	size_t len = 0;
 	int fds[2], status;
@@ -93,7 +94,10 @@ int repl_run(const char **output_out, struct dbops_ctx *ctx,
 	char chunk[1024];
 
 	*output_out = "";
-	if (user != NULL && (pw = getpwnam(user)) == NULL) {
+	/* getpwnam_r: the daemon runs passes on several threads */
+	if (user != NULL &&
+	    (getpwnam_r(user, &pwd, pwbuf, sizeof(pwbuf), &pw) != 0 ||
+	     pw == NULL)) {
 		struct dbops_diag *d =
 		    h->diag(ctx, DBOPS_SEV_ERROR, DBOPS_ERR_INVALID, &spec->loc,
 			    "there is no OS user \"%s\" to run \"%s\" as", user,

@@ -165,8 +165,8 @@ TEST(test_migrations__bulk_statement_is_split_by_the_scanner)
 	struct fake_ctx *fc = fake_host_new("migrations");
 	struct mig_file f = ms_file("V3__data.sql");
 	size_t rows = 30000, len;
-	char *sql = malloc(rows * 24 + 256), *p = sql,
-	     *end = sql + rows * 24 + 256;
+	char *sql = malloc(rows * 24 + 256), *p = sql;
+	char *end = sql + rows * 24 + 256;
 	struct mig_parsed r;
 
 	p += snprintf(p, (size_t)(end - p),
