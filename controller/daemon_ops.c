@@ -134,18 +134,6 @@ static const char *ops_first_error(struct arena *a,
 }
 
 /* Keep only the changes of the commanded plugin. */
-static void ops_only_plugin(struct pass *q, const char *plugin)
-{
-	size_t kept = 0;
-
-	for (size_t i = 0; i < q->plan.n; i++)
-		if (strcmp(q->plan.changes[i]->change.plugin, plugin) == 0) {
-			q->plan.changes[i]->change.id = (unsigned)(kept + 1);
-			q->plan.changes[kept++] = q->plan.changes[i];
-		}
-	q->plan.n = kept;
-}
-
 static void ops_command(struct ops_result *r, struct pass *p,
 			const struct pass_opts *po, struct daemon *d,
 			const char *plugin, const char *command,
@@ -174,7 +162,6 @@ static void ops_command(struct ops_result *r, struct pass *p,
 			struct apply_opts ao = {0};
 			struct apply_result res;
 
-			ops_only_plugin(&q, plugin);
 			ao.allow_destructive = true; /* asked for by name */
 			ao.command = label;
 			err = apply_run(&res, &q, &ao, out);

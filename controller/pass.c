@@ -643,7 +643,16 @@ int pass_plan(struct pass *p)
 		struct pass_plugin *pp = &p->plugins[i];
 		int before = p->diags.nerrors;
 		struct dbops_diag *mark = p->diags.tail;
-		int e = pp->lp->desc->diff(pp->ctx, pp->section, pp->live);
+		int e;
+
+		/* `dbops switchover` does the switchover, not the parameter
+		 * drift the spec also has: a plugin's command plans that
+		 * plugin's changes alone (the others still observe, for the
+		 * facts they publish) */
+		if (p->mode_plugin != NULL &&
+		    strcmp(p->mode_plugin, pp->lp->desc->name) != 0)
+			continue;
+		e = pp->lp->desc->diff(pp->ctx, pp->section, pp->live);
 
 		e = after_callback(p, pp, mark, e, before);
 		if (e != 0 && err == 0)
@@ -733,8 +742,8 @@ static int each_readonly(struct pass *p, bool status)
 		/* the loader zeroes members a plugin was not built with */
 		if (status ? d->status == NULL : d->verify == NULL)
 			continue;
-		/* a plugin's read-only command asks that plugin alone */
-		if (status && p->mode_plugin != NULL &&
+		/* a plugin's command concerns that plugin alone */
+		if (p->mode_plugin != NULL &&
 		    strcmp(p->mode_plugin, d->name) != 0)
 			continue;
 		e = status ? d->status(pp->ctx, pp->section, pp->live)

@@ -261,6 +261,8 @@ acked=$T_TMP/acked
 ) &
 writer=$!
 on_exit "touch '$T_TMP/stop-writer'; wait $writer 2>/dev/null"
+# drift the switchover must leave alone: a command does its own work only
+printf 'parameters: {work_mem: 7MB}\n' >>"$sw/cluster.yaml"
 sleep 2
 sw_start=$(date +%s.%N)
 check "switchover --to standby1" \
@@ -276,6 +278,10 @@ check_contains "switchover reports the outage" "$swout" \
 	"writes were unavailable for"
 check_contains "switchover tells what to change in the spec" "$swout" \
 	"The spec still names the old primary"
+check_not_contains "the switchover plans nothing of the parameters" "$swout" \
+	"parameters.work_mem"
+check_eq "nor applies them" \
+	"$(psql -X -A -t -q -h 127.0.0.1 -p "$P0" -d postgres -c "SELECT count(*) FROM pg_file_settings WHERE name = 'work_mem' AND setting = '7MB'")" 0
 outage=$(sed -n 's/.*writes were unavailable for \([0-9.]*\)s$/\1/p' <<<"$swout" | head -n 1)
 # the outage is reported as a figure; its size is measured by
 # tests/bench/replicas.sh, not asserted here
