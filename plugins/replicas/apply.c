@@ -13,13 +13,6 @@
 #include <string.h>
 #include <time.h>
 
-static void repl_sleep_ms(long ms)
-{
-	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-
-	nanosleep(&ts, NULL);
-}
-
 static const char *repl_array(struct dbops_ctx *ctx, const char *const *names,
 			      size_t n)
 {

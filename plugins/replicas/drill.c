@@ -55,13 +55,6 @@ struct repl_drill {
 	const char *new_leader;
 };
 
-static void repl_drill_sleep(long ms)
-{
-	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-
-	nanosleep(&ts, NULL);
-}
-
 /* A replica Patroni may promote, or NULL. */
 static const struct patroni_member *
 repl_drill_candidate(const struct patroni_cluster *c,
@@ -208,8 +201,8 @@ static const char repl_drill_ddl[][400] = {
     "synchronous_mode_strict boolean NOT NULL, ttl integer, loop_wait "
     "integer, primary_start_timeout integer, rto_seconds numeric(10,3), "
     "acknowledged_rows bigint NOT NULL, lost_rows bigint NOT NULL)",
-    "CREATE TABLE IF NOT EXISTS dbops.failover_drill_writes (drill_id "
-    "bigint NOT NULL, i bigint NOT NULL, PRIMARY KEY (drill_id, i))",
+    ("CREATE TABLE IF NOT EXISTS dbops.failover_drill_writes (drill_id "
+     "bigint NOT NULL, i bigint NOT NULL, PRIMARY KEY (drill_id, i))"),
 };
 
 /* The postmaster of the leader: pid from its data directory's
@@ -411,7 +404,7 @@ static int repl_drill_kill(struct dbops_ctx *ctx, const struct repl_spec *spec,
 			"could not start the drill's writer thread");
 		return DBOPS_ERR_GENERIC;
 	}
-	repl_drill_sleep(2000);
+	repl_sleep_ms(2000);
 	repl_writer_read(&rec, w);
 	repl_host_out(
 	    ctx,
@@ -462,7 +455,7 @@ static int repl_drill_kill(struct dbops_ctx *ctx, const struct repl_spec *spec,
 			    spec->wait_seconds);
 			return DBOPS_ERR_TRANSIENT;
 		}
-		repl_drill_sleep(100);
+		repl_sleep_ms(100);
 	}
 	dr->rto = rec.first_ok_after - killed;
 	repl_host_out(
@@ -471,7 +464,7 @@ static int repl_drill_kill(struct dbops_ctx *ctx, const struct repl_spec *spec,
 		ctx,
 		"  \"%s\" leads (GET /cluster after %.2fs); the first write after the kill was acknowledged after %.2fs by %s",
 		dr->new_leader, seen - killed, dr->rto, rec.new_server));
-	repl_drill_sleep(1000); /* writes on the new leader, too */
+	repl_sleep_ms(1000); /* writes on the new leader, too */
 	repl_writer_stop(w);
 	acked = repl_writer_acked(w, &n);
 	rw = h->printf(ctx, "%s", conninfo);
@@ -496,9 +489,9 @@ static int repl_drill_rejoin(struct dbops_ctx *ctx,
 			     struct repl_drill *dr)
 {
 	const struct dbops_host *h = dbops_host(ctx);
-	double t0 = repl_now(), deadline = t0 + spec->wait_seconds;
+	double t0 = repl_now();
 	const struct patroni_member *m = NULL;
-	struct patroni_cluster *c;
+	int err;
 
 	if (dr->new_leader != NULL && strcmp(dr->new_leader, dr->leader) == 0) {
 		repl_host_out(
@@ -508,21 +501,9 @@ static int repl_drill_rejoin(struct dbops_ctx *ctx,
 			      dr->leader));
 		return 0;
 	}
-	for (;;) {
-		if (patroni_get_cluster(&c, ctx, &spec->patroni.ep) == 0 &&
-		    (m = patroni_member_find(c, dr->leader)) != NULL &&
-		    strcmp(m->role, "leader") != 0 &&
-		    patroni_state_running(m->state) && m->lag >= 0)
-			break;
-		if (repl_now() > deadline) {
-			h->diag(
-			    ctx, DBOPS_SEV_ERROR, DBOPS_ERR_TRANSIENT, NULL,
-			    "the killed member \"%s\" did not run as a replica within %ds",
-			    dr->leader, spec->wait_seconds);
-			return DBOPS_ERR_TRANSIENT;
-		}
-		repl_drill_sleep(200);
-	}
+	if ((err = repl_ptn_wait_replica(&m, ctx, spec, dr->leader,
+					 "the killed member")) != 0)
+		return err;
 	repl_host_out(
 	    ctx,
 	    h->printf(

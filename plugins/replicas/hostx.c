@@ -136,6 +136,13 @@ struct dbops_conn *repl_member_conn(struct dbops_ctx *ctx, const char *host,
 	return c;
 }
 
+void repl_sleep_ms(long ms)
+{
+	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+
+	nanosleep(&ts, NULL);
+}
+
 double repl_now(void)
 {
 	struct timespec ts;

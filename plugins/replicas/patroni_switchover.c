@@ -39,13 +39,6 @@ enum {
 
 #define REPL_PSW_DEFAULT_LAG (16 * 1024 * 1024)
 
-static void repl_psw_sleep(long ms)
-{
-	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-
-	nanosleep(&ts, NULL);
-}
-
 /* Every reason the cluster cannot switch over to `to` now, as errors. */
 static int repl_psw_checks(struct dbops_ctx *ctx, const struct repl_spec *spec,
 			   const struct patroni_cluster *c,
@@ -248,7 +241,7 @@ static int repl_psw_switch(struct dbops_ctx *ctx, const struct repl_spec *spec,
 		conninfo = repl_ptn_conninfo(&password, ctx, spec, c);
 		w = repl_writer_start(conninfo, password, old->host, old->port,
 				      0);
-		repl_psw_sleep(300); /* the probe's first writes */
+		repl_sleep_ms(300); /* the probe's first writes */
 	}
 	t0 = repl_now();
 	err = patroni_switchover(&message, &status, ctx, &spec->patroni.ep,
@@ -294,7 +287,7 @@ static int repl_psw_switch(struct dbops_ctx *ctx, const struct repl_spec *spec,
 			    spec->wait_seconds);
 			return DBOPS_ERR_TRANSIENT;
 		}
-		repl_psw_sleep(100);
+		repl_sleep_ms(100);
 	}
 	repl_writer_stop(w);
 	if (w != NULL)
@@ -310,7 +303,7 @@ static int repl_psw_switch(struct dbops_ctx *ctx, const struct repl_spec *spec,
 	deadline = repl_now() + 30;
 	while (patroni_get_last_switch(&sw, ctx, &spec->patroni.ep) == 0 &&
 	       (sw == NULL || sw->timeline < old_tl) && repl_now() < deadline)
-		repl_psw_sleep(200);
+		repl_sleep_ms(200);
 	if (sw == NULL || sw->timeline < old_tl) {
 		h->diag(ctx, DBOPS_SEV_ERROR, DBOPS_ERR_TRANSIENT, NULL,
 			"GET /history does not show the end of timeline %lld",
@@ -346,25 +339,13 @@ static int repl_psw_rejoin(struct dbops_ctx *ctx, const struct repl_spec *spec,
 			   struct repl_ptn_state *ps)
 {
 	const struct dbops_host *h = dbops_host(ctx);
-	double t0 = repl_now(), deadline = t0 + spec->wait_seconds;
+	double t0 = repl_now();
 	const struct patroni_member *m = NULL;
-	struct patroni_cluster *c;
+	int err;
 
-	for (;;) {
-		if (patroni_get_cluster(&c, ctx, &spec->patroni.ep) == 0 &&
-		    (m = patroni_member_find(c, ps->leader)) != NULL &&
-		    strcmp(m->role, "leader") != 0 &&
-		    patroni_state_running(m->state) && m->lag >= 0)
-			break;
-		if (repl_now() > deadline) {
-			h->diag(
-			    ctx, DBOPS_SEV_ERROR, DBOPS_ERR_TRANSIENT, NULL,
-			    "the old leader \"%s\" did not run as a replica within %ds",
-			    ps->leader, spec->wait_seconds);
-			return DBOPS_ERR_TRANSIENT;
-		}
-		repl_psw_sleep(200);
-	}
+	if ((err = repl_ptn_wait_replica(&m, ctx, spec, ps->leader,
+					 "the old leader")) != 0)
+		return err;
 	repl_host_out(
 	    ctx,
 	    h->printf(

@@ -34,11 +34,31 @@ enum {
 	REPL_PTN_PHASE_SYNC = DBOPS_PHASE_REPLICAS + 3,
 };
 
-static void repl_ptn_sleep(long ms)
+int repl_ptn_wait_replica(const struct patroni_member **out,
+			  struct dbops_ctx *ctx, const struct repl_spec *spec,
+			  const char *name, const char *who)
 {
-	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+	const struct dbops_host *h = dbops_host(ctx);
+	double deadline = repl_now() + spec->wait_seconds;
+	const struct patroni_member *m;
+	struct patroni_cluster *c;
 
-	nanosleep(&ts, NULL);
+	for (;;) {
+		if (patroni_get_cluster(&c, ctx, &spec->patroni.ep) == 0 &&
+		    (m = patroni_member_find(c, name)) != NULL &&
+		    strcmp(m->role, "leader") != 0 &&
+		    patroni_state_running(m->state) && m->lag >= 0) {
+			*out = m;
+			return 0;
+		}
+		if (repl_now() > deadline) {
+			h->diag(ctx, DBOPS_SEV_ERROR, DBOPS_ERR_TRANSIENT, NULL,
+				"%s \"%s\" did not run as a replica within %ds",
+				who, name, spec->wait_seconds);
+			return DBOPS_ERR_TRANSIENT;
+		}
+		repl_sleep_ms(200);
+	}
 }
 
 const char *repl_ptn_address(struct dbops_ctx *ctx, enum repl_ptn_key key,
@@ -638,7 +658,7 @@ static int repl_ptn_apply_patch(struct dbops_ctx *ctx,
 			    "The value is in Patroni's configuration; see the Patroni logs of the members.");
 			return DBOPS_ERR_TRANSIENT;
 		}
-		repl_ptn_sleep(200);
+		repl_sleep_ms(200);
 	}
 	if (what[0] != '\0')
 		repl_host_out(

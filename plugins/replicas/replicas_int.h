@@ -345,6 +345,8 @@ bool repl_port_busy(const char *host, int port);
 struct dbops_conn *repl_member_conn(struct dbops_ctx *ctx, const char *host,
 				    int port, bool volatile_rows);
 double repl_now(void);
+/* Sleep ms milliseconds (polling loops). */
+void repl_sleep_ms(long ms);
 /* After the primary changed under it (a switchover, a drill): when the
  * main connection is gone or reaches a standby, connect it again
  * (PQreset) — with a conninfo naming every member and
@@ -386,6 +388,13 @@ const char *repl_ptn_address(struct dbops_ctx *ctx, enum repl_ptn_key key,
 const char *repl_ptn_conninfo(const char **password_out, struct dbops_ctx *ctx,
 			      const struct repl_spec *spec,
 			      const struct patroni_cluster *c);
+/* Poll Patroni's /cluster every 200 ms, up to wait_timeout, until member
+ * `name` runs as a replica (not leading, running, its lag known): 0 and
+ * the member in *out, or DBOPS_ERR_TRANSIENT with an error calling it
+ * `who` ("the old leader"). */
+int repl_ptn_wait_replica(const struct patroni_member **out,
+			  struct dbops_ctx *ctx, const struct repl_spec *spec,
+			  const char *name, const char *who);
 
 /* ---- probe.c: a writer in a thread of its own (libpq, not the host) */
 

@@ -31,13 +31,6 @@
 #include <time.h>
 #include <unistd.h>
 
-static void repl_sw_sleep(void)
-{
-	struct timespec ts = {0, 50 * 1000000L};
-
-	nanosleep(&ts, NULL);
-}
-
 /* One value of the first row of `sql` on `c`, or NULL with a diagnostic. */
 static const char *repl_sw_value(struct dbops_ctx *ctx, struct dbops_conn *c,
 				 const char *sql, const char *param)
@@ -113,7 +106,7 @@ static int repl_sw_check(struct dbops_ctx *ctx, const struct repl_spec *spec,
 		}
 		if (repl_now() > deadline)
 			break;
-		repl_sw_sleep();
+		repl_sleep_ms(50);
 	}
 	h->diag(ctx, DBOPS_SEV_ERROR, DBOPS_ERR_CONFLICT, &m->loc,
 		"member \"%s\" did not catch up with the primary within 30s",
@@ -226,7 +219,7 @@ static int repl_sw_promote(struct dbops_ctx *ctx, const struct repl_spec *spec,
 			    sw->old_data_dir);
 			return DBOPS_ERR_CONFLICT;
 		}
-		repl_sw_sleep();
+		repl_sleep_ms(50);
 	}
 	v = repl_sw_value(ctx, c, "SELECT pg_promote(true, 60)::text", NULL);
 	if (v == NULL || strcmp(v, "true") != 0) {
@@ -366,7 +359,7 @@ static int repl_sw_rejoin(struct dbops_ctx *ctx, const struct repl_spec *spec,
 				return err;
 			deadline = repl_now() + 60;
 		}
-		repl_sw_sleep();
+		repl_sleep_ms(50);
 	}
 	repl_host_out(
 	    ctx,
