@@ -44,12 +44,12 @@ static char *ms_chain(const char *prefix, size_t n, const char *suffix)
 	size_t len = strlen(prefix) + 2 * n + strlen(suffix) + 1;
 	char *s = malloc(len), *p = s;
 
-	p += sprintf(p, "%s1", prefix);
+	p += snprintf(p, len, "%s1", prefix);
 	for (size_t i = 1; i < n; i++) {
 		*p++ = '+';
 		*p++ = '1';
 	}
-	strcpy(p, suffix);
+	memcpy(p, suffix, strlen(suffix) + 1);
 	return s;
 }
 
@@ -165,13 +165,16 @@ TEST(test_migrations__bulk_statement_is_split_by_the_scanner)
 	struct fake_ctx *fc = fake_host_new("migrations");
 	struct mig_file f = ms_file("V3__data.sql");
 	size_t rows = 30000, len;
-	char *sql = malloc(rows * 24 + 256), *p = sql;
+	size_t cap = rows * 24 + 256;
+	char *sql = malloc(cap), *p = sql, *end = sql + cap;
 	struct mig_parsed r;
 
-	p += sprintf(p, "-- data\nINSERT INTO t (id, name) VALUES ");
+	p += snprintf(p, (size_t)(end - p),
+		      "-- data\nINSERT INTO t (id, name) VALUES ");
 	for (size_t i = 0; i < rows; i++)
-		p += sprintf(p, "%s(%zu, 'n;%zu')", i ? ", " : "", i, i);
-	p += sprintf(p, ";\nCREATE INDEX i ON t (id);\n");
+		p += snprintf(p, (size_t)(end - p), "%s(%zu, 'n;%zu')",
+			      i ? ", " : "", i, i);
+	snprintf(p, (size_t)(end - p), ";\nCREATE INDEX i ON t (id);\n");
 	len = strlen(sql);
 	T_ASSERT(len > 300000);
 	T_ASSERT_INT(mig_sql_parse(&r, fake_host_ctx(fc), sql, &f,
@@ -195,13 +198,14 @@ TEST(test_migrations__bulk_statement_is_split_by_the_scanner)
 TEST(test_migrations__large_ddl_says_lint_skipped_it)
 {
 	struct fake_ctx *fc = fake_host_new("migrations");
-	char *sql = malloc(400000), *p = sql;
+	char *sql = malloc(400000), *p = sql, *end = sql + 400000;
 	struct mig_parsed r;
 
-	p += sprintf(p, "ALTER TABLE t ADD CONSTRAINT c CHECK (x IN (");
+	p += snprintf(p, (size_t)(end - p),
+		      "ALTER TABLE t ADD CONSTRAINT c CHECK (x IN (");
 	for (int i = 0; i < 40000; i++)
-		p += sprintf(p, "%s%d", i ? "," : "", i);
-	sprintf(p, "))");
+		p += snprintf(p, (size_t)(end - p), "%s%d", i ? "," : "", i);
+	snprintf(p, (size_t)(end - p), "))");
 	T_ASSERT_INT(
 	    mig_sql_parse(&r, fake_host_ctx(fc), sql, NULL, MIG_PARSE_LINT), 0);
 	T_ASSERT_INT(r.n, 1);
