@@ -236,6 +236,21 @@ static const char *absolute(const char *path)
 	return strdup(buf);
 }
 
+/* Keep an option for host->arg() (copies of both strings). */
+static void plugin_arg(struct cli *c, const char *name, const char *value)
+{
+	char *n = strdup(name), *v = strdup(value);
+	const char **args =
+	    realloc(c->args, (2 * c->nargs + 2) * sizeof(char *));
+
+	if (n == NULL || v == NULL || args == NULL)
+		arena_oom();
+	args[2 * c->nargs] = n;
+	args[2 * c->nargs + 1] = v;
+	c->args = args;
+	c->nargs++;
+}
+
 /*
  * An option the core does not know, given to a plugin command: "--name
  * value", "--name=value" or a lone "--name". Kept for host->arg().
@@ -244,30 +259,22 @@ static bool plugin_option(struct cli *c, int argc, char **argv)
 {
 	const char *opt = argv[optind - 1];
 	const char *eq;
-	char *name, *value;
-	const char **v;
+	char *name;
 
 	if (strncmp(opt, "--", 2) != 0 || opt[2] == '\0')
 		return false;
 	opt += 2;
 	eq = strchr(opt, '=');
 	if (eq != NULL) {
-		name = strndup(opt, (size_t)(eq - opt));
-		value = strdup(eq + 1);
+		if ((name = strndup(opt, (size_t)(eq - opt))) == NULL)
+			arena_oom();
+		plugin_arg(c, name, eq + 1);
+		free(name);
+	} else if (optind < argc && argv[optind][0] != '-') {
+		plugin_arg(c, opt, argv[optind++]);
 	} else {
-		name = strdup(opt);
-		if (optind < argc && argv[optind][0] != '-')
-			value = strdup(argv[optind++]);
-		else
-			value = strdup("");
+		plugin_arg(c, opt, "");
 	}
-	v = realloc(c->args, (2 * c->nargs + 2) * sizeof(char *));
-	if (name == NULL || value == NULL || v == NULL)
-		arena_oom();
-	v[2 * c->nargs] = name;
-	v[2 * c->nargs + 1] = value;
-	c->args = v;
-	c->nargs++;
 	return true;
 }
 
@@ -342,6 +349,10 @@ static int parse_args(struct cli *c, int argc, char **argv, int first)
 			c->po.conninfo = optarg;
 			break;
 		case O_FORMAT:
+			/* a read-only plugin command renders its own output
+			 * (dbops monitoring report --format json) */
+			if (c->mode != NULL)
+				plugin_arg(c, "format", optarg);
 			if (strcmp(optarg, "text") == 0)
 				c->format = FORMAT_TEXT;
 			else if (strcmp(optarg, "markdown") == 0 ||
@@ -732,6 +743,17 @@ static int cmd_status(struct cli *c, struct registry *reg)
 		pass_dispose(&p);
 		return EXIT_ERROR;
 	}
+	if (c->mode != NULL && pass_plugin_of(&p, c->mode_plugin) == NULL) {
+		const struct loaded_plugin *lp =
+		    loader_find(reg, c->mode_plugin);
+
+		fprintf(
+		    stderr,
+		    "ERROR:  the spec has no \"%s\" section\nHINT:  \"dbops %s %s\" reads the cluster as that section describes it.\n",
+		    lp->desc->spec_section, c->mode_plugin, c->mode);
+		pass_dispose(&p);
+		return EXIT_ERROR;
+	}
 	if ((err = pass_connect(&p, &c->po)) != 0 ||
 	    (err = pass_observe(&p)) != 0) {
 		print_new_errors(&p);
@@ -745,6 +767,16 @@ static int cmd_status(struct cli *c, struct registry *reg)
 	fflush(stdout);
 	err = pass_status(&p);
 	fflush(stdout);
+	if (c->mode != NULL) {
+		/* a read-only command's standard output is its own (a JSON
+		 * report, say): problems go to standard error */
+		for (const struct dbops_diag *d = p.diags.head; d != NULL;
+		     d = d->next)
+			diag_print(stderr, d);
+		rc = err != 0 || p.diags.nerrors > 0 ? EXIT_ERROR : EXIT_OK;
+		pass_dispose(&p);
+		return rc;
+	}
 	for (const struct dbops_diag *d = p.diags.head; d != NULL; d = d->next)
 		diag_print(stdout, d);
 	if (err != 0 || p.diags.nerrors > 0) {
