@@ -30,6 +30,7 @@ static const struct dbops_plugin mon_plugin = {
     .observe = mon_observe,
     .diff = mon_diff,
     .apply = mon_apply,
+    .status = mon_status,
 };
 
 const struct dbops_plugin *dbops_plugin_entry(uint16_t host_major,
