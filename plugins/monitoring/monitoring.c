@@ -16,6 +16,14 @@
 DBOPS_PLUGIN_EXPORT const struct dbops_plugin *
 dbops_plugin_entry(uint16_t host_major, uint16_t host_minor);
 
+static const struct dbops_command mon_commands[] = {
+    {"report", "slow queries, N+1 suspects, index advice and security "
+	       "findings (--since DURATION, --format text|markdown|json)"},
+    {NULL, NULL},
+};
+
+static const char *const mon_readonly[] = {"report", NULL};
+
 static const struct dbops_plugin mon_plugin = {
     .header = DBOPS_ABI_HEADER_INIT(struct dbops_plugin),
     .name = "monitoring",
@@ -30,7 +38,9 @@ static const struct dbops_plugin mon_plugin = {
     .observe = mon_observe,
     .diff = mon_diff,
     .apply = mon_apply,
+    .commands = mon_commands,
     .status = mon_status,
+    .readonly_commands = mon_readonly,
 };
 
 const struct dbops_plugin *dbops_plugin_entry(uint16_t host_major,

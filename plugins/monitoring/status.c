@@ -177,7 +177,6 @@ int mon_collect(struct mon_report *rep, struct dbops_ctx *ctx,
 	int err = 0;
 
 	(void)section;
-	(void)advice;
 	memset(rep, 0, sizeof(*rep));
 	mon_objectives_resolve(spec, ctx);
 	rep->spec = spec;
@@ -202,7 +201,28 @@ int mon_collect(struct mon_report *rep, struct dbops_ctx *ctx,
 		if (spec->checks[MON_CHK_SLOW].enabled ||
 		    spec->checks[MON_CHK_STATEMENTS].enabled)
 			mon_judge_statements(ctx, rep, db);
+		if (spec->checks[MON_CHK_N1].enabled)
+			mon_n1_find(ctx, rep, db);
+		if (advice && (err = mon_advise(ctx, rep, db)) != 0)
+			return err;
 	}
+	for (size_t i = 0; i < rep->nn1; i++) {
+		const struct mon_n1 *n = &rep->n1[i];
+
+		mon_finding_add(
+		    ctx, &rep->results[MON_CHK_N1],
+		    spec->checks[MON_CHK_N1].sev, NULL, n->datname,
+		    n->child->calls,
+		    "queryid %s runs %.1f times per call of queryid %s (role "
+		    "%s, confidence %s): %s",
+		    n->child->queryid, n->ratio, n->parent->queryid,
+		    n->child->rolname ? n->child->rolname : n->child->userid,
+		    n->confidence, mon_oneline(ctx, n->child->query, 80));
+	}
+	rep->results[MON_CHK_N1].hint =
+	    "Fetch the rows in one statement: a join, or the lookup with "
+	    "\"= ANY($1)\" over the list (\"dbops monitoring report\" shows "
+	    "the pairs and the evidence).";
 	mon_judge_cluster(ctx, rep);
 	mon_judge_security(ctx, rep);
 	mon_judge_objectives(ctx, rep);
@@ -350,10 +370,42 @@ int mon_status(struct dbops_ctx *ctx, const struct dbops_node *section,
 {
 	const struct dbops_host *h = dbops_host(ctx);
 	struct mon_live *ml = live;
+	const char *mode = h->mode(ctx);
 	struct mon_report rep;
 	double window = ml->spec->window;
+	const char *since, *format = "text";
 	int err;
 
+	if (mode != NULL && strcmp(mode, "report") == 0) {
+		since = h->arg(ctx, "since");
+		if (h->arg(ctx, "format") != NULL)
+			format = h->arg(ctx, "format");
+		if (since != NULL &&
+		    (!mon_parse_duration(&window, since) || window <= 0)) {
+			struct dbops_diag *d = h->diag(
+			    ctx, DBOPS_SEV_ERROR, DBOPS_ERR_INVALID, NULL,
+			    "invalid duration \"%s\" for --since", since);
+
+			h->diag_hint(ctx, d,
+				     "Write a duration such as 30min, "
+				     "1h or 7d.");
+			return DBOPS_ERR_INVALID;
+		}
+		if (strcmp(format, "text") != 0 &&
+		    strcmp(format, "markdown") != 0 &&
+		    strcmp(format, "md") != 0 && strcmp(format, "json") != 0) {
+			struct dbops_diag *d = h->diag(
+			    ctx, DBOPS_SEV_ERROR, DBOPS_ERR_INVALID, NULL,
+			    "unknown report format \"%s\"", format);
+
+			h->diag_hint(ctx, d,
+				     "Use --format text, markdown or json.");
+			return DBOPS_ERR_INVALID;
+		}
+		if ((err = mon_collect(&rep, ctx, section, ml, window, true)))
+			return err;
+		return mon_report_render(ctx, &rep, format);
+	}
 	if ((err = mon_collect(&rep, ctx, section, ml, window, false)) != 0)
 		return err;
 	mon_status_render(ctx, &rep);
