@@ -201,8 +201,25 @@ static void mon_judge_sessions(struct dbops_ctx *ctx, struct mon_report *rep)
 		   "up; set idle_in_transaction_session_timeout.";
 }
 
-/* The pools of the pooler plugin (facts pooler.pool.<entry>.dbname and
- * .pool_size) against the server connections per database and user. */
+/* The fact pooler.pool.<entry><suffix>, `name` starting at <entry> and
+ * `dot` ending it. */
+static const char *mon_pool_fact(const struct dbops_fact *const *f, size_t n,
+				 const char *name, const char *dot,
+				 const char *suffix)
+{
+	size_t prefix = strlen("pooler.pool."), len = (size_t)(dot - name);
+
+	for (size_t k = 0; k < n; k++)
+		if (strncmp(f[k]->name + prefix, name, len) == 0 &&
+		    strcmp(f[k]->name + prefix + len, suffix) == 0 &&
+		    f[k]->type == DBOPS_FACT_TEXT)
+			return f[k]->value;
+	return NULL;
+}
+
+/* The pools of the pooler plugin (facts pooler.pool.<entry>.dbname,
+ * .pool_size and .target) against the server connections per database
+ * and user. */
 static void mon_judge_pools(struct dbops_ctx *ctx, struct mon_report *rep,
 			    double usable)
 {
@@ -221,24 +238,22 @@ static void mon_judge_pools(struct dbops_ctx *ctx, struct mon_report *rep,
 	for (size_t i = 0; i < n; i++) {
 		const char *name = f[i]->name + strlen("pooler.pool.");
 		const char *dot = strrchr(name, '.');
-		const char *dbname = NULL;
+		const char *dbname, *target;
 		double size, most = 0;
 
 		if (dot == NULL || strcmp(dot, ".pool_size") != 0 ||
 		    f[i]->type != DBOPS_FACT_TEXT)
 			continue;
 		size = mon_num(f[i]->value);
-		total += size;
-		for (size_t k = 0; k < n; k++)
-			if (strncmp(f[k]->name + strlen("pooler.pool."), name,
-				    (size_t)(dot - name + 1)) == 0 &&
-			    strcmp(f[k]->name + strlen("pooler.pool.") +
-				       (dot - name),
-				   ".dbname") == 0)
-				dbname = f[k]->value;
+		dbname = mon_pool_fact(f, n, name, dot, ".dbname");
 		if (dbname == NULL)
 			dbname =
 			    h->printf(ctx, "%.*s", (int)(dot - name), name);
+		/* a pool of the standbys opens nothing on this server */
+		target = mon_pool_fact(f, n, name, dot, ".target");
+		if (target != NULL && strcmp(target, "replicas") == 0)
+			continue;
+		total += size;
 		/* the busiest user of that database: a pool is per user */
 		for (int u = 0; dbname != NULL && a != NULL && u < a->nrows;
 		     u++) {

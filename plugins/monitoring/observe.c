@@ -199,9 +199,11 @@ int mon_conn_open(struct mon_conn *out, struct dbops_ctx *ctx,
 	if ((err = mon_exec(NULL, ctx, out, setup, 0, NULL)) != 0)
 		return err;
 	/* dbops' own statements do not belong in what it reports: off where
-	 * the role may (a superuser, or GRANT SET ON PARAMETER) */
-	return mon_try(NULL, NULL, ctx, out,
-		       "SET pg_stat_statements.track = none");
+	 * the role may (a superuser, or GRANT SET ON PARAMETER); elsewhere
+	 * they are counted, which is no reason to fail */
+	(void)mon_try(NULL, NULL, ctx, out,
+		      "SET pg_stat_statements.track = none");
+	return 0;
 }
 
 int mon_exec(struct dbops_rows **out, struct dbops_ctx *ctx, struct mon_conn *c,
@@ -231,8 +233,11 @@ int mon_try_params(struct dbops_rows **out, const char **error,
 	mon_trace(ctx, c->datname, sql, nparams, params);
 	if (error != NULL)
 		*error = NULL;
-	if (pg == NULL)
+	if (pg == NULL) {
+		if (error != NULL)
+			*error = "not connected";
 		return DBOPS_ERR_GENERIC;
+	}
 	res = nparams > 0
 		  ? PQexecParams(pg, sql, nparams, NULL, params, NULL, NULL, 0)
 		  : PQexec(pg, sql);

@@ -330,8 +330,8 @@ static int mon_read_severity(enum mon_sev *out, struct dbops_ctx *ctx,
 	d = mon_err(ctx, n, "invalid severity \"%s\" for %s", text, what);
 	h->diag_hint(ctx, d,
 		     "Use warning (status degraded) or error (unhealthy); "
-		     "to turn a check off, write \"%s: off\".",
-		     what);
+		     "to turn a check off, write \"%.*s: off\".",
+		     (int)(strlen(what) - strlen(".severity")), what);
 	return DBOPS_ERR_INVALID;
 }
 
@@ -412,7 +412,7 @@ static int mon_read_check(struct mon_spec *s, struct dbops_ctx *ctx,
 		if (h->spec_check_keys(ctx, n,
 				       h->printf(ctx, "the %s check", name),
 				       allowed) != 0)
-			return DBOPS_ERR_INVALID;
+			rc = DBOPS_ERR_INVALID;
 		for (const struct mon_key *k = mon_check_defs[id].keys;
 		     k->key != NULL; k++)
 			if (mon_read_key(s, ctx, n, k, prefix) != 0)
@@ -477,10 +477,11 @@ static int mon_read_objectives(struct mon_spec *s, struct dbops_ctx *ctx,
 		return 0;
 	if (h->spec_check_keys(ctx, n, "the objectives section",
 			       mon_objective_keys) != 0)
-		return DBOPS_ERR_INVALID;
+		rc = DBOPS_ERR_INVALID;
 	if (mon_read_objective(&s->rpo, ctx, n, "rpo",
-			       "monitoring.objectives.rpo", MON_K_DURATION) ||
-	    mon_read_objective(&s->rto, ctx, n, "rto",
+			       "monitoring.objectives.rpo", MON_K_DURATION))
+		rc = DBOPS_ERR_INVALID;
+	if (mon_read_objective(&s->rto, ctx, n, "rto",
 			       "monitoring.objectives.rto", MON_K_DURATION))
 		rc = DBOPS_ERR_INVALID;
 	lag = h->spec_get(n, "replication_lag");
@@ -488,12 +489,13 @@ static int mon_read_objectives(struct mon_spec *s, struct dbops_ctx *ctx,
 		if (h->spec_check_keys(ctx, lag,
 				       "the replication_lag objective",
 				       mon_lag_keys) != 0)
-			return DBOPS_ERR_INVALID;
+			rc = DBOPS_ERR_INVALID;
 		if (mon_read_objective(
 			&s->lag_bytes, ctx, lag, "bytes",
 			"monitoring.objectives.replication_lag.bytes",
-			MON_K_SIZE) ||
-		    mon_read_objective(
+			MON_K_SIZE))
+			rc = DBOPS_ERR_INVALID;
+		if (mon_read_objective(
 			&s->lag_time, ctx, lag, "time",
 			"monitoring.objectives.replication_lag.time",
 			MON_K_DURATION))
@@ -525,7 +527,7 @@ static int mon_read_statements(struct mon_spec *s, struct dbops_ctx *ctx,
 	}
 	if (h->spec_check_keys(ctx, n, "the statements section",
 			       mon_statements_keys) != 0)
-		return DBOPS_ERR_INVALID;
+		rc = DBOPS_ERR_INVALID;
 	if ((v = h->spec_get(n, "max")) != NULL &&
 	    h->spec_int(&s->pgss_max, ctx, v, "monitoring.statements.max", 100,
 			1073741823) != 0)
@@ -597,7 +599,7 @@ static int mon_read_simple(struct mon_spec *s, struct dbops_ctx *ctx,
 			if (mon_read_key(s, ctx, snap, k,
 					 "monitoring.snapshots") != 0)
 				rc = DBOPS_ERR_INVALID;
-		if (rc == 0 && s->snap_retention < s->snap_interval) {
+		if (s->snap_retention < s->snap_interval) {
 			mon_err(
 			    ctx, h->spec_get(snap, "retention"),
 			    "snapshots.retention must be at least snapshots.interval");
@@ -668,9 +670,10 @@ int mon_spec_parse(struct mon_spec **out, struct dbops_ctx *ctx,
 		return 0;
 	if (h->spec_check_keys(ctx, section, "the monitoring section",
 			       mon_section_keys) != 0)
-		return DBOPS_ERR_INVALID;
-	if (mon_read_databases(s, ctx, h->spec_get(section, "databases")) ||
-	    mon_read_statements(s, ctx, h->spec_get(section, "statements")))
+		rc = DBOPS_ERR_INVALID;
+	if (mon_read_databases(s, ctx, h->spec_get(section, "databases")))
+		rc = DBOPS_ERR_INVALID;
+	if (mon_read_statements(s, ctx, h->spec_get(section, "statements")))
 		rc = DBOPS_ERR_INVALID;
 	if (mon_read_simple(s, ctx, section) != 0)
 		rc = DBOPS_ERR_INVALID;
