@@ -13,6 +13,8 @@
 # postgresql-15 includes the contrib modules (pg_stat_statements and the
 # rest; it provides "postgresql-contrib-15"). Installing it may create and
 # start Debian's default cluster on port 5432; nothing here uses it.
+# postgresql-15-hypopg gives the monitoring plugin's index advice
+# hypothetical indexes (CREATE EXTENSION hypopg; no preload needed).
 
 set -euo pipefail
 
@@ -20,7 +22,7 @@ packages=(
 	build-essential pkg-config git ca-certificates procps
 	libpq-dev libyaml-dev libgit2-dev libcurl4-openssl-dev libjson-c-dev
 	libpg-query-dev libidn-dev libunistring-dev
-	postgresql-15 postgresql-client-15 pgbouncer
+	postgresql-15 postgresql-client-15 postgresql-15-hypopg pgbouncer
 	hyperfine clang-format valgrind python3 time
 )
 
