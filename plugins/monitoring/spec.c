@@ -443,13 +443,16 @@ static int mon_read_checks(struct mon_spec *s, struct dbops_ctx *ctx,
 		rc = DBOPS_ERR_INVALID;
 	if (n->kind != DBOPS_NODE_MAP)
 		return DBOPS_ERR_INVALID;
-	for (int i = 0; i < MON_NCHECKS; i++) {
-		const struct dbops_node *c = h->spec_get(n, names[i]);
-
-		if (c != NULL &&
-		    mon_read_check(s, ctx, (enum mon_check_id)i, c) != 0)
-			rc = DBOPS_ERR_INVALID;
-	}
+	for (size_t k = 0; k < n->len; k++)
+		for (int i = 0; i < MON_NCHECKS; i++) {
+			if (strcmp(n->keys[k], names[i]) != 0)
+				continue;
+			if (mon_read_check(s, ctx, (enum mon_check_id)i,
+					   n->items[k]) != 0)
+				rc = DBOPS_ERR_INVALID;
+			/* a failed check is reported at its name */
+			s->checks[i].loc = n->key_nodes[k]->loc;
+		}
 	return rc;
 }
 
