@@ -257,13 +257,14 @@ static const char *mon_q_statements(struct dbops_ctx *ctx,
 	    "(SELECT COALESCE(sum(exec_time), 0) FROM live WHERE calls > 0) AS "
 	    "live_exec "
 	    "FROM r LEFT JOIN pg_catalog.pg_roles a ON a.oid = r.userid %s "
-	    "WHERE r.rt <= $2::int OR r.rc <= $2::int ORDER BY r.exec_time "
+	    "WHERE r.rt <= %s::int OR r.rc <= %s::int ORDER BY r.exec_time "
 	    "DESC",
 	    db->tables ? MON_BASE ", " : "", live, hist,
 	    db->tables ? "q.query" : "NULL::text",
 	    db->tables ? "LEFT JOIN dbops.monitoring_queries q ON q.queryid = "
 			 "r.queryid"
-		       : "");
+		       : "",
+	    db->tables ? "$2" : "$1", db->tables ? "$2" : "$1");
 }
 
 static void mon_window_meta(struct mon_window *w, struct dbops_ctx *ctx,

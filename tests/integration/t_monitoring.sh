@@ -288,6 +288,33 @@ check "dealloc grew ($dealloc_before before)" \
 check_eq "pg_stat_statements was never reset" \
 	"$(q "SELECT stats_reset FROM pg_stat_statements_info")" "$reset_before"
 
+# ---- pg_stat_statements there, but not managed: counters since its reset -----
+
+PLAIN=dbops_t_mon_plain
+new_db "$PLAIN" >/dev/null 2>&1 || exit 1
+on_exit "psql_q 'DROP DATABASE IF EXISTS $PLAIN WITH (FORCE)' -d postgres >/dev/null"
+psql_q "CREATE EXTENSION pg_stat_statements" -d "$PLAIN" >/dev/null &&
+	psql_q "SELECT count(*) FROM pg_class WHERE relname = 'plain_marker'" -d "$PLAIN" >/dev/null
+prepo=$T_TMP/plain
+mkdir -p "$prepo"
+cat >"$prepo/cluster.yaml" <<YAML
+apiVersion: dbops/v1
+cluster: plain
+monitoring:
+  databases: [$PLAIN]
+  checks: {security: off}
+YAML
+make_repo "$prepo"
+check_exit "nothing to plan without statements:" 0 \
+	"$DBOPS" plan --repo "$prepo" --no-color --detailed-exitcode
+check_exit "status without snapshot tables" 0 "$DBOPS" status --repo "$prepo" --no-color
+check_contains "the window is the counters since the last reset" "$T_OUT" \
+	"database \"$PLAIN\": counters since "
+check "the report of it" "$DBOPS" monitoring report --repo "$prepo" --format json
+check_contains "lists the statements run there" \
+	"$(json 'print([s["query"] for s in d["databases"][0]["top_statements"]])' <<<"$T_OUT")" \
+	"SELECT count(*) FROM pg_class WHERE relname = \$1"
+
 # ---- objectives met on a cluster that archives WAL ---------------------------
 
 arch=$T_TMP/arch
