@@ -432,6 +432,7 @@ mon_objective_row(struct dbops_ctx *ctx, struct mon_report *rep,
 	row->target = time ? mon_fmt_seconds(ctx, o->value)
 			   : mon_fmt_bytes(ctx, o->value);
 	row->source = o->source;
+	row->target_value = o->value;
 	row->actual = "-";
 	row->value = -1;
 	row->met = true;

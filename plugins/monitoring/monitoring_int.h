@@ -345,7 +345,8 @@ struct mon_objective_row {
 	const char *target; /* shown */
 	const char *actual; /* shown, "-" when not measured */
 	const char *source;
-	double value; /* measured, < 0 unknown */
+	double value;	     /* measured, < 0 unknown */
+	double target_value; /* seconds or bytes */
 	bool measured;
 	bool met;
 	const char *note;

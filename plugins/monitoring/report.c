@@ -113,11 +113,10 @@ static void mon_report_db(struct dbops_ctx *ctx, enum mon_fmt f,
 		return;
 	}
 	h->out(ctx,
-	       "%sWindow: %s to %s (%s), %d snapshot intervals; %s calls, "
+	       "Window: %s to %s (%s), %d snapshot intervals; %s calls, "
 	       "%s of execution. pg_stat_statements: %s of %s entries in use, "
 	       "dealloc %s%s%s.\n",
-	       f == MON_TEXT ? "" : "", w->from ? w->from : "the start",
-	       w->to ? w->to : "now",
+	       w->from ? w->from : "the start", w->to ? w->to : "now",
 	       w->snapshots ? mon_fmt_seconds(ctx, w->seconds)
 			    : "since the statistics were reset",
 	       w->intervals, mon_fmt_count(ctx, w->calls),

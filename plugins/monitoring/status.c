@@ -545,6 +545,8 @@ void mon_metrics(struct dbops_ctx *ctx, const struct mon_report *rep)
 
 		h->metric(ctx, "dbops_objective_met", l, o->met ? 1 : 0,
 			  "1 when the objective is met");
+		h->metric(ctx, "dbops_objective_target", l, o->target_value,
+			  "The objective declared (seconds or bytes)");
 		if (o->measured)
 			h->metric(ctx, "dbops_objective_actual", l, o->value,
 				  "The measured value (seconds or bytes)");
