@@ -66,17 +66,26 @@ static const char mon_q_sequences[] =
     "FROM v WHERE tbl IS NOT NULL AND schema <> 'dbops' ORDER BY used "
     "DESC, 1, 2 LIMIT 20";
 
+/* Statistics are fetched per relation, and a database may hold tens of
+ * thousands: the catalog's own sizes (relpages, reltuples, kept by
+ * VACUUM, ANALYZE and CREATE INDEX) pick the candidates first, with
+ * room for staleness, and only those get a pg_stat_get_* lookup. */
 static const char mon_q_unused[] =
-    "WITH c AS MATERIALIZED (SELECT s.indexrelid, s.schemaname, s.relname, "
-    "s.indexrelname FROM pg_catalog.pg_stat_user_indexes s JOIN "
-    "pg_catalog.pg_index i ON i.indexrelid = s.indexrelid WHERE s.idx_scan "
-    "= 0 AND NOT i.indisunique AND NOT i.indisprimary AND i.indisvalid AND "
-    "s.schemaname <> 'dbops' AND NOT EXISTS (SELECT FROM "
-    "pg_catalog.pg_constraint k WHERE k.conindid = s.indexrelid)) SELECT "
-    "schemaname AS schema, relname AS \"table\", indexrelname AS index, "
-    "pg_catalog.pg_relation_size(indexrelid) AS bytes FROM c WHERE "
-    "pg_catalog.pg_relation_size(indexrelid) >= $1::float8 ORDER BY bytes "
-    "DESC, 1, 3 LIMIT 50";
+    "WITH c AS MATERIALIZED (SELECT i.indexrelid, i.indrelid FROM "
+    "pg_catalog.pg_index i JOIN pg_catalog.pg_class x ON x.oid = "
+    "i.indexrelid WHERE NOT i.indisunique AND NOT i.indisprimary AND "
+    "i.indisvalid AND (x.relpages = 0 OR x.relpages::float8 * "
+    "pg_catalog.current_setting('block_size')::int >= $1::float8 / 2) AND "
+    "i.indexrelid NOT IN (SELECT conindid FROM pg_catalog.pg_constraint "
+    "WHERE conindid <> 0)), u AS MATERIALIZED (SELECT c.* FROM c WHERE "
+    "pg_catalog.pg_stat_get_numscans(c.indexrelid) = 0) SELECT n.nspname "
+    "AS schema, t.relname AS \"table\", x.relname AS index, "
+    "pg_catalog.pg_relation_size(u.indexrelid) AS bytes FROM u JOIN "
+    "pg_catalog.pg_class x ON x.oid = u.indexrelid JOIN pg_catalog.pg_class "
+    "t ON t.oid = u.indrelid JOIN pg_catalog.pg_namespace n ON n.oid = "
+    "t.relnamespace WHERE " MON_USER_SCHEMA(
+	"n.nspname") " AND pg_catalog.pg_relation_size(u.indexrelid) >= $1::float8 ORDER BY "
+		     "bytes DESC, 1, 3 LIMIT 50";
 
 static const char mon_q_duplicates[] =
     "WITH idx AS MATERIALIZED (SELECT i.indexrelid, i.indrelid, "
@@ -87,7 +96,8 @@ static const char mon_q_duplicates[] =
     "i.indrelid), '') AS pred FROM pg_catalog.pg_index i JOIN "
     "pg_catalog.pg_class c ON c.oid = i.indexrelid JOIN pg_catalog.pg_class "
     "t ON t.oid = i.indrelid JOIN pg_catalog.pg_namespace n ON n.oid = "
-    "t.relnamespace WHERE i.indisvalid AND " MON_USER_SCHEMA(
+    "t.relnamespace WHERE i.indisvalid AND i.indrelid IN (SELECT indrelid "
+    "FROM pg_catalog.pg_index GROUP BY indrelid HAVING count(*) > 1) AND " MON_USER_SCHEMA(
 	"n.nspname") "), d AS (SELECT DISTINCT ON (a.indexrelid) a.schema, a.tbl, a.name, "
 		     "b.name AS covered_by, pg_catalog.pg_get_indexdef(a.indexrelid) AS def, "
 		     "pg_catalog.pg_get_indexdef(b.indexrelid) AS covering_def, "
@@ -111,25 +121,34 @@ static const char mon_q_invalid[] =
     "pg_catalog.pg_stat_progress_create_index p WHERE p.index_relid = "
     "i.indexrelid) ORDER BY 1, 2, 3 LIMIT 50";
 
+/* pg_stat_user_tables' columns, from the functions behind it, for the
+ * tables the catalog says are large enough (reltuples < 0: never
+ * analyzed). */
 static const char mon_q_seqscan[] =
-    "SELECT schemaname AS schema, relname AS \"table\", seq_scan, "
-    "seq_tup_read, COALESCE(idx_scan, 0) AS idx_scan, n_live_tup FROM "
-    "pg_catalog.pg_stat_user_tables WHERE schemaname <> 'dbops' AND "
-    "n_live_tup >= $1::float8 AND seq_scan >= $2::float8 AND "
-    "COALESCE(idx_scan, 0) < $3::float8 * (seq_scan + COALESCE(idx_scan, "
-    "0)) ORDER BY seq_tup_read DESC, 1, 2 LIMIT 50";
+    "WITH t AS MATERIALIZED (SELECT c.oid, n.nspname, c.relname FROM "
+    "pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = "
+    "c.relnamespace WHERE c.relkind IN ('r', 'm', 'p') AND " MON_USER_SCHEMA(
+	"n.nspname") " AND (c.reltuples < 0 OR c.reltuples >= "
+		     "$1::float8 / 2)), s AS (SELECT t.nspname, t.relname, "
+		     "pg_catalog.pg_stat_get_live_tuples(t.oid) AS n_live_tup, "
+		     "pg_catalog.pg_stat_get_numscans(t.oid) AS seq_scan, "
+		     "pg_catalog.pg_stat_get_tuples_returned(t.oid) AS seq_tup_read, (SELECT "
+		     "COALESCE(sum(pg_catalog.pg_stat_get_numscans(i.indexrelid)), 0) FROM "
+		     "pg_catalog.pg_index i WHERE i.indrelid = t.oid) AS idx_scan FROM t) "
+		     "SELECT nspname AS schema, relname AS \"table\", seq_scan, seq_tup_read, "
+		     "idx_scan, n_live_tup FROM s WHERE n_live_tup >= $1::float8 AND seq_scan "
+		     ">= $2::float8 AND idx_scan < $3::float8 * (seq_scan + idx_scan) ORDER "
+		     "BY seq_tup_read DESC, 1, 2 LIMIT 50";
 
+/* The hit ratio of the database as pg_stat_database counts it (every
+ * relation; PgHero splits tables and indexes over pg_statio_user_*,
+ * which costs a statistics lookup per relation). */
 static const char mon_q_cache[] =
-    "SELECT (SELECT sum(heap_blks_hit) FROM pg_catalog.pg_statio_user_tables) "
-    "AS heap_hit, (SELECT sum(heap_blks_read) FROM "
-    "pg_catalog.pg_statio_user_tables) AS heap_read, (SELECT "
-    "sum(idx_blks_hit) FROM pg_catalog.pg_statio_user_indexes) AS idx_hit, "
-    "(SELECT sum(idx_blks_read) FROM pg_catalog.pg_statio_user_indexes) AS "
-    "idx_read, (SELECT stats_reset::text FROM pg_catalog.pg_stat_database "
-    "WHERE datname = pg_catalog.current_database()) AS stats_reset, EXISTS "
+    "SELECT blks_hit, blks_read, stats_reset::text AS stats_reset, EXISTS "
     "(SELECT FROM pg_catalog.pg_namespace WHERE nspname = 'public' AND "
     "pg_catalog.has_schema_privilege('public', oid, 'CREATE')) AS "
-    "public_create";
+    "public_create FROM pg_catalog.pg_stat_database WHERE datname = "
+    "pg_catalog.current_database()";
 
 #define MON_BS "pg_catalog.current_setting('block_size')::int"
 #define MON_FILLFACTOR(rel, dflt)                                              \
@@ -412,29 +431,29 @@ static void mon_judge_cache(struct dbops_ctx *ctx, struct mon_report *rep,
 	const struct dbops_host *h = dbops_host(ctx);
 	const struct mon_spec *spec = rep->spec;
 	struct mon_result *r = &rep->results[MON_CHK_CACHE];
-	static const char *const kinds[2] = {"table", "index"};
-	static const char *const cols[2][2] = {{"heap_hit", "heap_read"},
-					       {"idx_hit", "idx_read"}};
+	double hit = mon_num(h->rows_get(db->cache, 0, "blks_hit"));
+	double read = mon_num(h->rows_get(db->cache, 0, "blks_read"));
+	double ratio = hit + read > 0 ? hit / (hit + read) : NAN;
 
-	for (int k = 0; db->cache != NULL && k < 2; k++) {
-		double hit = mon_num(h->rows_get(db->cache, 0, cols[k][0]));
-		double read = mon_num(h->rows_get(db->cache, 0, cols[k][1]));
-		double ratio = hit + read > 0 ? hit / (hit + read) : NAN;
-
-		if (hit + read < (double)spec->cache_min_blocks ||
-		    ratio >= spec->cache_min)
-			continue;
-		mon_finding_add(
-		    ctx, r, spec->checks[MON_CHK_CACHE].sev, NULL, db->name,
-		    ratio,
-		    "%s hit ratio %s, under %s (%s blocks read from disk or "
-		    "the OS cache, %s)",
-		    kinds[k], mon_fmt_pct(ctx, ratio),
-		    mon_fmt_pct(ctx, spec->cache_min), mon_fmt_count(ctx, read),
-		    mon_since(ctx, db));
-	}
 	r->hint = "A larger shared_buffers, or less data read per query (the "
 		  "index advice of \"dbops monitoring report\").";
+	if (db->cache == NULL || hit + read < (double)spec->cache_min_blocks) {
+		if (r->summary == NULL)
+			r->summary = "too few blocks read to judge";
+		return;
+	}
+	r->summary = h->printf(
+	    ctx, "%s%s%s", r->summary ? r->summary : "", r->summary ? ", " : "",
+	    h->printf(ctx, "%s in \"%s\"", mon_fmt_pct(ctx, ratio), db->name));
+	if (ratio >= spec->cache_min)
+		return;
+	mon_finding_add(
+	    ctx, r, spec->checks[MON_CHK_CACHE].sev, NULL, db->name, ratio,
+	    "hit ratio %s, under %s (%s blocks read from disk or the "
+	    "OS cache, %s hit in shared buffers, %s)",
+	    mon_fmt_pct(ctx, ratio), mon_fmt_pct(ctx, spec->cache_min),
+	    mon_fmt_count(ctx, read), mon_fmt_count(ctx, hit),
+	    mon_since(ctx, db));
 }
 
 void mon_judge_db(struct dbops_ctx *ctx, struct mon_report *rep,

@@ -302,8 +302,10 @@ const char *mon_setting(const struct mon_cluster *cl, const char *name);
 /* snapshot.c */
 int mon_snapshot_write(struct dbops_ctx *ctx, struct mon_db *db,
 		       const struct mon_spec *spec);
+/* The window's statements; with all_texts, every statement's text (the
+ * report), else only those a check may show. */
 int mon_window_read(struct dbops_ctx *ctx, struct mon_db *db,
-		    const struct mon_spec *spec, double window);
+		    const struct mon_spec *spec, double window, bool all_texts);
 int mon_series_read(struct dbops_ctx *ctx, struct mon_db *db);
 
 /* checks_db.c, checks_cluster.c, security.c: reading */
@@ -397,6 +399,9 @@ void mon_judge_objectives(struct dbops_ctx *ctx, struct mon_report *rep);
 /* nplus1.c */
 /* Pearson's r of x and y over n points; NAN when either is constant. */
 double mon_pearson(const double *x, const double *y, int n);
+/* Whether a statement may be the lookup of an N+1 pair: enough calls,
+ * about one row per call. */
+bool mon_n1_candidate(const struct mon_spec *spec, const struct mon_stmt *s);
 /* The N+1 pairs of one database, by the thresholds of the spec. */
 void mon_n1_find(struct dbops_ctx *ctx, struct mon_report *rep,
 		 const struct mon_db *db);

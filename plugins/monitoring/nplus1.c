@@ -121,6 +121,16 @@ static void mon_n1_add(struct dbops_ctx *ctx, struct mon_report *rep,
 	n->saved_calls = c->calls - p->calls;
 }
 
+bool mon_n1_candidate(const struct mon_spec *spec, const struct mon_stmt *s)
+{
+	double rpc;
+
+	if (s->calls < (double)spec->n1_min_calls || s->calls <= 0)
+		return false;
+	rpc = s->rows / s->calls;
+	return rpc >= 0.5 && rpc <= 1.5;
+}
+
 void mon_n1_find(struct dbops_ctx *ctx, struct mon_report *rep,
 		 const struct mon_db *db)
 {
@@ -130,12 +140,8 @@ void mon_n1_find(struct dbops_ctx *ctx, struct mon_report *rep,
 		const struct mon_stmt *c = &db->stmts[i];
 		const struct mon_stmt *best = NULL;
 		struct mon_n1_eval be = {0}, e;
-		double rpc;
 
-		if (c->calls < (double)spec->n1_min_calls)
-			continue;
-		rpc = c->rows / c->calls;
-		if (rpc < 0.5 || rpc > 1.5 || !mon_is_select(ctx, c))
+		if (!mon_n1_candidate(spec, c) || !mon_is_select(ctx, c))
 			continue;
 		for (size_t k = 0; k < db->nstmts; k++) {
 			const struct mon_stmt *p = &db->stmts[k];

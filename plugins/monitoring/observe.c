@@ -53,8 +53,22 @@ const char *mon_conninfo(struct dbops_ctx *ctx, const char *database)
 static void mon_trace(struct dbops_ctx *ctx, const char *datname,
 		      const char *sql, int nparams, const char *const *params);
 
+static void mon_live_db_fill(struct mon_live_db *out, struct dbops_ctx *ctx,
+			     const struct dbops_rows *rows)
+{
+	const struct dbops_host *h = dbops_host(ctx);
+
+	out->pgss_installed = h->rows_get(rows, 0, "pgss_installed");
+	out->pgss_available = h->rows_get(rows, 0, "pgss_available");
+	out->hypopg_installed = h->rows_get(rows, 0, "hypopg_installed");
+	out->hypopg_available = h->rows_get(rows, 0, "hypopg_available");
+	out->layout = h->rows_get(rows, 0, "layout");
+}
+
+/* The database dbops connects to is read in the pass's own snapshot;
+ * the others over a connection each. */
 static int mon_observe_db(struct mon_live_db *out, struct dbops_ctx *ctx,
-			  const char *database)
+			  const char *database, const char *current)
 {
 	const struct dbops_host *h = dbops_host(ctx);
 	struct dbops_conn *conn = NULL;
@@ -62,6 +76,14 @@ static int mon_observe_db(struct mon_live_db *out, struct dbops_ctx *ctx,
 	int err;
 
 	out->name = database;
+	if (strcmp(database, current) == 0) {
+		mon_trace(ctx, database, NULL, 0, NULL);
+		mon_trace(ctx, database, mon_q_extensions, 0, NULL);
+		if ((err = h->query(&rows, ctx, mon_q_extensions, 0, NULL)))
+			return err;
+		mon_live_db_fill(out, ctx, rows);
+		return 0;
+	}
 	if ((err = h->conn_open(&conn, ctx, mon_conninfo(ctx, database),
 				DBOPS_CONN_SAME_CLUSTER)) != 0)
 		return err;
@@ -86,11 +108,7 @@ static int mon_observe_db(struct mon_live_db *out, struct dbops_ctx *ctx,
 	h->conn_close(ctx, conn);
 	if (err != 0)
 		return err;
-	out->pgss_installed = h->rows_get(rows, 0, "pgss_installed");
-	out->pgss_available = h->rows_get(rows, 0, "pgss_available");
-	out->hypopg_installed = h->rows_get(rows, 0, "hypopg_installed");
-	out->hypopg_available = h->rows_get(rows, 0, "hypopg_available");
-	out->layout = h->rows_get(rows, 0, "layout");
+	mon_live_db_fill(out, ctx, rows);
 	return 0;
 }
 
@@ -120,8 +138,9 @@ int mon_observe(void **live_out, struct dbops_ctx *ctx,
 	live->ndbs = spec->ndatabases;
 	live->dbs = h->alloc(ctx, (live->ndbs + 1) * sizeof(*live->dbs));
 	for (size_t i = 0; i < live->ndbs; i++)
-		if ((err = mon_observe_db(&live->dbs[i], ctx,
-					  spec->databases[i])) != 0)
+		if ((err =
+			 mon_observe_db(&live->dbs[i], ctx, spec->databases[i],
+					live->current_db)) != 0)
 			return err;
 	*live_out = live;
 	return 0;

@@ -201,11 +201,11 @@ static const char mon_q_window[] =
 
 static const char mon_q_info[] =
     "SELECT i.dealloc, i.stats_reset::text AS stats_reset, now()::text AS "
-    "now, (SELECT count(*) FROM @pgss@.pg_stat_statements(false)) AS "
-    "tracked_all, (SELECT count(*) FROM @pgss@.pg_stat_statements(false) "
-    "WHERE dbid = " MON_DBID ") AS tracked, "
+    "now, c.tracked_all, c.tracked, "
     "pg_catalog.current_setting('pg_stat_statements.max') AS "
-    "max FROM @pgss@.pg_stat_statements_info i";
+    "max FROM @pgss@.pg_stat_statements_info i, (SELECT count(*) AS "
+    "tracked_all, count(*) FILTER (WHERE dbid = " MON_DBID ") AS tracked "
+    "FROM @pgss@.pg_stat_statements(false)) c";
 
 /* The window's statements: stored intervals after the baseline, plus the
  * open interval (live minus the last copy), top N by time and by calls.
@@ -304,8 +304,29 @@ static void mon_window_meta(struct mon_window *w, struct dbops_ctx *ctx,
 		    w->dealloc - mon_num(h->rows_get(meta, 0, "base_dealloc"));
 }
 
-/* Texts of the statements not stored yet (new in the open interval). */
-static int mon_texts_fill(struct dbops_ctx *ctx, struct mon_db *db)
+/* Whether a statement's text is needed: every one for the report; for
+ * status, those a check may show (slow, N+1 lookups and their lists). */
+static bool mon_text_wanted(const struct mon_spec *spec,
+			    const struct mon_db *db, size_t i, bool all)
+{
+	const struct mon_stmt *s = &db->stmts[i];
+
+	if (all || mon_is_slow(spec, s) || mon_n1_candidate(spec, s))
+		return true;
+	for (size_t k = 0; k < db->nstmts; k++)
+		if (k != i && mon_n1_candidate(spec, &db->stmts[k]) &&
+		    strcmp(db->stmts[k].userid, s->userid) == 0 &&
+		    s->calls > 0 &&
+		    db->stmts[k].calls / s->calls >= spec->n1_min_ratio)
+			return true;
+	return false;
+}
+
+/* Texts of the statements not stored yet (new in the open interval):
+ * pg_stat_statements(true) reads every text it keeps, so only those
+ * wanted. */
+static int mon_texts_fill(struct dbops_ctx *ctx, struct mon_db *db,
+			  const struct mon_spec *spec, bool all)
 {
 	const struct dbops_host *h = dbops_host(ctx);
 	struct dbops_rows *rows = NULL;
@@ -313,7 +334,8 @@ static int mon_texts_fill(struct dbops_ctx *ctx, struct mon_db *db)
 	int err;
 
 	for (size_t i = 0; i < db->nstmts; i++)
-		if (db->stmts[i].query == NULL)
+		if (db->stmts[i].query == NULL &&
+		    mon_text_wanted(spec, db, i, all))
 			arr = h->printf(ctx, "%s%s", arr ? arr : "{",
 					h->printf(ctx, "%s%s", arr ? "," : "",
 						  db->stmts[i].queryid));
@@ -342,7 +364,7 @@ static int mon_texts_fill(struct dbops_ctx *ctx, struct mon_db *db)
 }
 
 int mon_window_read(struct dbops_ctx *ctx, struct mon_db *db,
-		    const struct mon_spec *spec, double window)
+		    const struct mon_spec *spec, double window, bool all_texts)
 {
 	const struct dbops_host *h = dbops_host(ctx);
 	struct dbops_rows *meta = NULL, *info = NULL, *rows = NULL;
@@ -393,7 +415,7 @@ int mon_window_read(struct dbops_ctx *ctx, struct mon_db *db,
 	}
 	if (!db->win.snapshots)
 		db->win.dealloc_delta = -1; /* no baseline to compare with */
-	return mon_texts_fill(ctx, db);
+	return mon_texts_fill(ctx, db, spec, all_texts);
 }
 
 /* ---- the per-interval series of the top statements by calls (N+1) */

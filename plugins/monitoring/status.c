@@ -79,7 +79,7 @@ void mon_finding_add(struct dbops_ctx *ctx, struct mon_result *r,
 /* ---- collecting */
 
 static int mon_read_db(struct dbops_ctx *ctx, struct mon_report *rep,
-		       struct mon_db *db, size_t i, double window)
+		       struct mon_db *db, size_t i, double window, bool report)
 {
 	const struct dbops_host *h = dbops_host(ctx);
 	struct dbops_rows *rows = NULL;
@@ -106,7 +106,7 @@ static int mon_read_db(struct dbops_ctx *ctx, struct mon_report *rep,
 			rep->now = h->rows_get(rows, 0, "now");
 	}
 	if (err == 0)
-		err = mon_window_read(ctx, db, rep->spec, window);
+		err = mon_window_read(ctx, db, rep->spec, window, report);
 	if (err == 0)
 		err = mon_series_read(ctx, db);
 	if (err == 0)
@@ -190,7 +190,7 @@ int mon_collect(struct mon_report *rep, struct dbops_ctx *ctx,
 	rep->dbs = h->alloc(ctx, (rep->ndbs + 1) * sizeof(*rep->dbs));
 	for (size_t i = 0; i < rep->ndbs && err == 0; i++) {
 		rep->dbs[i].name = spec->databases[i];
-		err = mon_read_db(ctx, rep, &rep->dbs[i], i, window);
+		err = mon_read_db(ctx, rep, &rep->dbs[i], i, window, advice);
 	}
 	if (err != 0)
 		return err;

@@ -834,6 +834,9 @@ TEST(test_monitoring__sequences_and_indexes_are_judged)
 					    "bytes"};
 	static const char *const uvals[] = {"public", "t", "t_b_idx",
 					    "23068672"};
+	static const char *const ccols[] = {"blks_hit", "blks_read",
+					    "stats_reset"};
+	static const char *const cvals[] = {"950000", "50000", NULL};
 	struct fake_ctx *fc = fake_host_new("monitoring");
 	struct mon_spec *spec = mt_spec(fc, "monitoring: {}\n");
 	struct mon_report rep;
@@ -845,7 +848,11 @@ TEST(test_monitoring__sequences_and_indexes_are_judged)
 	db.name = "app";
 	db.seqs = mt_rows(fc, 9, qcols, 2, qvals);
 	db.unused = mt_rows(fc, 4, ucols, 1, uvals);
+	db.cache = mt_rows(fc, 3, ccols, 1, cvals);
 	mon_judge_db(fake_host_ctx(fc), &rep, &db);
+	T_ASSERT_INT(rep.results[MON_CHK_CACHE].n, 1);
+	T_ASSERT_CONTAINS(rep.results[MON_CHK_CACHE].findings[0].text,
+			  "hit ratio 95.0%, under 99.0% (50,000 blocks read");
 	T_ASSERT_INT(rep.results[MON_CHK_SEQ].n, 1);
 	T_ASSERT_CONTAINS(rep.results[MON_CHK_SEQ].findings[0].text,
 			  "public.t.id (integer, sequence public.t_id_seq) is "
