@@ -409,7 +409,11 @@ static int parse_args(struct cli *c, int argc, char **argv, int first)
 			c->po.trusted_rev = optarg;
 			break;
 		case 'h':
-			if (c->mode != NULL)
+			if (c->mode != NULL && strcmp(c->command, "status") == 0)
+				printf(
+				    "Usage: dbops %s %s [OPTIONS]\n\nA read-only command of the \"%s\" plugin: it reads the spec and the\ncluster like \"dbops status\" (same options) and prints what the plugin\nreports; it plans and applies nothing.\n",
+				    c->mode_plugin, c->mode, c->mode_plugin);
+			else if (c->mode != NULL)
 				printf(
 				    "Usage: dbops %s %s [OPTIONS]\n\nA command of the \"%s\" plugin: it plans what the command means, shows\nthe plan, asks for confirmation on a terminal and applies it like\n\"dbops apply\" (same options).\n",
 				    c->mode_plugin, c->mode, c->mode_plugin);
