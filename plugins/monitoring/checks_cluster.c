@@ -18,8 +18,9 @@
 #include <string.h>
 
 static const char mon_q_state[] =
-    "SELECT current_user AS current_user, pg_catalog.pg_is_in_recovery() "
-    "AS in_recovery, CASE WHEN pg_catalog.pg_is_in_recovery() THEN CASE "
+    "SELECT current_user AS current_user, pg_catalog.to_char(now(), "
+    "'YYYYMMDDHH24MISS') AS now, pg_catalog.pg_is_in_recovery() AS "
+    "in_recovery, CASE WHEN pg_catalog.pg_is_in_recovery() THEN CASE "
     "WHEN pg_catalog.pg_last_wal_receive_lsn() = "
     "pg_catalog.pg_last_wal_replay_lsn() THEN 0 ELSE GREATEST(0, "
     "EXTRACT(epoch FROM now() - "
@@ -114,6 +115,7 @@ int mon_cluster_read(struct dbops_ctx *ctx, struct mon_cluster *cl,
 	if ((err = mon_exec(&st, ctx, c, mon_q_state, 0, NULL)) != 0)
 		return err;
 	cl->current_user = h->rows_get(st, 0, "current_user");
+	cl->now = h->rows_get(st, 0, "now");
 	cl->in_recovery = mon_t(h->rows_get(st, 0, "in_recovery"));
 	cl->standby_lag = h->rows_get(st, 0, "standby_lag") != NULL
 			      ? mon_num(h->rows_get(st, 0, "standby_lag"))

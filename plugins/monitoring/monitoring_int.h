@@ -262,7 +262,6 @@ struct mon_series {
 struct mon_db {
 	const char *name;
 	struct mon_conn c;
-	bool connected;
 	const char *pgss_schema; /* quoted; NULL: not installed here */
 	bool pgss_loaded;	 /* the library runs */
 	const char *hypopg_schema;
@@ -284,6 +283,7 @@ struct mon_db {
 /* Cluster-wide facts, read in the first database's snapshot. */
 struct mon_cluster {
 	const char *current_user;
+	const char *now; /* YYYYMMDDHH24MISS, for migration file names */
 	bool in_recovery;
 	struct dbops_rows *settings; /* name, setting */
 	struct dbops_rows *activity; /* client backends */

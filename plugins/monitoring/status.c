@@ -81,13 +81,10 @@ void mon_finding_add(struct dbops_ctx *ctx, struct mon_result *r,
 static int mon_read_db(struct dbops_ctx *ctx, struct mon_report *rep,
 		       struct mon_db *db, size_t i, double window, bool report)
 {
-	const struct dbops_host *h = dbops_host(ctx);
-	struct dbops_rows *rows = NULL;
 	int err;
 
 	if ((err = mon_conn_open(&db->c, ctx, db->name, rep->spec)) != 0)
 		return err;
-	db->connected = true;
 	if ((err = mon_db_probe(ctx, db)) != 0 ||
 	    (err = mon_snapshot_write(ctx, db, rep->spec)) != 0)
 		return err;
@@ -95,16 +92,9 @@ static int mon_read_db(struct dbops_ctx *ctx, struct mon_report *rep,
 			    "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
 			    0, NULL)) != 0)
 		return err;
-	if (i == 0) {
-		err = mon_cluster_read(ctx, &rep->cl, &db->c, rep->spec);
-		if (err == 0)
-			err = mon_exec(&rows, ctx, &db->c,
-				       "SELECT pg_catalog.to_char(now(), "
-				       "'YYYYMMDDHH24MISS') AS now",
-				       0, NULL);
-		if (err == 0)
-			rep->now = h->rows_get(rows, 0, "now");
-	}
+	if (i == 0 &&
+	    (err = mon_cluster_read(ctx, &rep->cl, &db->c, rep->spec)) == 0)
+		rep->now = rep->cl.now;
 	if (err == 0)
 		err = mon_window_read(ctx, db, rep->spec, window, report);
 	if (err == 0)
