@@ -155,28 +155,20 @@ static int mon_resolve(struct mon_cand *cand, const char **why,
 {
 	const struct dbops_host *h = dbops_host(ctx);
 	struct dbops_rows *rows = NULL;
-	const char *arr = "{", *param[1], *err = NULL;
+	const char *arr, *param[1], *err = NULL, **names;
 	int rc;
 
 	cand->cols = h->alloc(ctx, 16 * sizeof(*cand->cols));
 	cand->n = 0;
-	/* an array literal of the quoted names: "..." with \ and " escaped */
-	for (size_t i = 0; i < p->nrels; i++) {
-		const char *name =
+	names = h->alloc(ctx, (p->nrels + 1) * sizeof(*names));
+	for (size_t i = 0; i < p->nrels; i++)
+		names[i] =
 		    p->rels[i].schema
 			? h->printf(ctx, "%s.%s",
 				    h->quote_ident(ctx, p->rels[i].schema),
 				    h->quote_ident(ctx, p->rels[i].name))
 			: h->quote_ident(ctx, p->rels[i].name);
-		const char *esc = "";
-
-		for (const char *q = name; *q; q++)
-			esc =
-			    h->printf(ctx, "%s%s%c", esc,
-				      *q == '"' || *q == '\\' ? "\\" : "", *q);
-		arr = h->printf(ctx, "%s%s\"%s\"", arr, i ? "," : "", esc);
-	}
-	arr = h->printf(ctx, "%s}", arr);
+	arr = mon_array_literal(ctx, names, p->nrels);
 	param[0] = arr;
 	rc = mon_try_params(&rows, &err, ctx, c, mon_q_columns, 1, param);
 	if (rc != 0) {
@@ -733,7 +725,7 @@ static void mon_advice_add(struct dbops_ctx *ctx, struct mon_report *rep,
 		if (x->c2 != NULL)
 			a->columns[a->ncolumns++] = x->c2->column;
 		a->queryid = s->queryid;
-		a->query = s->query;
+		a->query = s->text;
 		a->cost_before = before;
 		a->cost_after = after;
 		a->hypothetical = hypothetical;
@@ -752,7 +744,7 @@ static void mon_advice_add(struct dbops_ctx *ctx, struct mon_report *rep,
 		    db->name, s->queryid, s->rolname ? s->rolname : s->userid,
 		    mon_fmt_count(ctx, s->calls),
 		    mon_fmt_ms(ctx, s->exec_ms / s->calls),
-		    mon_oneline(ctx, s->query, 200), before, after,
+		    mon_oneline(ctx, s->text, 200), before, after,
 		    mon_fmt_pct(ctx, (after - before) / before),
 		    hypothetical ? "costed with a HypoPG hypothetical index"
 				 : "estimated from EXPLAIN's row estimate "

@@ -512,7 +512,7 @@ void mon_judge_statements(struct dbops_ctx *ctx, struct mon_report *rep,
 		    mon_fmt_count(ctx, s->calls), mon_fmt_ms(ctx, s->exec_ms),
 		    mon_fmt_pct(ctx,
 				w->exec_ms > 0 ? s->exec_ms / w->exec_ms : NAN),
-		    mon_oneline(ctx, s->query, 80));
+		    mon_oneline(ctx, s->text, 80));
 	}
 	slow->hint = "Run \"dbops monitoring report\" for the plans' index "
 		     "advice.";

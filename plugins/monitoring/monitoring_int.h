@@ -159,6 +159,10 @@ const char *mon_fmt_pct(struct dbops_ctx *ctx, double fraction);
 /* One line of at most `max` characters: blanks folded, cut with "...". */
 const char *mon_oneline(struct dbops_ctx *ctx, const char *text, size_t max);
 double mon_num(const char *v); /* NULL: 0 */
+/* A PostgreSQL array literal of `items` ({"a","b\\"c"}; NULL items are
+ * NULL), for a text[] or bigint[] parameter. */
+const char *mon_array_literal(struct dbops_ctx *ctx, const char *const *items,
+			      size_t n);
 
 /* ---- the live model plan needs (observe.c) */
 
@@ -223,7 +227,9 @@ struct mon_stmt {
 	const char *queryid; /* as text: int8 */
 	const char *userid;
 	const char *rolname;
-	const char *query; /* NULL when unknown */
+	const char
+	    *query; /* as recorded, NULL when unknown: to parse and plan */
+	const char *text; /* as shown: normalised, every literal a $n */
 	double calls;
 	double exec_ms;
 	double plan_ms;
@@ -437,6 +443,11 @@ struct mon_parsed {
 
 int mon_sql_parse(struct mon_parsed *out, struct dbops_ctx *ctx,
 		  const char *query);
+/* `query` as it may be shown: libpg_query's normalisation turns every
+ * literal into $n (pg_stat_statements keeps the literals of utility
+ * statements: a role's PASSWORD '...', say); a placeholder sentence for
+ * a text that is too long or does not parse; NULL for NULL. */
+const char *mon_sql_shown(struct dbops_ctx *ctx, const char *query);
 /* `query` with its first "col = $n" turned into "col = ANY($n)", for a
  * lookup run once per row; NULL when it has no such comparison. */
 const char *mon_sql_batched(struct dbops_ctx *ctx, const char *query);
@@ -448,7 +459,7 @@ struct mon_advice {
 	const char **columns;
 	size_t ncolumns;
 	const char *queryid; /* the query it was costed for */
-	const char *query;
+	const char *query;   /* as shown */
 	double cost_before, cost_after;
 	bool hypothetical; /* HypoPG; else estimated from EXPLAIN */
 	const char *file;  /* migration file name */

@@ -87,12 +87,12 @@ static void mon_stmt_table(struct dbops_ctx *ctx, enum mon_fmt f,
 			       "| %s | %s | %s | %s | %s | %s | %s | `%s` |\n",
 			       s->queryid, mon_cell(ctx, role), calls, mean,
 			       total, rpc, share,
-			       mon_cell(ctx, mon_oneline(ctx, s->query, 100)));
+			       mon_cell(ctx, mon_oneline(ctx, s->text, 100)));
 		else
 			h->out(ctx,
 			       "  %-20s %-12s %10s %10s %10s %9s %6s  %s\n",
 			       s->queryid, role, calls, mean, total, rpc, share,
-			       mon_oneline(ctx, s->query, 100));
+			       mon_oneline(ctx, s->text, 100));
 	}
 }
 
@@ -164,7 +164,7 @@ static void mon_report_n1(struct dbops_ctx *ctx, enum mon_fmt f,
 		       ind, mon_fmt_count(ctx, n->parent->calls),
 		       n->parent->rows / n->parent->calls,
 		       f == MON_MD ? "`" : "",
-		       mon_oneline(ctx, n->parent->query, 120),
+		       mon_oneline(ctx, n->parent->text, 120),
 		       f == MON_MD ? "`" : "");
 		h->out(ctx,
 		       "%slookup: %s calls, %.2f rows per call, mean %s, %s in "
@@ -174,7 +174,7 @@ static void mon_report_n1(struct dbops_ctx *ctx, enum mon_fmt f,
 		       mon_fmt_ms(ctx, n->child->exec_ms / n->child->calls),
 		       mon_fmt_ms(ctx, n->child->exec_ms),
 		       f == MON_MD ? "`" : "",
-		       mon_oneline(ctx, n->child->query, 120),
+		       mon_oneline(ctx, n->child->text, 120),
 		       f == MON_MD ? "`" : "");
 		h->out(ctx, "%sevidence: %s; %s\n", ind,
 		       isfinite(n->r)
@@ -356,7 +356,7 @@ static json_object *mon_jstmt(const struct mon_window *w,
 	    o, "share",
 	    mon_jnum(w->exec_ms > 0 ? s->exec_ms / w->exec_ms : NAN));
 	json_object_object_add(o, "shared_blks_read", mon_jnum(s->blks_read));
-	json_object_object_add(o, "query", mon_jstr(s->query));
+	json_object_object_add(o, "query", mon_jstr(s->text));
 	return o;
 }
 
@@ -410,11 +410,11 @@ static json_object *mon_jn1(const struct mon_n1 *n)
 	json_object_object_add(o, "role", mon_jstr(n->child->rolname));
 	json_object_object_add(o, "parent_queryid",
 			       mon_jstr(n->parent->queryid));
-	json_object_object_add(o, "parent_query", mon_jstr(n->parent->query));
+	json_object_object_add(o, "parent_query", mon_jstr(n->parent->text));
 	json_object_object_add(o, "parent_calls", mon_jnum(n->parent->calls));
 	json_object_object_add(o, "parent_rows", mon_jnum(n->parent->rows));
 	json_object_object_add(o, "child_queryid", mon_jstr(n->child->queryid));
-	json_object_object_add(o, "child_query", mon_jstr(n->child->query));
+	json_object_object_add(o, "child_query", mon_jstr(n->child->text));
 	json_object_object_add(o, "child_calls", mon_jnum(n->child->calls));
 	json_object_object_add(o, "child_rows", mon_jnum(n->child->rows));
 	json_object_object_add(o, "ratio", mon_jnum(n->ratio));

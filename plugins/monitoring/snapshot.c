@@ -96,15 +96,20 @@ static const char mon_q_snapshot[] =
 		     "(r.by_time <= $1::int OR r.by_calls <= $1::int) RETURNING 1) "
 		     "SELECT id, (SELECT count(*) FROM ins) AS kept FROM snap";
 
+/* The texts of the statements a snapshot holds for the first time. */
 static const char mon_q_texts[] =
     "WITH missing AS (SELECT DISTINCT m.queryid FROM "
     "dbops.monitoring_statements m WHERE m.snapshot_id = $1::bigint AND NOT "
     "EXISTS (SELECT FROM dbops.monitoring_queries q WHERE q.queryid = "
-    "m.queryid)) INSERT INTO dbops.monitoring_queries (queryid, query) "
-    "SELECT DISTINCT ON (s.queryid) s.queryid, s.query FROM "
-    "@pgss@.pg_stat_statements(true) s WHERE EXISTS (SELECT FROM missing) AND "
-    "s.dbid = " MON_DBID " AND s.queryid IN (SELECT queryid FROM missing) "
-    "AND s.query IS NOT NULL ON CONFLICT (queryid) DO NOTHING";
+    "m.queryid)) SELECT DISTINCT ON (s.queryid) s.queryid::text AS "
+    "queryid, s.query FROM @pgss@.pg_stat_statements(true) s WHERE EXISTS "
+    "(SELECT FROM missing) AND s.dbid = " MON_DBID " AND s.queryid IN "
+    "(SELECT queryid FROM missing) AND s.query IS NOT NULL";
+
+/* ... kept normalised (mon_sql_shown): never a literal in the table. */
+static const char mon_q_texts_keep[] =
+    "INSERT INTO dbops.monitoring_queries (queryid, query) SELECT * FROM "
+    "unnest($1::bigint[], $2::text[]) ON CONFLICT (queryid) DO NOTHING";
 
 static const char mon_q_due[] =
     "SELECT pg_catalog.pg_try_advisory_xact_lock(1684172656, 80) AS locked, "
@@ -124,6 +129,33 @@ static const char mon_q_orphans[] =
 static bool mon_true(const char *v)
 {
 	return v != NULL && v[0] == 't';
+}
+
+/* pg_stat_statements keeps the literals of utility statements (a role's
+ * PASSWORD '...'): texts are normalised here, before they are stored. */
+static int mon_texts_keep(struct dbops_ctx *ctx, struct mon_db *db,
+			  const char *snapshot_id)
+{
+	const struct dbops_host *h = dbops_host(ctx);
+	struct dbops_rows *rows = NULL;
+	const char **ids, **texts, *p[2];
+	int err;
+
+	p[0] = snapshot_id;
+	if ((err = mon_exec(&rows, ctx, &db->c,
+			    mon_with_schema(ctx, mon_q_texts, db->pgss_schema),
+			    1, p)) != 0 ||
+	    rows->nrows == 0)
+		return err;
+	ids = h->alloc(ctx, (size_t)rows->nrows * sizeof(*ids));
+	texts = h->alloc(ctx, (size_t)rows->nrows * sizeof(*texts));
+	for (int r = 0; r < rows->nrows; r++) {
+		ids[r] = h->rows_get(rows, r, "queryid");
+		texts[r] = mon_sql_shown(ctx, h->rows_get(rows, r, "query"));
+	}
+	p[0] = mon_array_literal(ctx, ids, (size_t)rows->nrows);
+	p[1] = mon_array_literal(ctx, texts, (size_t)rows->nrows);
+	return mon_exec(NULL, ctx, &db->c, mon_q_texts_keep, 2, p);
 }
 
 static int mon_snapshot_tx(struct dbops_ctx *ctx, struct mon_db *db,
@@ -148,9 +180,7 @@ static int mon_snapshot_tx(struct dbops_ctx *ctx, struct mon_db *db,
 		return err;
 	p[0] = h->rows_get(rows, 0, "id");
 	if (p[0] != NULL && mon_num(h->rows_get(rows, 0, "kept")) > 0 &&
-	    (err = mon_exec(NULL, ctx, &db->c,
-			    mon_with_schema(ctx, mon_q_texts, db->pgss_schema),
-			    1, p)) != 0)
+	    (err = mon_texts_keep(ctx, db, p[0])) != 0)
 		return err;
 	p[0] = h->printf(ctx, "%.3f", spec->snap_retention);
 	if ((err = mon_exec(&rows, ctx, &db->c, mon_q_retention, 1, p)) != 0)
@@ -415,7 +445,11 @@ int mon_window_read(struct dbops_ctx *ctx, struct mon_db *db,
 	}
 	if (!db->win.snapshots)
 		db->win.dealloc_delta = -1; /* no baseline to compare with */
-	return mon_texts_fill(ctx, db, spec, all_texts);
+	if ((err = mon_texts_fill(ctx, db, spec, all_texts)) != 0)
+		return err;
+	for (size_t i = 0; i < db->nstmts; i++)
+		db->stmts[i].text = mon_sql_shown(ctx, db->stmts[i].query);
+	return 0;
 }
 
 /* ---- the per-interval series of the top statements by calls (N+1) */

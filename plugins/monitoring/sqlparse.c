@@ -7,7 +7,7 @@
  * ON (=, IN, IS NULL as equality; <, >, BETWEEN, LIKE as ranges) and
  * named in ORDER BY. That is Dexter's candidate set (reference §5). Also
  * the batched form of an N+1 lookup: its "col = $1" as "col = ANY($1)",
- * at the place the parse tree says.
+ * at the place the parse tree says; and every text shown, normalised.
  *
  * Texts longer than MON_PARSE_MAX are not parsed, so the parser's
  * output recursion stays far from any thread's stack limit (at most
@@ -394,5 +394,22 @@ const char *mon_sql_batched(struct dbops_ctx *ctx, const char *query)
 					      query, len, query + loc,
 					      query + loc + len);
 	json_object_put(root);
+	return out;
+}
+
+const char *mon_sql_shown(struct dbops_ctx *ctx, const char *query)
+{
+	PgQueryNormalizeResult r;
+	const char *out;
+
+	if (query == NULL)
+		return NULL;
+	if (strlen(query) > MON_PARSE_MAX)
+		return "(query text over 10,000 bytes, not shown)";
+	r = pg_query_normalize(query);
+	out = r.error == NULL && r.normalized_query != NULL
+		  ? dbops_host(ctx)->strdup(ctx, r.normalized_query)
+		  : "(query text not shown: it does not parse)";
+	pg_query_free_normalize_result(r);
 	return out;
 }

@@ -207,7 +207,7 @@ int mon_collect(struct mon_report *rep, struct dbops_ctx *ctx,
 		    "%s, confidence %s): %s",
 		    n->child->queryid, n->ratio, n->parent->queryid,
 		    n->child->rolname ? n->child->rolname : n->child->userid,
-		    n->confidence, mon_oneline(ctx, n->child->query, 80));
+		    n->confidence, mon_oneline(ctx, n->child->text, 80));
 	}
 	rep->results[MON_CHK_N1].hint =
 	    "Fetch the rows in one statement: a join, or the lookup with "

@@ -229,3 +229,34 @@ const char *mon_oneline(struct dbops_ctx *ctx, const char *text, size_t max)
 	out[k] = '\0';
 	return out;
 }
+
+const char *mon_array_literal(struct dbops_ctx *ctx, const char *const *items,
+			      size_t n)
+{
+	size_t len = 3, k = 0;
+	char *out;
+
+	for (size_t i = 0; i < n; i++)
+		len += 2 * (items[i] ? strlen(items[i]) : 4) + 3;
+	out = dbops_host(ctx)->alloc(ctx, len);
+	out[k++] = '{';
+	for (size_t i = 0; i < n; i++) {
+		if (i > 0)
+			out[k++] = ',';
+		if (items[i] == NULL) {
+			memcpy(out + k, "NULL", 4);
+			k += 4;
+			continue;
+		}
+		out[k++] = '"';
+		for (const char *c = items[i]; *c; c++) {
+			if (*c == '"' || *c == '\\')
+				out[k++] = '\\';
+			out[k++] = *c;
+		}
+		out[k++] = '"';
+	}
+	out[k++] = '}';
+	out[k] = '\0';
+	return out;
+}

@@ -135,6 +135,9 @@ round()
 	[ $? -le 2 ]
 }
 "$DBOPS" status --repo "$repo" >/dev/null 2>&1 # the first snapshot: a baseline
+# pg_stat_statements keeps the literals of utility statements it
+# tracks: a password among them
+q "SET pg_stat_statements.track_utility = on; ALTER ROLE mon_slow PASSWORD 'not-a-secret-z3'" >/dev/null
 ok_rounds=0
 for r in $(seq 1 8); do
 	round "$r" && ok_rounds=$((ok_rounds + 1))
@@ -212,6 +215,11 @@ check_contains "the migration is CREATE INDEX CONCURRENTLY" "$(cat "$T_TMP/advic
 	'CREATE INDEX CONCURRENTLY IF NOT EXISTS "events_account_id_idx" ON "public"."events" ("account_id");'
 check_eq "no hypothetical index is left behind" \
 	"$(q "SELECT count(*) FROM hypopg_list_indexes")" 0
+check_not_contains "the report holds no password a statement carried" "$rep" "not-a-secret-z3"
+check_eq "the stored texts hold none either" \
+	"$(q "SELECT count(*) FROM dbops.monitoring_queries WHERE query LIKE '%not-a-secret-z3%'")" 0
+check_eq "the statement is stored normalised" \
+	"$(q "SELECT count(*) FROM dbops.monitoring_queries WHERE query = 'ALTER ROLE mon_slow PASSWORD \$1'")" 1
 sec=$(json 'print(sorted({f["id"] for c in d["checks"] if c["name"] == "security" for f in c["findings"]}))' <<<"$rep")
 check_contains "security findings in the report" "$sec" "'5.3/5.4', 'dbops:md5'"
 

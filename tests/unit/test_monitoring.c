@@ -621,6 +621,41 @@ TEST(test_monitoring__parse_refusals_say_why)
 	fake_host_free(fc);
 }
 
+TEST(test_monitoring__texts_are_shown_without_literals)
+{
+	struct fake_ctx *fc = fake_host_new("monitoring");
+	struct dbops_ctx *ctx = fake_host_ctx(fc);
+	char *big = malloc(MON_PARSE_MAX + 64);
+
+	T_ASSERT(big != NULL);
+	/* pg_stat_statements keeps a utility statement's literals */
+	T_ASSERT_STR(mon_sql_shown(ctx, "ALTER ROLE app PASSWORD 'hunter2'"),
+		     "ALTER ROLE app PASSWORD $1");
+	T_ASSERT_STR(mon_sql_shown(ctx, "SELECT name FROM t WHERE id = $1"),
+		     "SELECT name FROM t WHERE id = $1");
+	T_ASSERT_STR(mon_sql_shown(ctx, "SELEC 'hunter2'"),
+		     "(query text not shown: it does not parse)");
+	memcpy(big, "SELECT 'hunter2'", 16);
+	memset(big + 16, ' ', MON_PARSE_MAX);
+	big[MON_PARSE_MAX + 16] = '\0';
+	T_ASSERT_STR(mon_sql_shown(ctx, big),
+		     "(query text over 10,000 bytes, not shown)");
+	T_ASSERT(mon_sql_shown(ctx, NULL) == NULL);
+	free(big);
+	fake_host_free(fc);
+}
+
+TEST(test_monitoring__array_literal)
+{
+	struct fake_ctx *fc = fake_host_new("monitoring");
+	const char *v[] = {"a", "b\"c", "d\\e", NULL};
+
+	T_ASSERT_STR(mon_array_literal(fake_host_ctx(fc), v, 4),
+		     "{\"a\",\"b\\\"c\",\"d\\\\e\",NULL}");
+	T_ASSERT_STR(mon_array_literal(fake_host_ctx(fc), v, 0), "{}");
+	fake_host_free(fc);
+}
+
 TEST(test_monitoring__batched_lookup)
 {
 	struct fake_ctx *fc = fake_host_new("monitoring");
