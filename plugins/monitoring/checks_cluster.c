@@ -174,7 +174,10 @@ static void mon_judge_sessions(struct dbops_ctx *ctx, struct mon_report *rep)
 			    h->rows_get(a, i, "usename"),
 			    h->rows_get(a, i, "application_name"),
 			    mon_fmt_seconds(ctx, ss),
-			    mon_oneline(ctx, h->rows_get(a, i, "query"), 80));
+			    mon_oneline(ctx,
+					mon_sql_shown_activity(
+					    ctx, h->rows_get(a, i, "query")),
+					80));
 		else if (!in_tx && state != NULL &&
 			 strcmp(state, "idle") != 0 && qs >= spec->long_max)
 			mon_finding_add(
@@ -185,7 +188,10 @@ static void mon_judge_sessions(struct dbops_ctx *ctx, struct mon_report *rep)
 			    h->rows_get(a, i, "usename"),
 			    h->rows_get(a, i, "application_name"), state,
 			    mon_fmt_seconds(ctx, qs),
-			    mon_oneline(ctx, h->rows_get(a, i, "query"), 80));
+			    mon_oneline(ctx,
+					mon_sql_shown_activity(
+					    ctx, h->rows_get(a, i, "query")),
+					80));
 	}
 	if (idle >= spec->idle_max_sessions && spec->idle_max_sessions > 0)
 		mon_finding_add(ctx, ir, spec->checks[MON_CHK_IDLE_TX].sev,

@@ -448,6 +448,10 @@ int mon_sql_parse(struct mon_parsed *out, struct dbops_ctx *ctx,
  * statements: a role's PASSWORD '...', say); a placeholder sentence for
  * a text that is too long or does not parse; NULL for NULL. */
 const char *mon_sql_shown(struct dbops_ctx *ctx, const char *query);
+/* The same for pg_stat_activity.query, which may be cut short
+ * (track_activity_query_size) and then not parse: the text up to its
+ * first quote. */
+const char *mon_sql_shown_activity(struct dbops_ctx *ctx, const char *query);
 /* `query` with its first "col = $n" turned into "col = ANY($n)", for a
  * lookup run once per row; NULL when it has no such comparison. */
 const char *mon_sql_batched(struct dbops_ctx *ctx, const char *query);

@@ -413,3 +413,20 @@ const char *mon_sql_shown(struct dbops_ctx *ctx, const char *query)
 	pg_query_free_normalize_result(r);
 	return out;
 }
+
+const char *mon_sql_shown_activity(struct dbops_ctx *ctx, const char *query)
+{
+	const char *out = mon_sql_shown(ctx, query);
+	const char *quote;
+
+	if (query == NULL || out == NULL || out[0] != '(')
+		return out;
+	/* cut by track_activity_query_size: no literal shown, so nothing
+	 * from the first quote on */
+	quote = strpbrk(query, "'$");
+	return dbops_host(ctx)->printf(
+	    ctx, "%.*s...",
+	    (int)(quote != NULL ? quote - query
+				: (ptrdiff_t)strnlen(query, 200)),
+	    query);
+}

@@ -641,6 +641,13 @@ TEST(test_monitoring__texts_are_shown_without_literals)
 	T_ASSERT_STR(mon_sql_shown(ctx, big),
 		     "(query text over 10,000 bytes, not shown)");
 	T_ASSERT(mon_sql_shown(ctx, NULL) == NULL);
+	/* a text pg_stat_activity cut short: up to its first quote */
+	T_ASSERT_STR(
+	    mon_sql_shown_activity(ctx, "UPDATE accounts SET secret = 'hunt"),
+	    "UPDATE accounts SET secret = ...");
+	T_ASSERT_STR(mon_sql_shown_activity(
+			 ctx, "UPDATE accounts SET secret = 'hunter2'"),
+		     "UPDATE accounts SET secret = $1");
 	free(big);
 	fake_host_free(fc);
 }
