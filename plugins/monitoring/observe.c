@@ -150,12 +150,15 @@ const char *mon_with_schema(struct dbops_ctx *ctx, const char *sql,
 			    const char *schema)
 {
 	const struct dbops_host *h = dbops_host(ctx);
-	const char *at;
+	const char *out = "", *at;
 
-	while ((at = strstr(sql, "@pgss@")) != NULL)
-		sql = h->printf(ctx, "%.*s%s%s", (int)(at - sql), sql, schema,
-				at + 6);
-	return sql;
+	/* one pass: the schema's name may hold "@pgss@" itself */
+	while ((at = strstr(sql, "@pgss@")) != NULL) {
+		out = h->printf(ctx, "%s%.*s%s", out, (int)(at - sql), sql,
+				schema);
+		sql = at + 6;
+	}
+	return h->printf(ctx, "%s%s", out, sql);
 }
 
 /* ---- connections of status and the report */
@@ -176,21 +179,31 @@ static void mon_trace(struct dbops_ctx *ctx, const char *datname,
 		fprintf(f, "\\connect %s\n", h->quote_ident(ctx, datname));
 	} else {
 		/* psql cannot bind: the parameters go in as literals, in
-		 * reverse so that $1 does not eat the 1 of $10 */
-		const char *text = sql;
+		 * one pass (a literal may hold "$2" itself) */
+		const char *text = "";
+		const char *p = sql;
 
-		for (int i = nparams; i >= 1; i--) {
-			const char *ph = h->printf(ctx, "$%d", i);
-			const char *lit =
-			    params[i - 1] != NULL
-				? h->quote_literal(ctx, params[i - 1])
-				: "NULL";
-			const char *at;
+		while (*p != '\0') {
+			const char *q = p;
+			long k = 0;
 
-			while ((at = strstr(text, ph)) != NULL)
-				text =
-				    h->printf(ctx, "%.*s%s%s", (int)(at - text),
-					      text, lit, at + strlen(ph));
+			while (*q != '\0' && *q != '$')
+				q++;
+			text = h->printf(ctx, "%s%.*s", text, (int)(q - p), p);
+			if (*q == '\0')
+				break;
+			p = q + 1;
+			while (*p >= '0' && *p <= '9' && k < 100000)
+				k = k * 10 + (*p++ - '0');
+			if (k >= 1 && k <= nparams)
+				text = h->printf(
+				    ctx, "%s%s", text,
+				    params[k - 1] != NULL
+					? h->quote_literal(ctx, params[k - 1])
+					: "NULL");
+			else
+				text = h->printf(ctx, "%s%.*s", text,
+						 (int)(p - q), q);
 		}
 		fprintf(f, "%s;\n", text);
 	}

@@ -14,6 +14,7 @@
 #include "t.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -660,6 +661,49 @@ TEST(test_monitoring__array_literal)
 	T_ASSERT_STR(mon_array_literal(fake_host_ctx(fc), v, 4),
 		     "{\"a\",\"b\\\"c\",\"d\\\\e\",NULL}");
 	T_ASSERT_STR(mon_array_literal(fake_host_ctx(fc), v, 0), "{}");
+	fake_host_free(fc);
+}
+
+TEST(test_monitoring__schema_placed_once)
+{
+	struct fake_ctx *fc = fake_host_new("monitoring");
+
+	T_ASSERT_STR(mon_with_schema(fake_host_ctx(fc),
+				     "SELECT @pgss@.f(), @pgss@.g()",
+				     "\"@pgss@\""),
+		     "SELECT \"@pgss@\".f(), \"@pgss@\".g()");
+	fake_host_free(fc);
+}
+
+/* The trace the bench replays with psql: parameters as literals, placed
+ * once even when a literal holds a placeholder itself. */
+TEST(test_monitoring__trace_places_each_parameter_once)
+{
+	struct fake_ctx *fc = fake_host_new("monitoring");
+	const char *path = t_path("build/tests/monitoring-trace.sql");
+	const char *params[3] = {"{\"ALTER ROLE a PASSWORD $2\"}", NULL,
+				 "it's"};
+	static const char *const cols[] = {"x"};
+	struct mon_conn c = {NULL, "app"};
+	char buf[512];
+	FILE *f;
+	size_t n;
+
+	remove(path);
+	setenv("DBOPS_MONITORING_TRACE", path, 1);
+	fake_host_add_result(fc, "SELECT", cols, 1, NULL, 0);
+	T_ASSERT_INT(mon_exec(NULL, fake_host_ctx(fc), &c,
+			      "SELECT $1::text[], $2, $3, $12, $", 3, params),
+		     0);
+	unsetenv("DBOPS_MONITORING_TRACE");
+	f = fopen(path, "r");
+	T_ASSERT(f != NULL);
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	remove(path);
+	buf[n] = '\0';
+	T_ASSERT_STR(buf, "SELECT '{\"ALTER ROLE a PASSWORD $2\"}'::text[], "
+			  "NULL, 'it''s', $12, $;\n");
 	fake_host_free(fc);
 }
 
