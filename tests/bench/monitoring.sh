@@ -17,7 +17,8 @@
 #     write a snapshot (snapshots.interval 0s; psql writes the same rows).
 #  2. CPU share at a 10 s interval: the CPU time of 20 reading passes,
 #     client (time(1) around the loop) and server (the postmaster's
-#     cutime + cstime, which gain each backend's CPU when it exits), per
+#     cutime + cstime, which gain each backend's CPU when it exits;
+#     autovacuum, whose workers would count too, is off meanwhile), per
 #     pass, over 10 s.
 # Prints the figures; asserts nothing.
 #
@@ -146,6 +147,10 @@ read -r w_dbops w_psql _ _ _ _ < <(alternate \
 git -C "$repo" revert --no-edit HEAD >/dev/null
 
 # ---- 2: CPU per reading pass --------------------------------------------------
+# autovacuum workers are children of the postmaster too, and busy on
+# 10,000 tables: off while measuring, so that only the passes count
+"$PSQL" -X -q -d postgres -c "ALTER SYSTEM SET autovacuum = off" -c "SELECT pg_reload_conf()" >/dev/null
+sleep 2
 pm=$(head -n 1 "$work/sandbox/primary/postmaster.pid")
 children() { awk '{ print $16 + $17 }' "/proc/$pm/stat"; } # cutime + cstime, ticks
 hz=$(getconf CLK_TCK)
