@@ -24,10 +24,13 @@ DESTDIR   ?=
 CC        ?= cc
 PKGS      := libpq yaml-0.1 libgit2 libcurl json-c nettle libmicrohttpd \
 	libsystemd libcrypto
-PLUGINS   := parameters roles pooler replicas migrations
+PLUGINS   := parameters roles pooler replicas migrations monitoring
 
 # Libraries one plugin needs beyond the common ones.
 PLUGIN_LIBS_migrations = -lpg_query -pthread
+# monitoring: libpg_query for the candidate columns of index advice and
+# N+1 rewrites, libpq directly for statements that may fail (EXPLAIN).
+PLUGIN_LIBS_monitoring = -lpg_query -pthread
 # roles: libcrypto; libidn (the RFC 3454 tables) and libunistring (NFKC of
 # Unicode 14.0.0, as PostgreSQL 15) for SASLprep as PostgreSQL applies it,
 # see plugins/roles/saslprep.c. libunistring has no pkg-config file.

@@ -31,6 +31,9 @@
 # make check) use clang-14; its AddressSanitizer, UBSan and libFuzzer
 # runtimes are in libclang-rt-14-dev, and llvm-14 has the llvm-symbolizer
 # that puts file and line names into their reports.
+#
+# postgresql-15-hypopg gives the monitoring plugin's index advice
+# hypothetical indexes (CREATE EXTENSION hypopg; no preload needed).
 
 set -euo pipefail
 
@@ -39,7 +42,7 @@ packages=(
 	libpq-dev libyaml-dev libgit2-dev libcurl4-openssl-dev libjson-c-dev
 	libpg-query-dev libidn-dev libunistring-dev nettle-dev
 	libmicrohttpd-dev libsystemd-dev libssl-dev
-	postgresql-15 postgresql-client-15 pgbouncer
+	postgresql-15 postgresql-client-15 postgresql-15-hypopg pgbouncer
 	patroni python3-etcd python3-psycopg2 etcd-server curl
 	hyperfine clang-format valgrind python3 time prometheus
 	clang-14 libclang-rt-14-dev llvm-14

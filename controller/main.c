@@ -247,6 +247,19 @@ static const char *absolute(struct arena *a, const char *path)
 	return arena_strdup(a, buf);
 }
 
+/* Keep an option for host->arg() (the strings live as long as the arena). */
+static void plugin_arg(struct cli *c, const char *name, const char *value)
+{
+	const char **v = arena_alloc(c->a, (2 * c->nargs + 2) * sizeof(char *));
+
+	if (c->nargs > 0)
+		memcpy(v, c->args, 2 * c->nargs * sizeof(char *));
+	v[2 * c->nargs] = name;
+	v[2 * c->nargs + 1] = value;
+	c->args = v;
+	c->nargs++;
+}
+
 /*
  * An option the core does not know, given to a plugin command: "--name
  * value", "--name=value" or a lone "--name". Kept for host->arg().
@@ -254,30 +267,19 @@ static const char *absolute(struct arena *a, const char *path)
 static bool plugin_option(struct cli *c, int argc, char **argv)
 {
 	const char *opt = argv[optind - 1];
-	const char *eq, *name, *value;
-	const char **v;
+	const char *eq;
 
 	if (strncmp(opt, "--", 2) != 0 || opt[2] == '\0')
 		return false;
 	opt += 2;
 	eq = strchr(opt, '=');
-	if (eq != NULL) {
-		name = arena_strndup(c->a, opt, (size_t)(eq - opt));
-		value = eq + 1;
-	} else {
-		name = opt;
-		if (optind < argc && argv[optind][0] != '-')
-			value = argv[optind++];
-		else
-			value = "";
-	}
-	v = arena_alloc(c->a, (2 * c->nargs + 2) * sizeof(char *));
-	if (c->nargs > 0)
-		memcpy(v, c->args, 2 * c->nargs * sizeof(char *));
-	v[2 * c->nargs] = name;
-	v[2 * c->nargs + 1] = value;
-	c->args = v;
-	c->nargs++;
+	if (eq != NULL)
+		plugin_arg(c, arena_strndup(c->a, opt, (size_t)(eq - opt)),
+			   eq + 1);
+	else if (optind < argc && argv[optind][0] != '-')
+		plugin_arg(c, opt, argv[optind++]);
+	else
+		plugin_arg(c, opt, "");
 	return true;
 }
 
@@ -354,6 +356,10 @@ static int parse_args(struct cli *c, int argc, char **argv, int first)
 			c->po.conninfo = optarg;
 			break;
 		case O_FORMAT:
+			/* a read-only plugin command renders its own output
+			 * (dbops monitoring report --format json) */
+			if (c->mode != NULL)
+				plugin_arg(c, "format", optarg);
 			if (strcmp(optarg, "text") == 0)
 				c->format = FORMAT_TEXT;
 			else if (strcmp(optarg, "markdown") == 0 ||
@@ -413,7 +419,12 @@ static int parse_args(struct cli *c, int argc, char **argv, int first)
 			c->status_daemon = true;
 			break;
 		case 'h':
-			if (c->mode != NULL)
+			if (c->mode != NULL &&
+			    strcmp(c->command, "status") == 0)
+				printf(
+				    "Usage: dbops %s %s [OPTIONS]\n\nA read-only command of the \"%s\" plugin: it reads the spec and the\ncluster like \"dbops status\" (same options) and prints what the plugin\nreports; it plans and applies nothing.\n",
+				    c->mode_plugin, c->mode, c->mode_plugin);
+			else if (c->mode != NULL)
 				printf(
 				    "Usage: dbops %s %s [OPTIONS]\n\nA command of the \"%s\" plugin: it plans what the command means, shows\nthe plan, asks for confirmation on a terminal and applies it like\n\"dbops apply\" (same options).\n",
 				    c->mode_plugin, c->mode, c->mode_plugin);
@@ -766,6 +777,17 @@ static int cmd_status(struct cli *c, struct registry *reg)
 		pass_dispose(&p);
 		return EXIT_ERROR;
 	}
+	if (c->mode != NULL && pass_plugin_of(&p, c->mode_plugin) == NULL) {
+		const struct loaded_plugin *lp =
+		    loader_find(reg, c->mode_plugin);
+
+		fprintf(
+		    stderr,
+		    "ERROR:  the spec has no \"%s\" section\nHINT:  \"dbops %s %s\" reads the cluster as that section describes it.\n",
+		    lp->desc->spec_section, c->mode_plugin, c->mode);
+		pass_dispose(&p);
+		return EXIT_ERROR;
+	}
 	if ((err = pass_connect(&p, &c->po)) != 0 ||
 	    (err = pass_observe(&p)) != 0) {
 		print_new_errors(&p);
@@ -779,6 +801,16 @@ static int cmd_status(struct cli *c, struct registry *reg)
 	fflush(stdout);
 	err = pass_status(&p);
 	fflush(stdout);
+	if (c->mode != NULL) {
+		/* a read-only command's standard output is its own (a JSON
+		 * report, say): problems go to standard error */
+		for (const struct dbops_diag *d = p.diags.head; d != NULL;
+		     d = d->next)
+			diag_print(stderr, d);
+		rc = err != 0 || p.diags.nerrors > 0 ? EXIT_ERROR : EXIT_OK;
+		pass_dispose(&p);
+		return rc;
+	}
 	for (const struct dbops_diag *d = p.diags.head; d != NULL; d = d->next)
 		diag_print(stdout, d);
 	if (err != 0 || p.diags.nerrors > 0) {

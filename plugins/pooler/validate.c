@@ -676,12 +676,50 @@ static void pool_mark_trust(struct dbops_ctx *ctx,
 			      DBOPS_TRUST_PATH);
 }
 
+/*
+ * The pools, for plugins that compare them with the server (monitoring:
+ * connections per database against pool sizes), published during
+ * validate: pooler.pool.<entry>.dbname, .pool_size (PgBouncer's default
+ * 20 when neither the entry nor default_pool_size sets it) and .target
+ * (primary, replicas, or host for an explicit one).
+ */
+static void pool_publish(struct dbops_ctx *ctx, const struct pool_desired *d)
+{
+	const struct dbops_host *h = dbops_host(ctx);
+	const struct pool_kv *dflt =
+	    pool_desired_setting(d, "default_pool_size");
+
+	if (h->header.size <
+	    offsetof(struct dbops_host, fact_put) + sizeof(h->fact_put))
+		return;
+	for (size_t i = 0; i < d->ndbs; i++) {
+		const struct pool_db *db = &d->dbs[i];
+		const char *size = db->pool_size ? db->pool_size
+				   : dflt	 ? dflt->value
+						 : "20";
+
+		if (strcmp(db->name, "*") == 0)
+			continue;
+		h->fact_put(ctx,
+			    h->printf(ctx, "pooler.pool.%s.dbname", db->name),
+			    db->dbname ? db->dbname : db->name, NULL, &db->loc);
+		h->fact_put(
+		    ctx, h->printf(ctx, "pooler.pool.%s.pool_size", db->name),
+		    size, NULL, &db->loc);
+		h->fact_put(ctx,
+			    h->printf(ctx, "pooler.pool.%s.target", db->name),
+			    db->target ? db->target : "host", NULL, &db->loc);
+	}
+}
+
 int pool_validate(struct dbops_ctx *ctx, const struct dbops_node *section)
 {
 	struct pool_desired d;
 	int err = pool_desired_read(&d, ctx, section);
 
-	if (err == 0)
+	if (err == 0) {
 		pool_mark_trust(ctx, section);
+		pool_publish(ctx, &d);
+	}
 	return err;
 }

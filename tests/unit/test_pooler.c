@@ -463,6 +463,41 @@ TEST(test_pooler__refused_entry_host_does_not_reach_the_next)
 	fake_host_free(fc);
 }
 
+/* The pools are published for other plugins (the monitoring plugin
+ * compares the server's connections with them). */
+TEST(test_pooler__validate_publishes_the_pools)
+{
+	struct fake_ctx *fc = pt_new();
+	const struct dbops_node *sec;
+	const char *all = "";
+
+	sec =
+	    pt_section(fc, "pooler:\n"
+			   "  settings: {default_pool_size: 15}\n"
+			   "  databases:\n"
+			   "    app: {target: primary, pool_size: 30}\n"
+			   "    app_ro: {target: replicas, hosts: [10.0.0.2], "
+			   "dbname: app}\n"
+			   "    legacy: {host: 10.0.0.9}\n"
+			   "    \"*\": {target: primary}\n");
+	T_ASSERT(sec != NULL);
+	T_ASSERT_INT(pool_validate(fake_host_ctx(fc), sec), 0);
+	for (size_t i = 0; i < fc->nfacts; i++)
+		all = dbops_host(fake_host_ctx(fc))
+			  ->printf(fake_host_ctx(fc), "%s%s=%s\n", all,
+				   fc->facts[i].name, fc->facts[i].value);
+	T_ASSERT_STR(all, "pooler.pool.app.dbname=app\n"
+			  "pooler.pool.app.pool_size=30\n"
+			  "pooler.pool.app.target=primary\n"
+			  "pooler.pool.app_ro.dbname=app\n"
+			  "pooler.pool.app_ro.pool_size=15\n"
+			  "pooler.pool.app_ro.target=replicas\n"
+			  "pooler.pool.legacy.dbname=legacy\n"
+			  "pooler.pool.legacy.pool_size=15\n"
+			  "pooler.pool.legacy.target=host\n");
+	fake_host_free(fc);
+}
+
 TEST(test_pooler__setting_list_is_pgbouncer_118)
 {
 	/* every key of 1.18's SHOW CONFIG but conffile, and nothing newer */
