@@ -18,7 +18,7 @@ DESTDIR   ?=
 
 CC        ?= cc
 PKGS      := libpq yaml-0.1 libgit2 libcurl json-c
-PLUGINS   := parameters roles pooler replicas migrations
+PLUGINS   := parameters roles pooler replicas migrations backups
 
 # Libraries one plugin needs beyond the common ones.
 PLUGIN_LIBS_migrations = -lpg_query -pthread
@@ -27,6 +27,10 @@ PLUGIN_LIBS_migrations = -lpg_query -pthread
 # see plugins/roles/saslprep.c. libunistring has no pkg-config file.
 PLUGIN_LIBS_roles = $(shell pkg-config --libs libcrypto libidn 2>/dev/null) -lunistring
 PLUGIN_CFLAGS_roles = $(shell pkg-config --cflags libidn 2>/dev/null)
+# backups: lz4 and zstd frames, AES-256-GCM and SHA-256 (libcrypto); libcurl
+# (S3) and json-c (the catalog) are among the common libraries.
+PLUGIN_LIBS_backups = $(shell pkg-config --libs liblz4 libzstd libcrypto 2>/dev/null)
+PLUGIN_CFLAGS_backups = $(shell pkg-config --cflags liblz4 libzstd 2>/dev/null)
 
 ifeq ($(V),1)
 Q :=
