@@ -90,6 +90,7 @@ struct comp {
 	ZSTD_CCtx *zs;
 	bool started;
 	int level;
+	LZ4F_preferences_t prefs;
 	unsigned char *out;
 	size_t outcap;
 };
@@ -108,17 +109,17 @@ static void comp_reserve(struct comp *c, size_t n)
 static int comp_lz4(struct comp *c, const void *data, size_t len, bool final,
 		    struct bak_err *e)
 {
-	LZ4F_preferences_t prefs;
 	size_t n, off = 0;
 	int err;
 
 	if (!c->started) {
-		memset(&prefs, 0, sizeof(prefs));
-		prefs.frameInfo.contentChecksumFlag = LZ4F_contentChecksumEnabled;
-		prefs.frameInfo.blockSizeID = LZ4F_max4MB;
-		prefs.compressionLevel = c->level;
+		memset(&c->prefs, 0, sizeof(c->prefs));
+		c->prefs.frameInfo.contentChecksumFlag =
+		    LZ4F_contentChecksumEnabled;
+		c->prefs.frameInfo.blockSizeID = LZ4F_max4MB;
+		c->prefs.compressionLevel = c->level;
 		comp_reserve(c, LZ4F_HEADER_SIZE_MAX);
-		n = LZ4F_compressBegin(c->lz, c->out, c->outcap, &prefs);
+		n = LZ4F_compressBegin(c->lz, c->out, c->outcap, &c->prefs);
 		if (LZ4F_isError(n))
 			return bak_fail(e, DBOPS_ERR_GENERIC,
 					"could not compress with lz4: %s",
@@ -130,7 +131,7 @@ static int comp_lz4(struct comp *c, const void *data, size_t len, bool final,
 	while (off < len) {
 		size_t step = len - off > (1u << 22) ? (1u << 22) : len - off;
 
-		comp_reserve(c, LZ4F_compressBound(step, NULL));
+		comp_reserve(c, LZ4F_compressBound(step, &c->prefs));
 		n = LZ4F_compressUpdate(c->lz, c->out, c->outcap,
 					(const char *)data + off, step, NULL);
 		if (LZ4F_isError(n))
@@ -144,7 +145,7 @@ static int comp_lz4(struct comp *c, const void *data, size_t len, bool final,
 	}
 	if (!final)
 		return 0;
-	comp_reserve(c, LZ4F_compressBound(0, NULL));
+	comp_reserve(c, LZ4F_compressBound(0, &c->prefs));
 	n = LZ4F_compressEnd(c->lz, c->out, c->outcap, NULL);
 	if (LZ4F_isError(n))
 		return bak_fail(e, DBOPS_ERR_GENERIC,
