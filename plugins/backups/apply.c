@@ -74,7 +74,8 @@ static int ap_expire_wal(struct dbops_ctx *ctx, const struct bak_spec *s,
 		char key[512];
 
 		base = base ? base + 1 : keys[i];
-		if (strlen(base) < 24 || strspn(base, "0123456789ABCDEF") < 24 ||
+		if (strlen(base) < 24 ||
+		    strspn(base, "0123456789ABCDEF") < 24 ||
 		    strncmp(base + 8, floor + 8, 16) >= 0)
 			continue;
 		snprintf(key, sizeof(key), "wal/%s", keys[i]);

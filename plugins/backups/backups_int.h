@@ -235,7 +235,7 @@ int bak_tool(const char *name, int argc, char **argv);
 struct bak_cron {
 	uint64_t minute; /* bit i: minute i allowed */
 	uint32_t hour;
-	uint32_t mday; /* bits 1..31 */
+	uint32_t mday;	/* bits 1..31 */
 	uint16_t month; /* bits 1..12 */
 	uint8_t wday;	/* bits 0..6, Sunday 0 */
 	bool mday_star, wday_star;
@@ -256,8 +256,8 @@ time_t bak_cron_prev(const struct bak_cron *c, time_t at);
 struct bak_file {
 	const char *path;
 	uint64_t size;
-	int64_t mtime;	     /* seconds since the epoch */
-	uint32_t crc;	     /* CRC-32C of the contents */
+	int64_t mtime;	       /* seconds since the epoch */
+	uint32_t crc;	       /* CRC-32C of the contents */
 	const char *stored_in; /* the backup id whose archive holds it */
 };
 
@@ -269,12 +269,12 @@ struct bak_backup {
 	const char *label;
 	uint64_t start_lsn, stop_lsn;
 	uint32_t timeline;
-	int64_t start_time, stop_time; /* seconds since the epoch */
+	int64_t start_time, stop_time;	  /* seconds since the epoch */
 	const char *wal_start, *wal_stop; /* segment names */
-	uint64_t size;	       /* bytes of the data restored */
-	uint64_t stored_size;  /* bytes in the repository */
-	const char *archive;   /* "data.tar" object name */
-	const char *compression; /* "lz4", "zstd", "none" */
+	uint64_t size;			  /* bytes of the data restored */
+	uint64_t stored_size;		  /* bytes in the repository */
+	const char *archive;		  /* "data.tar" object name */
+	const char *compression;	  /* "lz4", "zstd", "none" */
 	bool server_compressed;
 	bool encrypted;
 	const char *source; /* "primary" or the standby's name */
@@ -345,9 +345,9 @@ struct bak_spec {
 	bool has_access_key;
 	struct bak_codec codec; /* without the key */
 	struct dbops_secret_ref enc_key;
-	bool server_compress;	  /* compression on the server (BASE_BACKUP) */
-	const char *full_cron;	  /* or NULL */
-	const char *incr_cron;	  /* or NULL */
+	bool server_compress;  /* compression on the server (BASE_BACKUP) */
+	const char *full_cron; /* or NULL */
+	const char *incr_cron; /* or NULL */
 	struct bak_retention retention;
 	int64_t archive_timeout; /* seconds; 0: leave the server's */
 	int64_t rpo, rto;	 /* seconds; 0: none */
@@ -361,7 +361,7 @@ struct bak_spec {
 	int64_t drill_max;  /* seconds; 0: none */
 	struct bak_check *checks;
 	size_t nchecks;
-	const char *archive_command; /* what the plan shows and sets */
+	const char *archive_command;	  /* what the plan shows and sets */
 	const char *restore_command_base; /* "dbops wal-fetch OPTIONS" */
 	struct dbops_loc loc;
 	struct dbops_loc retention_loc, objectives_loc;
@@ -429,9 +429,9 @@ enum bak_op {
 struct bak_payload {
 	enum bak_op op;
 	const struct bak_spec *spec; /* as diff parsed it */
-	const char *backup_id; /* EXPIRE; RESTORE: the chosen backup */
-	bool incremental;      /* BACKUP */
-	const char *wal_floor; /* EXPIRE_WAL */
+	const char *backup_id;	     /* EXPIRE; RESTORE: the chosen backup */
+	bool incremental;	     /* BACKUP */
+	const char *wal_floor;	     /* EXPIRE_WAL */
 	/* RESTORE */
 	const char *target_kind; /* "latest", "time", "lsn", "immediate" */
 	const char *target;
@@ -451,6 +451,10 @@ int bak_check_archiving(struct dbops_ctx *ctx, const struct bak_spec *s);
  * replication one or not; the caller PQfinish'es it. */
 int bak_replication_connect(void **out_conn, struct dbops_ctx *ctx,
 			    const struct bak_spec *s, bool replication);
+/* The host and port of `from`, the replicas member the spec backs up
+ * from, as the replicas plugin publishes them (replicas.member.NAME.*). */
+int bak_member_address(const char **host, const char **port,
+		       struct dbops_ctx *ctx, const struct bak_spec *s);
 int bak_wait_wal(struct dbops_ctx *ctx, const struct bak_spec *s,
 		 struct bak_repo *repo, const char *segment);
 void bak_wal_range(struct bak_backup *b);

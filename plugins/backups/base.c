@@ -35,7 +35,8 @@ const char *bak_new_id(struct dbops_ctx *ctx, bool incremental)
 
 	gmtime_r(&now, &tm);
 	strftime(buf, sizeof(buf), "%Y%m%dT%H%M%SZ", &tm);
-	return dbops_host(ctx)->printf(ctx, "%s%c", buf, incremental ? 'I' : 'F');
+	return dbops_host(ctx)->printf(ctx, "%s%c", buf,
+				       incremental ? 'I' : 'F');
 }
 
 const char *bak_archive_name(struct dbops_ctx *ctx, enum bak_compress c,
@@ -55,9 +56,10 @@ char *bak_system_id(struct dbops_ctx *ctx)
 	struct dbops_rows *r = NULL;
 	const char *v;
 
-	if (h->query(&r, ctx,
-		     "SELECT system_identifier::text AS id FROM pg_catalog.pg_control_system()",
-		     0, NULL) != 0)
+	if (h->query(
+		&r, ctx,
+		"SELECT system_identifier::text AS id FROM pg_catalog.pg_control_system()",
+		0, NULL) != 0)
 		return NULL;
 	v = h->rows_get(r, 0, "id");
 	return v ? strdup(v) : NULL;
@@ -73,9 +75,10 @@ int bak_check_archiving(struct dbops_ctx *ctx, const struct bak_spec *s)
 	struct dbops_diag *d;
 	int err;
 
-	err = h->query(&r, ctx,
-		       "SELECT pg_catalog.current_setting('archive_mode') AS m, pg_catalog.current_setting('archive_command') AS c",
-		       0, NULL);
+	err = h->query(
+	    &r, ctx,
+	    "SELECT pg_catalog.current_setting('archive_mode') AS m, pg_catalog.current_setting('archive_command') AS c",
+	    0, NULL);
 	if (err != 0)
 		return err;
 	mode = h->rows_get(r, 0, "m");
@@ -85,11 +88,13 @@ int bak_check_archiving(struct dbops_ctx *ctx, const struct bak_spec *s)
 		return 0;
 	d = h->diag(ctx, DBOPS_SEV_ERROR, DBOPS_ERR_CONFLICT, &s->loc,
 		    "WAL archiving to the repository is not running");
-	h->diag_detail(ctx, d,
-		       "archive_mode is %s and archive_command is \"%s\"; a backup needs the WAL it spans archived.",
-		       mode ? mode : "?", cmd ? cmd : "");
-	h->diag_hint(ctx, d,
-		     "Run \"dbops apply\" (it sets archive_mode and archive_command), restart the server if the plan says so, then take the backup.");
+	h->diag_detail(
+	    ctx, d,
+	    "archive_mode is %s and archive_command is \"%s\"; a backup needs the WAL it spans archived.",
+	    mode ? mode : "?", cmd ? cmd : "");
+	h->diag_hint(
+	    ctx, d,
+	    "Run \"dbops apply\" (it sets archive_mode and archive_command), restart the server if the plan says so, then take the backup.");
 	return DBOPS_ERR_CONFLICT;
 }
 
@@ -103,9 +108,8 @@ static PGconn *base_connect(struct dbops_ctx *ctx, const char *const *over_k,
 	int n = 0;
 	PGconn *c;
 
-	for (PQconninfoOption *o = opts; o != NULL && o->keyword != NULL &&
-					 n < 60;
-	     o++) {
+	for (PQconninfoOption *o = opts;
+	     o != NULL && o->keyword != NULL && n < 60; o++) {
 		bool replaced = false;
 
 		if (o->val == NULL || o->val[0] == '\0')
@@ -129,7 +133,7 @@ static PGconn *base_connect(struct dbops_ctx *ctx, const char *const *over_k,
 }
 
 /* The host and port of the replicas member `name`. */
-static int base_member(const char **host, const char **port,
+int bak_member_address(const char **host, const char **port,
 		       struct dbops_ctx *ctx, const struct bak_spec *s)
 {
 	const struct dbops_host *h = dbops_host(ctx);
@@ -149,11 +153,13 @@ static int base_member(const char **host, const char **port,
 	}
 	if (*port != NULL)
 		return 0;
-	d = h->diag(ctx, DBOPS_SEV_ERROR, DBOPS_ERR_NOTFOUND, &s->loc,
-		    "backups.from names \"%s\", which is not a member the replicas plugin knows",
-		    s->from);
-	h->diag_hint(ctx, d,
-		     "Name a member of the replicas section, or write from: primary.");
+	d = h->diag(
+	    ctx, DBOPS_SEV_ERROR, DBOPS_ERR_NOTFOUND, &s->loc,
+	    "backups.from names \"%s\", which is not a member the replicas plugin knows",
+	    s->from);
+	h->diag_hint(
+	    ctx, d,
+	    "Name a member of the replicas section, or write from: primary.");
 	return DBOPS_ERR_NOTFOUND;
 }
 
@@ -174,7 +180,7 @@ int bak_replication_connect(void **out_conn, struct dbops_ctx *ctx,
 	if (s->from != NULL) {
 		const char *host, *port;
 
-		if ((err = base_member(&host, &port, ctx, s)) != 0)
+		if ((err = bak_member_address(&host, &port, ctx, s)) != 0)
 			return err;
 		k[n] = "port";
 		v[n++] = port;
@@ -242,8 +248,9 @@ int bak_wait_wal(struct dbops_ctx *ctx, const struct bak_spec *s,
 		    "WAL segment \"%s\" that the backup needs did not reach the repository in 120s",
 		    segment);
 
-		h->diag_hint(ctx, d,
-			     "Look at pg_stat_archiver and the server log for archive_command's errors.");
+		h->diag_hint(
+		    ctx, d,
+		    "Look at pg_stat_archiver and the server log for archive_command's errors.");
 	}
 	return DBOPS_ERR_TRANSIENT;
 }
@@ -302,9 +309,10 @@ static int base_copy(struct dbops_ctx *ctx, PGconn *c, struct base_stream *bs,
 		case 'n':
 			if (++bs->narchives > 1) {
 				PQfreemem(buf);
-				h->diag(ctx, DBOPS_SEV_ERROR,
-					DBOPS_ERR_UNSUPPORTED, &s->loc,
-					"the cluster has tablespaces, which dbops does not back up yet");
+				h->diag(
+				    ctx, DBOPS_SEV_ERROR, DBOPS_ERR_UNSUPPORTED,
+				    &s->loc,
+				    "the cluster has tablespaces, which dbops does not back up yet");
 				return DBOPS_ERR_UNSUPPORTED;
 			}
 			break;
@@ -354,9 +362,10 @@ static int base_finish(struct dbops_ctx *ctx, PGconn *c, struct bak_backup *b)
 		if (st == PGRES_TUPLES_OK && PQntuples(r) == 1 &&
 		    PQnfields(r) >= 2) {
 			if (!bak_lsn_parse(&b->stop_lsn, PQgetvalue(r, 0, 0)))
-				err = base_pqerr(ctx, c, "reading the backup's end");
-			b->timeline = (uint32_t)strtoul(PQgetvalue(r, 0, 1),
-							NULL, 10);
+				err = base_pqerr(ctx, c,
+						 "reading the backup's end");
+			b->timeline =
+			    (uint32_t)strtoul(PQgetvalue(r, 0, 1), NULL, 10);
 		} else if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK &&
 			   err == 0) {
 			err = base_pqerr(ctx, c, "BASE_BACKUP");
@@ -424,8 +433,8 @@ int bak_backup_full(struct dbops_ctx *ctx, const struct bak_spec *s)
 	struct bak_backup b;
 	struct bak_err e = {0};
 	PGconn *c = NULL;
-	bool server = s->codec.compress != BAK_COMP_NONE && s->server_compress &&
-		      h->server_version(ctx) >= 150000;
+	bool server = s->codec.compress != BAK_COMP_NONE &&
+		      s->server_compress && h->server_version(ctx) >= 150000;
 	const char *id = bak_new_id(ctx, false);
 	char key[256];
 	int err;
@@ -441,7 +450,8 @@ int bak_backup_full(struct dbops_ctx *ctx, const struct bak_spec *s)
 	data_codec = codec;
 	if (server)
 		data_codec.compress = BAK_COMP_NONE; /* already compressed */
-	b.archive = strdup(bak_archive_name(ctx, codec.compress, codec.encrypt));
+	b.archive =
+	    strdup(bak_archive_name(ctx, codec.compress, codec.encrypt));
 	snprintf(key, sizeof(key), "backups/%s/%s", id, b.archive);
 	if ((err = bak_put_encoded(&bs.put, &bs.data, repo, key, true,
 				   &data_codec, &e)) != 0) {
@@ -475,8 +485,8 @@ int bak_backup_full(struct dbops_ctx *ctx, const struct bak_spec *s)
 		struct bak_sink *ms;
 
 		mc.compress = BAK_COMP_NONE;
-		if ((err = bak_put_encoded(&mp, &ms, repo, key, true, &mc, &e)) ==
-			0) {
+		if ((err = bak_put_encoded(&mp, &ms, repo, key, true, &mc,
+					   &e)) == 0) {
 			err = ms->write(ms, bs.manifest.data, bs.manifest.len,
 					true, &e);
 			bak_sink_free_chain(ms);

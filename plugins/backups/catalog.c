@@ -43,11 +43,10 @@ char *bak_backup_to_json(const struct bak_backup *b)
 	json_object_object_add(o, "format", json_object_new_int(CAT_FORMAT));
 	json_object_object_add(o, "id", json_object_new_string(b->id));
 	json_object_object_add(o, "type", json_object_new_string(b->type));
-	json_object_object_add(o, "parent",
-			       b->parent ? json_object_new_string(b->parent)
-					 : NULL);
-	json_object_object_add(o, "label",
-			       json_object_new_string(b->label ? b->label : ""));
+	json_object_object_add(
+	    o, "parent", b->parent ? json_object_new_string(b->parent) : NULL);
+	json_object_object_add(
+	    o, "label", json_object_new_string(b->label ? b->label : ""));
 	json_object_object_add(o, "timeline",
 			       json_object_new_int64(b->timeline));
 	cat_lsn(lsn, b->start_lsn);
@@ -62,10 +61,12 @@ char *bak_backup_to_json(const struct bak_backup *b)
 			       json_object_new_string(b->wal_start));
 	json_object_object_add(o, "wal_stop",
 			       json_object_new_string(b->wal_stop));
-	json_object_object_add(o, "size", json_object_new_int64((int64_t)b->size));
+	json_object_object_add(o, "size",
+			       json_object_new_int64((int64_t)b->size));
 	json_object_object_add(o, "stored_size",
 			       json_object_new_int64((int64_t)b->stored_size));
-	json_object_object_add(o, "archive", json_object_new_string(b->archive));
+	json_object_object_add(o, "archive",
+			       json_object_new_string(b->archive));
 	json_object_object_add(o, "compression",
 			       json_object_new_string(b->compression));
 	json_object_object_add(o, "server_compressed",
@@ -73,7 +74,8 @@ char *bak_backup_to_json(const struct bak_backup *b)
 	json_object_object_add(o, "encrypted",
 			       json_object_new_boolean(b->encrypted));
 	json_object_object_add(
-	    o, "source", json_object_new_string(b->source ? b->source : "primary"));
+	    o, "source",
+	    json_object_new_string(b->source ? b->source : "primary"));
 	json_object_object_add(
 	    o, "system_id",
 	    json_object_new_string(b->system_id ? b->system_id : ""));
@@ -107,9 +109,10 @@ char *bak_backup_to_json(const struct bak_backup *b)
 
 static int cat_missing(struct bak_err *e, const char *key)
 {
-	return bak_fail(e, DBOPS_ERR_INVALID,
-			"invalid backup catalog entry: \"%s\" is missing or of the wrong type",
-			key);
+	return bak_fail(
+	    e, DBOPS_ERR_INVALID,
+	    "invalid backup catalog entry: \"%s\" is missing or of the wrong type",
+	    key);
 }
 
 static const char *cat_str(json_object *o, const char *key, bool required,
@@ -174,8 +177,9 @@ int bak_backup_from_json(struct bak_backup *b, const char *json,
 	if (o == NULL || !json_object_is_type(o, json_type_object)) {
 		if (o != NULL)
 			json_object_put(o);
-		return bak_fail(e, DBOPS_ERR_INVALID,
-				"invalid backup catalog entry: not a JSON object");
+		return bak_fail(
+		    e, DBOPS_ERR_INVALID,
+		    "invalid backup catalog entry: not a JSON object");
 	}
 	if (cat_int(o, "format", &err, e) != CAT_FORMAT && err == 0)
 		err = bak_fail(e, DBOPS_ERR_UNSUPPORTED,
@@ -189,7 +193,8 @@ int bak_backup_from_json(struct bak_backup *b, const char *json,
 			   cat_str(o, "start_lsn", true, &err, e)) &&
 	    err == 0)
 		err = cat_missing(e, "start_lsn");
-	if (!bak_lsn_parse(&b->stop_lsn, cat_str(o, "stop_lsn", true, &err, e)) &&
+	if (!bak_lsn_parse(&b->stop_lsn,
+			   cat_str(o, "stop_lsn", true, &err, e)) &&
 	    err == 0)
 		err = cat_missing(e, "stop_lsn");
 	b->start_time = cat_int(o, "start_time", &err, e);
@@ -215,10 +220,12 @@ int bak_backup_from_json(struct bak_backup *b, const char *json,
 	}
 	if (err == 0 && strcmp(b->type, "full") != 0 &&
 	    strcmp(b->type, "incremental") != 0)
-		err = bak_fail(e, DBOPS_ERR_INVALID,
-			       "invalid backup catalog entry: unknown type \"%s\"",
-			       b->type);
-	if (err == 0 && strcmp(b->type, "incremental") == 0 && b->parent == NULL)
+		err = bak_fail(
+		    e, DBOPS_ERR_INVALID,
+		    "invalid backup catalog entry: unknown type \"%s\"",
+		    b->type);
+	if (err == 0 && strcmp(b->type, "incremental") == 0 &&
+	    b->parent == NULL)
 		err = cat_missing(e, "parent");
 	if (err == 0 && (!json_object_object_get_ex(o, "files", &files) ||
 			 !json_object_is_type(files, json_type_array)))
@@ -233,10 +240,9 @@ int bak_backup_from_json(struct bak_backup *b, const char *json,
 
 void bak_backup_dispose(struct bak_backup *b)
 {
-	const char *strs[] = {b->id,	  b->type,	b->parent,
-			      b->label,	  b->wal_start, b->wal_stop,
-			      b->archive, b->compression, b->source,
-			      b->system_id};
+	const char *strs[] = {
+	    b->id,	 b->type,    b->parent,	     b->label,	b->wal_start,
+	    b->wal_stop, b->archive, b->compression, b->source, b->system_id};
 
 	for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++)
 		free((char *)(uintptr_t)strs[i]);
@@ -248,19 +254,46 @@ void bak_backup_dispose(struct bak_backup *b)
 	memset(b, 0, sizeof(*b));
 }
 
-/* "2026-01-01 03:00:00 GMT" */
+/* "2026-01-01 03:00:00 GMT", "2026-01-01 03:00:00.123456+02",
+ * "2026-01-01T03:00:00Z": seconds since the epoch (the fraction dropped),
+ * UTC unless an offset is given; -1 when it does not parse. */
 int64_t bak_time_parse(const char *text)
 {
 	struct tm tm;
+	int n = 0, oh = 0, om = 0, sign = 1;
+	const char *p;
 
 	memset(&tm, 0, sizeof(tm));
 	if (text == NULL ||
-	    sscanf(text, "%d-%d-%d %d:%d:%d", &tm.tm_year, &tm.tm_mon,
-		   &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec) != 6)
+	    sscanf(text, "%4d-%2d-%2d%*[ T]%2d:%2d:%2d%n", &tm.tm_year,
+		   &tm.tm_mon, &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec,
+		   &n) != 6)
+		return -1;
+	p = text + n;
+	if (*p == '.')
+		for (p++; *p >= '0' && *p <= '9'; p++)
+			;
+	while (*p == ' ')
+		p++;
+	if (*p == '+' || *p == '-') {
+		sign = *p == '-' ? -1 : 1;
+		if (sscanf(p + 1, "%2d", &oh) != 1)
+			return -1;
+		p += 3;
+		if (*p == ':')
+			p++;
+		if (*p >= '0' && *p <= '9' && sscanf(p, "%2d", &om) == 1)
+			p += 2;
+	} else if (*p == 'Z') {
+		p++;
+	} else if (strcmp(p, "GMT") == 0 || strcmp(p, "UTC") == 0) {
+		p += 3;
+	}
+	if (*p != '\0')
 		return -1;
 	tm.tm_year -= 1900;
 	tm.tm_mon -= 1;
-	return (int64_t)timegm(&tm);
+	return (int64_t)timegm(&tm) - sign * (oh * 3600 + om * 60);
 }
 
 static int cat_file_cmp(const void *a, const void *b)
@@ -283,8 +316,9 @@ int bak_manifest_files(struct bak_file **files_out, size_t *n_out,
 	    !json_object_is_type(arr, json_type_array)) {
 		if (o != NULL)
 			json_object_put(o);
-		return bak_fail(e, DBOPS_ERR_INVALID,
-				"could not parse the backup manifest: no \"Files\" list");
+		return bak_fail(
+		    e, DBOPS_ERR_INVALID,
+		    "could not parse the backup manifest: no \"Files\" list");
 	}
 	n = json_object_array_length(arr);
 	files = calloc(n + 1, sizeof(*files));
@@ -304,21 +338,23 @@ int bak_manifest_files(struct bak_file **files_out, size_t *n_out,
 			}
 			free(files);
 			json_object_put(o);
-			return bak_fail(e, DBOPS_ERR_INVALID,
-					"could not parse the backup manifest: file %zu has no path or size",
-					i + 1);
+			return bak_fail(
+			    e, DBOPS_ERR_INVALID,
+			    "could not parse the backup manifest: file %zu has no path or size",
+			    i + 1);
 		}
 		files[i].size = (uint64_t)json_object_get_int64(v);
 		if (json_object_object_get_ex(f, "Last-Modified", &v))
-			files[i].mtime = bak_time_parse(json_object_get_string(v));
+			files[i].mtime =
+			    bak_time_parse(json_object_get_string(v));
 		if (json_object_object_get_ex(f, "Checksum-Algorithm", &v))
 			alg = json_object_get_string(v);
 		if (alg != NULL && strcmp(alg, "CRC32C") == 0 &&
 		    json_object_object_get_ex(f, "Checksum", &v)) {
 			/* the manifest writes the CRC's bytes in memory
 			 * order, little-endian */
-			uint32_t raw = (uint32_t)strtoul(json_object_get_string(v),
-							 NULL, 16);
+			uint32_t raw = (uint32_t)strtoul(
+			    json_object_get_string(v), NULL, 16);
 
 			files[i].crc = ((raw & 0xff) << 24) |
 				       ((raw & 0xff00) << 8) |
@@ -374,7 +410,8 @@ int bak_catalog_load(struct bak_catalog *out, struct bak_repo *r,
 				struct bak_backup *b = &out->v[out->n];
 
 				for (size_t k = 0; k < b->nfiles; k++) {
-					free((char *)(uintptr_t)b->files[k].path);
+					free((char *)(uintptr_t)b->files[k]
+						 .path);
 					free((char *)(uintptr_t)b->files[k]
 						 .stored_in);
 				}

@@ -59,7 +59,7 @@ struct bufsink {
 static int bufsink_write(struct bak_sink *s, const void *data, size_t len,
 			 bool final, struct bak_err *e)
 {
-	(void)final;
+	(void) final;
 	(void)e;
 	bak_buf_add(((struct bufsink *)s)->b, data, len);
 	return 0;
@@ -165,14 +165,15 @@ static int comp_zstd(struct comp *c, const void *data, size_t len, bool final,
 	do {
 		ZSTD_outBuffer out = {c->out, c->outcap, 0};
 
-		left = ZSTD_compressStream2(c->zs, &out, &in,
-					    final ? ZSTD_e_end : ZSTD_e_continue);
+		left = ZSTD_compressStream2(
+		    c->zs, &out, &in, final ? ZSTD_e_end : ZSTD_e_continue);
 		if (ZSTD_isError(left))
 			return bak_fail(e, DBOPS_ERR_GENERIC,
 					"could not compress with zstd: %s",
 					ZSTD_getErrorName(left));
-		if (out.pos > 0 && (err = c->next->write(c->next, c->out,
-							 out.pos, false, e)) != 0)
+		if (out.pos > 0 &&
+		    (err = c->next->write(c->next, c->out, out.pos, false,
+					  e)) != 0)
 			return err;
 	} while (final ? left != 0 : in.pos < in.size);
 	return final ? c->next->write(c->next, NULL, 0, true, e) : 0;
@@ -260,8 +261,9 @@ static void enc_derive(struct enc *x, const unsigned char *salt)
 static int enc_crypto_fail(struct bak_err *e, bool decrypt)
 {
 	return decrypt
-		   ? bak_fail(e, DBOPS_ERR_INVALID,
-			      "could not decrypt: the data is corrupt or the key is wrong")
+		   ? bak_fail(
+			 e, DBOPS_ERR_INVALID,
+			 "could not decrypt: the data is corrupt or the key is wrong")
 		   : bak_fail(e, DBOPS_ERR_GENERIC, "could not encrypt");
 }
 
@@ -280,8 +282,8 @@ static int enc_chunk(struct enc *x, const unsigned char *plain, size_t len,
 	if (EVP_EncryptInit_ex(x->cx, EVP_aes_256_gcm(), NULL, x->key, nonce) !=
 		1 ||
 	    EVP_EncryptUpdate(x->cx, NULL, &n, word, 4) != 1 ||
-	    (len > 0 && EVP_EncryptUpdate(x->cx, x->out, &n, plain,
-					  (int)len) != 1) ||
+	    (len > 0 &&
+	     EVP_EncryptUpdate(x->cx, x->out, &n, plain, (int)len) != 1) ||
 	    EVP_EncryptFinal_ex(x->cx, x->out + len, &n) != 1 ||
 	    EVP_CIPHER_CTX_ctrl(x->cx, EVP_CTRL_GCM_GET_TAG, ENC_TAG,
 				x->out + len) != 1)
@@ -320,7 +322,8 @@ static int enc_write(struct bak_sink *s, const void *data, size_t len,
 		p += take;
 		len -= take;
 		if (x->have == ENC_CHUNK) {
-			if ((err = enc_chunk(x, x->buf, x->have, false, e)) != 0)
+			if ((err = enc_chunk(x, x->buf, x->have, false, e)) !=
+			    0)
 				return err;
 			x->have = 0;
 		}
@@ -354,7 +357,7 @@ static int dec_record(struct enc *x, size_t len, bool last, struct bak_err *e)
 }
 
 static int decrypt_write(struct bak_sink *s, const void *data, size_t len,
-		     bool final, struct bak_err *e)
+			 bool final, struct bak_err *e)
 {
 	struct enc *x = (struct enc *)s;
 	const unsigned char *p = data;
@@ -396,8 +399,8 @@ static int decrypt_write(struct bak_sink *s, const void *data, size_t len,
 		} else if (need > 4) {
 			bool last = (x->buf[0] & 0x80) != 0;
 
-			if ((err = dec_record(x, need - 4 - ENC_TAG, last, e)) !=
-			    0)
+			if ((err = dec_record(x, need - 4 - ENC_TAG, last,
+					      e)) != 0)
 				return err;
 			x->have = 0;
 		}
@@ -446,7 +449,7 @@ struct bak_sink *bak_encrypter_new(const unsigned char key[BAK_KEY_LEN],
 
 struct dec {
 	struct bak_sink s;
-	struct bak_sink *next; /* what the detected layer writes to */
+	struct bak_sink *next;	/* what the detected layer writes to */
 	struct bak_sink *layer; /* decided after the magic */
 	const unsigned char *key;
 	unsigned char key_copy[BAK_KEY_LEN];
@@ -473,16 +476,18 @@ static int decomp_write(struct bak_sink *s, const void *data, size_t len,
 		size_t outsz = DEC_OUT, insz = len;
 
 		if (d->frame_done)
-			return bak_fail(e, DBOPS_ERR_INVALID,
-					"could not decompress: data after the end of the frame");
+			return bak_fail(
+			    e, DBOPS_ERR_INVALID,
+			    "could not decompress: data after the end of the frame");
 		if (d->lz != NULL) {
 			size_t r = LZ4F_decompress(d->lz, d->out, &outsz, p,
 						   &insz, NULL);
 
 			if (LZ4F_isError(r))
-				return bak_fail(e, DBOPS_ERR_INVALID,
-						"could not decompress lz4 data: %s",
-						LZ4F_getErrorName(r));
+				return bak_fail(
+				    e, DBOPS_ERR_INVALID,
+				    "could not decompress lz4 data: %s",
+				    LZ4F_getErrorName(r));
 			if (r == 0)
 				d->frame_done = true;
 		} else {
@@ -491,9 +496,10 @@ static int decomp_write(struct bak_sink *s, const void *data, size_t len,
 			size_t r = ZSTD_decompressStream(d->zs, &out, &in);
 
 			if (ZSTD_isError(r))
-				return bak_fail(e, DBOPS_ERR_INVALID,
-						"could not decompress zstd data: %s",
-						ZSTD_getErrorName(r));
+				return bak_fail(
+				    e, DBOPS_ERR_INVALID,
+				    "could not decompress zstd data: %s",
+				    ZSTD_getErrorName(r));
 			if (r == 0)
 				d->frame_done = true;
 			insz = in.pos;
@@ -501,13 +507,13 @@ static int decomp_write(struct bak_sink *s, const void *data, size_t len,
 		}
 		p += insz;
 		len -= insz;
-		if (outsz > 0 &&
-		    (err = d->next->write(d->next, d->out, outsz, false, e)) !=
-			0)
+		if (outsz > 0 && (err = d->next->write(d->next, d->out, outsz,
+						       false, e)) != 0)
 			return err;
 		if (insz == 0 && outsz == 0)
-			return bak_fail(e, DBOPS_ERR_INVALID,
-					"could not decompress: the data is corrupt");
+			return bak_fail(
+			    e, DBOPS_ERR_INVALID,
+			    "could not decompress: the data is corrupt");
 	}
 	/* the output buffer may have been full: drain */
 	for (;;) {
@@ -520,9 +526,10 @@ static int decomp_write(struct bak_sink *s, const void *data, size_t len,
 						   &insz, NULL);
 
 			if (LZ4F_isError(r))
-				return bak_fail(e, DBOPS_ERR_INVALID,
-						"could not decompress lz4 data: %s",
-						LZ4F_getErrorName(r));
+				return bak_fail(
+				    e, DBOPS_ERR_INVALID,
+				    "could not decompress lz4 data: %s",
+				    LZ4F_getErrorName(r));
 			if (r == 0)
 				d->frame_done = true;
 		} else {
@@ -531,9 +538,10 @@ static int decomp_write(struct bak_sink *s, const void *data, size_t len,
 			size_t r = ZSTD_decompressStream(d->zs, &out, &in);
 
 			if (ZSTD_isError(r))
-				return bak_fail(e, DBOPS_ERR_INVALID,
-						"could not decompress zstd data: %s",
-						ZSTD_getErrorName(r));
+				return bak_fail(
+				    e, DBOPS_ERR_INVALID,
+				    "could not decompress zstd data: %s",
+				    ZSTD_getErrorName(r));
 			if (r == 0)
 				d->frame_done = true;
 			outsz = out.pos;
@@ -599,18 +607,20 @@ static int dec_decide(struct dec *d, struct bak_err *e)
 
 	if (d->nhead >= 8 && memcmp(d->head, ENC_MAGIC, 8) == 0) {
 		if (!d->allow_enc)
-			return bak_fail(e, DBOPS_ERR_INVALID,
-					"could not decode: the data is encrypted twice");
+			return bak_fail(
+			    e, DBOPS_ERR_INVALID,
+			    "could not decode: the data is encrypted twice");
 		if (d->key == NULL)
-			return bak_fail(e, DBOPS_ERR_INVALID,
-					"the object is encrypted, and no encryption key was given");
-		d->layer = &enc_new(d->key, dec_detector(NULL, false, d->next),
-				    true)
-				->s;
+			return bak_fail(
+			    e, DBOPS_ERR_INVALID,
+			    "the object is encrypted, and no encryption key was given");
+		d->layer =
+		    &enc_new(d->key, dec_detector(NULL, false, d->next), true)
+			 ->s;
 		return 0;
 	}
-	if (d->nhead >= 4 && (memcmp(d->head, lz4m, 4) == 0 ||
-			      memcmp(d->head, zstdm, 4) == 0)) {
+	if (d->nhead >= 4 &&
+	    (memcmp(d->head, lz4m, 4) == 0 || memcmp(d->head, zstdm, 4) == 0)) {
 		struct dec *z = bak_xcalloc(sizeof(*z));
 
 		z->s.write = decomp_write;
@@ -723,8 +733,9 @@ int bak_key_parse(unsigned char key[BAK_KEY_LEN], const char *text,
 bad:
 	bak_fail(e, DBOPS_ERR_INVALID,
 		 "the encryption key is not 64 hexadecimal digits");
-	bak_err_detail(e,
-		       "An AES-256 key is 32 random bytes; make one with \"openssl rand -hex 32\".");
+	bak_err_detail(
+	    e,
+	    "An AES-256 key is 32 random bytes; make one with \"openssl rand -hex 32\".");
 	return DBOPS_ERR_INVALID;
 }
 

@@ -14,9 +14,8 @@
 #include <string.h>
 #include <strings.h>
 
-static const char *const months[] = {"jan", "feb", "mar", "apr",
-				     "may", "jun", "jul", "aug",
-				     "sep", "oct", "nov", "dec"};
+static const char *const months[] = {"jan", "feb", "mar", "apr", "may", "jun",
+				     "jul", "aug", "sep", "oct", "nov", "dec"};
 static const char *const days[] = {"sun", "mon", "tue", "wed",
 				   "thu", "fri", "sat"};
 
@@ -51,8 +50,8 @@ static bool cron_num(int *out, const char **p, int field)
 }
 
 /* One field into a bit set; field 0..4. */
-static bool cron_field(uint64_t *bits, bool *star, const char *text,
-		       int field, const char **why)
+static bool cron_field(uint64_t *bits, bool *star, const char *text, int field,
+		       const char **why)
 {
 	static const int lo[] = {0, 0, 1, 1, 0};
 	static const int hi[] = {59, 23, 31, 12, 7};

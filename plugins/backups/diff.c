@@ -11,7 +11,6 @@
  */
 #include "backups_int.h"
 
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,9 +63,9 @@ static void df_retention(struct dbops_ctx *ctx, const struct bak_spec *s,
 	if (s->retention.full <= 0 && s->retention.age_sec <= 0)
 		return;
 	if (!l->repo_ok) {
-		struct dbops_diag *d =
-		    h->diag(ctx, DBOPS_SEV_WARNING, 0, &s->retention_loc,
-			    "retention not evaluated: could not read the backup repository");
+		struct dbops_diag *d = h->diag(
+		    ctx, DBOPS_SEV_WARNING, 0, &s->retention_loc,
+		    "retention not evaluated: could not read the backup repository");
 
 		h->diag_detail(ctx, d, "%s", l->repo_error);
 		return;
@@ -84,14 +83,13 @@ static void df_retention(struct dbops_ctx *ctx, const struct bak_spec *s,
 				  h->printf(ctx, "backups.backup.%s", b->id));
 		c->reason = h->printf(
 		    ctx, "expired by the retention policy (%s%s%s)",
-		    s->retention.full
-			? h->printf(ctx, "%lld full backups",
-				    (long long)s->retention.full)
-			: "",
+		    s->retention.full ? h->printf(ctx, "full: %lld",
+						  (long long)s->retention.full)
+				      : "",
 		    s->retention.full && s->retention.age_sec ? ", " : "",
 		    s->retention.age_sec
-			? h->printf(ctx, "%lld days",
-				    (long long)(s->retention.age_sec / 86400))
+			? h->printf(ctx, "age: %llds",
+				    (long long)s->retention.age_sec)
 			: "");
 		c->flags = DBOPS_CHANGE_DESTRUCTIVE | DBOPS_CHANGE_NONTX |
 			   DBOPS_CHANGE_IRREVERSIBLE;
@@ -100,10 +98,10 @@ static void df_retention(struct dbops_ctx *ctx, const struct bak_spec *s,
 		h->change_attr(ctx, c, "type", b->type, NULL, false);
 		h->change_attr(ctx, c, "stopped", df_time(ctx, b->stop_time),
 			       NULL, false);
-		h->change_attr(ctx, c, "wal", h->printf(ctx, "%s-%s",
-							b->wal_start,
-							b->wal_stop),
-			       NULL, false);
+		h->change_attr(
+		    ctx, c, "wal",
+		    h->printf(ctx, "%s-%s", b->wal_start, b->wal_stop), NULL,
+		    false);
 		c->sql = h->printf(ctx, "remove backups/%s/ from %s", b->id,
 				   s->repo.s3 ? "the bucket" : s->repo.path);
 		p = df_payload(ctx, BAK_OP_EXPIRE, s);
@@ -117,7 +115,8 @@ static void df_retention(struct dbops_ctx *ctx, const struct bak_spec *s,
 		const char *base = strrchr(l->wal_keys[i], '/');
 
 		base = base ? base + 1 : l->wal_keys[i];
-		if (strlen(base) >= 24 && strspn(base, "0123456789ABCDEF") >= 24 &&
+		if (strlen(base) >= 24 &&
+		    strspn(base, "0123456789ABCDEF") >= 24 &&
 		    strncmp(base + 8, floor + 8, 16) < 0)
 			nwal++;
 	}
@@ -126,7 +125,8 @@ static void df_retention(struct dbops_ctx *ctx, const struct bak_spec *s,
 		    h->change_new(ctx, DBOPS_ACTION_DELETE, "backups.wal");
 		struct bak_payload *p = df_payload(ctx, BAK_OP_EXPIRE_WAL, s);
 
-		c->reason = "WAL older than the oldest backup kept is of no use to any restore";
+		c->reason =
+		    "WAL older than the oldest backup kept is of no use to any restore";
 		c->flags = DBOPS_CHANGE_DESTRUCTIVE | DBOPS_CHANGE_NONTX |
 			   DBOPS_CHANGE_IRREVERSIBLE;
 		c->loc = s->retention_loc;
@@ -171,17 +171,19 @@ static int df_backup_run(struct dbops_ctx *ctx, const struct bak_spec *s,
 			    strcmp(l->cat.v[i].system_id, l->system_id) == 0)
 				parent = &l->cat.v[i];
 		if (parent == NULL) {
-			h->diag(ctx, DBOPS_SEV_NOTICE, 0, NULL,
-				"no backup to build an incremental backup on: taking a full backup");
+			h->diag(
+			    ctx, DBOPS_SEV_NOTICE, 0, NULL,
+			    "no backup to build an incremental backup on: taking a full backup");
 			p->incremental = false;
 		}
 	}
 	c = h->change_new(ctx, DBOPS_ACTION_RUN,
 			  p->incremental ? "backups.backup.incremental"
 					 : "backups.backup.full");
-	c->reason = p->incremental
-			? "an incremental backup: the files changed since the parent backup"
-			: "a full backup over the replication protocol";
+	c->reason =
+	    p->incremental
+		? "an incremental backup: the files changed since the parent backup"
+		: "a full backup over the replication protocol";
 	c->flags = DBOPS_CHANGE_NONTX;
 	c->loc = s->loc;
 	h->change_attr(ctx, c, "repository", NULL,
@@ -192,7 +194,8 @@ static int df_backup_run(struct dbops_ctx *ctx, const struct bak_spec *s,
 	h->change_attr(ctx, c, "from", NULL, s->from ? s->from : "primary",
 		       false);
 	h->change_attr(ctx, c, "compression", NULL,
-		       h->printf(ctx, "%s%s", bak_compress_name(s->codec.compress),
+		       h->printf(ctx, "%s%s",
+				 bak_compress_name(s->codec.compress),
 				 s->codec.compress != BAK_COMP_NONE &&
 					 s->server_compress && !p->incremental
 				     ? " (on the server)"
@@ -203,7 +206,8 @@ static int df_backup_run(struct dbops_ctx *ctx, const struct bak_spec *s,
 	if (parent != NULL && p->incremental) {
 		h->change_attr(ctx, c, "parent", NULL, parent->id, false);
 		p->backup_id = parent->id;
-		c->sql = "SELECT pg_backup_start(...); copy the files changed since the parent; SELECT pg_backup_stop()";
+		c->sql =
+		    "SELECT pg_backup_start(...); copy the files changed since the parent; SELECT pg_backup_stop()";
 	} else {
 		c->sql = h->printf(
 		    ctx,
@@ -232,14 +236,12 @@ static int df_target(struct bak_payload *p, struct dbops_ctx *ctx,
 		p->backup_id = to;
 	} else if (bak_lsn_parse(&lsn, to)) {
 		p->target_kind = "lsn";
-	} else if (isdigit((unsigned char)to[0]) && strlen(to) >= 10 &&
-		   to[4] == '-') {
+	} else if (bak_time_parse(to) >= 0) {
 		p->target_kind = "time";
 	} else {
-		struct dbops_diag *d = h->diag(ctx, DBOPS_SEV_ERROR,
-					       DBOPS_ERR_INVALID, NULL,
-					       "invalid restore target \"%s\"",
-					       to);
+		struct dbops_diag *d =
+		    h->diag(ctx, DBOPS_SEV_ERROR, DBOPS_ERR_INVALID, NULL,
+			    "invalid restore target \"%s\"", to);
 
 		h->diag_hint(
 		    ctx, d,
@@ -293,8 +295,9 @@ static int df_restore(struct dbops_ctx *ctx, const struct bak_spec *s,
 		    dir == NULL ? "restore needs --data-dir"
 				: "--data-dir must be an absolute path");
 
-		h->diag_hint(ctx, d,
-			     "Name a new or empty directory: --data-dir /var/lib/postgresql/restore.");
+		h->diag_hint(
+		    ctx, d,
+		    "Name a new or empty directory: --data-dir /var/lib/postgresql/restore.");
 		return DBOPS_ERR_INVALID;
 	}
 	if ((err = df_target(p, ctx, l, to ? to : "latest")) != 0)
@@ -315,11 +318,13 @@ static int df_restore(struct dbops_ctx *ctx, const struct bak_spec *s,
 
 		h->diag_detail(
 		    ctx, d, "%s",
-		    l->cat.n ? h->printf(ctx, "The oldest backup ends at %s (LSN %X/%X).",
-					 df_time(ctx, l->cat.v[0].stop_time),
-					 (unsigned)(l->cat.v[0].stop_lsn >> 32),
-					 (unsigned)l->cat.v[0].stop_lsn)
-			     : "The repository holds no backup.");
+		    l->cat.n
+			? h->printf(ctx,
+				    "The oldest backup ends at %s (LSN %X/%X).",
+				    df_time(ctx, l->cat.v[0].stop_time),
+				    (unsigned)(l->cat.v[0].stop_lsn >> 32),
+				    (unsigned)l->cat.v[0].stop_lsn)
+			: "The repository holds no backup.");
 		return DBOPS_ERR_NOTFOUND;
 	}
 	p->backup_id = b->id;
@@ -338,9 +343,10 @@ static int df_restore(struct dbops_ctx *ctx, const struct bak_spec *s,
 	h->change_attr(ctx, c, "data_dir", NULL, dir, false);
 	if (p->port)
 		h->change_attr(ctx, c, "port", NULL, port, false);
-	c->sql = h->printf(ctx,
-			   "fetch %s, restore_command = '%s %%f %%p', recovery_target_action = 'promote', start, wait for promotion",
-			   b->id, s->restore_command_base);
+	c->sql = h->printf(
+	    ctx,
+	    "fetch %s, restore_command = '%s %%f %%p', recovery_target_action = 'promote', start, wait for promotion",
+	    b->id, s->restore_command_base);
 	c->payload = p;
 	return 0;
 }
@@ -363,14 +369,16 @@ static int df_drill(struct dbops_ctx *ctx, const struct bak_spec *s,
 		return DBOPS_ERR_NOTFOUND;
 	}
 	c = h->change_new(ctx, DBOPS_ACTION_RUN, "backups.drill");
-	c->reason = "restore the newest backup to a scratch cluster, check it, record the RTO, remove it";
+	c->reason =
+	    "restore the newest backup to a scratch cluster, check it, record the RTO, remove it";
 	c->flags = DBOPS_CHANGE_NONTX;
 	c->loc = s->loc;
 	h->change_attr(ctx, c, "backup", NULL, l->cat.v[l->cat.n - 1].id,
 		       false);
-	h->change_attr(ctx, c, "checks", NULL, h->printf(ctx, "%zu", s->nchecks),
-		       false);
-	c->sql = "restore to latest with archive_mode = off; run the checks; INSERT INTO " BAK_DRILL_TABLE;
+	h->change_attr(ctx, c, "checks", NULL,
+		       h->printf(ctx, "%zu", s->nchecks), false);
+	c->sql =
+	    "restore to latest with archive_mode = off; run the checks; INSERT INTO " BAK_DRILL_TABLE;
 	c->payload = df_payload(ctx, BAK_OP_DRILL, s);
 	return 0;
 }

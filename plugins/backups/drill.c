@@ -68,12 +68,14 @@ static bool drill_checks(struct dbops_ctx *ctx, const struct bak_spec *s,
 
 	for (size_t i = 0; i < s->nchecks; i++) {
 		const struct bak_check *k = &s->checks[i];
-		const char *keys[] = {"host", "port", "user", "dbname",
-				      "connect_timeout", NULL};
-		const char *vals[] = {res->sock, res->port,
+		const char *keys[] = {
+		    "host", "port", "user", "dbname", "connect_timeout", NULL};
+		const char *vals[] = {res->sock,
+				      res->port,
 				      target ? PQuser(target) : NULL,
 				      k->database ? k->database : "postgres",
-				      "10", NULL};
+				      "10",
+				      NULL};
 		PGconn *c = PQconnectdbParams(keys, vals, 0);
 		PGresult *r = NULL;
 		const char *got = NULL;
@@ -111,8 +113,9 @@ static bool drill_checks(struct dbops_ctx *ctx, const struct bak_spec *s,
 		PQclear(r);
 		PQfinish(c);
 	}
-	bak_buf_addf(json, "%s",
-		     json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PLAIN));
+	bak_buf_addf(
+	    json, "%s",
+	    json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PLAIN));
 	json_object_put(arr);
 	return all;
 }
@@ -136,10 +139,11 @@ static int drill_record(struct dbops_ctx *ctx, const char *backup_id,
 	params[6] = ok ? "true" : "false";
 	params[7] = checks;
 	params[8] = error;
-	return h->query(NULL, ctx,
-			"INSERT INTO " BAK_DRILL_TABLE
-			" (backup_id, rto_seconds, fetch_seconds, start_seconds, recovery_seconds, recovered_lsn, ok, checks, error) VALUES ($1, $2, $3, $4, $5, $6::pg_lsn, $7, $8::jsonb, $9)",
-			9, params);
+	return h->query(
+	    NULL, ctx,
+	    "INSERT INTO " BAK_DRILL_TABLE
+	    " (backup_id, rto_seconds, fetch_seconds, start_seconds, recovery_seconds, recovered_lsn, ok, checks, error) VALUES ($1, $2, $3, $4, $5, $6::pg_lsn, $7, $8::jsonb, $9)",
+	    9, params);
 }
 
 int bak_drill(struct dbops_ctx *ctx, const struct bak_spec *s)
@@ -196,7 +200,9 @@ int bak_drill(struct dbops_ctx *ctx, const struct bak_spec *s)
 	}
 	rec = drill_record(ctx, p.backup_id, &res, err == 0 && ok,
 			   bak_buf_str(&json),
-			   err != 0 ? "the restore failed" : ok ? NULL : "a check failed");
+			   err != 0 ? "the restore failed"
+			   : ok	    ? NULL
+				    : "a check failed");
 	bak_buf_free(&json);
 	if (err != 0)
 		return err;

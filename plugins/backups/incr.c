@@ -35,12 +35,12 @@
 /* Directories whose contents a base backup leaves out (as BASE_BACKUP
  * does), and files it never copies. */
 static const char *const incr_skip_dirs[] = {
-    "pg_wal",	   "pg_replslot", "pg_stat_tmp", "pg_notify", "pg_serial",
+    "pg_wal",	    "pg_replslot", "pg_stat_tmp", "pg_notify", "pg_serial",
     "pg_snapshots", "pg_subtrans", "pg_dynshmem", NULL};
 static const char *const incr_skip_files[] = {
-    "postmaster.pid",  "postmaster.opts", "backup_label", "backup_label.old",
-    "tablespace_map", "standby.signal",  "recovery.signal",
-    "current_logfiles", NULL};
+    "postmaster.pid",	"postmaster.opts",  "backup_label",
+    "backup_label.old", "tablespace_map",   "standby.signal",
+    "recovery.signal",	"current_logfiles", NULL};
 
 struct incr {
 	struct dbops_ctx *ctx;
@@ -191,7 +191,8 @@ static int incr_walk(struct incr *in, const char *dir, const char *rel)
 				"could not open directory \"%s\": %s", dir,
 				strerror(errno));
 	while ((de = readdir(d)) != NULL) {
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+		if (strcmp(de->d_name, ".") == 0 ||
+		    strcmp(de->d_name, "..") == 0)
 			continue;
 		if (n == cap) {
 			cap = cap ? 2 * cap : 64;
@@ -212,19 +213,21 @@ static int incr_walk(struct incr *in, const char *dir, const char *rel)
 		if (lstat(path, &st) != 0)
 			continue; /* removed meanwhile: WAL replay knows */
 		if (S_ISLNK(st.st_mode)) {
-			err = bak_fail(&in->e, DBOPS_ERR_UNSUPPORTED,
-				       "\"%s\" is a symbolic link (a tablespace or a linked directory), which dbops does not back up yet",
-				       r);
+			err = bak_fail(
+			    &in->e, DBOPS_ERR_UNSUPPORTED,
+			    "\"%s\" is a symbolic link (a tablespace or a linked directory), which dbops does not back up yet",
+			    r);
 		} else if (S_ISDIR(st.st_mode)) {
 			err = incr_member(in, r, '5', &st);
-			if (err == 0 && !(rel[0] == '\0' &&
-					  incr_in(name, incr_skip_dirs)))
+			if (err == 0 &&
+			    !(rel[0] == '\0' && incr_in(name, incr_skip_dirs)))
 				err = incr_walk(in, path, r);
 		} else if (S_ISREG(st.st_mode)) {
 			struct bak_file *f;
 			const struct bak_file *pf;
 
-			if ((rel[0] == '\0' && incr_in(name, incr_skip_files)) ||
+			if ((rel[0] == '\0' &&
+			     incr_in(name, incr_skip_files)) ||
 			    strcmp(name, "pg_internal.init") == 0 ||
 			    strncmp(name, "pgsql_tmp", 9) == 0)
 				continue;
@@ -291,9 +294,9 @@ static int incr_query(PGresult **out, struct dbops_ctx *ctx, PGconn *c,
 
 	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
 		const struct dbops_host *h = dbops_host(ctx);
-		struct dbops_diag *d = h->diag(ctx, DBOPS_SEV_ERROR,
-					       DBOPS_ERR_GENERIC, NULL,
-					       "could not run \"%s\"", sql);
+		struct dbops_diag *d =
+		    h->diag(ctx, DBOPS_SEV_ERROR, DBOPS_ERR_GENERIC, NULL,
+			    "could not run \"%s\"", sql);
 
 		h->diag_detail(ctx, d, "%s", PQerrorMessage(c));
 		PQclear(r);
@@ -311,9 +314,10 @@ static int incr_datadir(const char **out, struct dbops_ctx *ctx, PGconn *c,
 	char probe[4096];
 	int err;
 
-	if ((err = incr_query(&r, ctx, c,
-			      "SELECT pg_catalog.current_setting('data_directory')",
-			      0, NULL)) != 0)
+	if ((err = incr_query(
+		 &r, ctx, c,
+		 "SELECT pg_catalog.current_setting('data_directory')", 0,
+		 NULL)) != 0)
 		return err;
 	*out = h->strdup(ctx, PQgetvalue(r, 0, 0));
 	PQclear(r);
@@ -324,10 +328,12 @@ static int incr_datadir(const char **out, struct dbops_ctx *ctx, PGconn *c,
 		    "an incremental backup reads the data directory \"%s\", which dbops cannot read here",
 		    *out);
 
-		h->diag_detail(ctx, d,
-			       "PostgreSQL 15 sends every file over the replication protocol, so dbops compares files itself, on the database host.");
-		h->diag_hint(ctx, d,
-			     "Run \"dbops backup run --type incremental\" on the database host as root or the postgres OS user, or take full backups.");
+		h->diag_detail(
+		    ctx, d,
+		    "PostgreSQL 15 sends every file over the replication protocol, so dbops compares files itself, on the database host.");
+		h->diag_hint(
+		    ctx, d,
+		    "Run \"dbops backup run --type incremental\" on the database host as root or the postgres OS user, or take full backups.");
 		return DBOPS_ERR_UNSUPPORTED;
 	}
 	return 0;
@@ -342,10 +348,11 @@ static int incr_run(struct incr *in, PGconn *c, const char *datadir,
 	PGresult *r;
 	int err;
 
-	if ((err = incr_query(&r, ctx, c,
-			      "SELECT pg_catalog.pg_backup_start($1, true)::text, "
-			      "(SELECT timeline_id FROM pg_catalog.pg_control_checkpoint())",
-			      1, params)) != 0)
+	if ((err = incr_query(
+		 &r, ctx, c,
+		 "SELECT pg_catalog.pg_backup_start($1, true)::text, "
+		 "(SELECT timeline_id FROM pg_catalog.pg_control_checkpoint())",
+		 1, params)) != 0)
 		return err;
 	bak_lsn_parse(&b->start_lsn, PQgetvalue(r, 0, 0));
 	b->timeline = (uint32_t)strtoul(PQgetvalue(r, 0, 1), NULL, 10);
@@ -356,9 +363,10 @@ static int incr_run(struct incr *in, PGconn *c, const char *datadir,
 		PQclear(PQexec(c, "SELECT pg_catalog.pg_backup_stop(false)"));
 		return bak_diag(ctx, &in->spec->loc, &in->e);
 	}
-	if ((err = incr_query(&r, ctx, c,
-			      "SELECT lsn::text, labelfile, spcmapfile FROM pg_catalog.pg_backup_stop(true)",
-			      0, NULL)) != 0)
+	if ((err = incr_query(
+		 &r, ctx, c,
+		 "SELECT lsn::text, labelfile, spcmapfile FROM pg_catalog.pg_backup_stop(true)",
+		 0, NULL)) != 0)
 		return err;
 	bak_lsn_parse(&b->stop_lsn, PQgetvalue(r, 0, 0));
 	err = incr_label(in, PQgetvalue(r, 0, 1));
@@ -401,16 +409,18 @@ int bak_backup_incremental(struct dbops_ctx *ctx, const struct bak_spec *s,
 	}
 	in.parent = bak_catalog_find(&cat, parent_id);
 	if (in.parent == NULL) {
-		h->diag(ctx, DBOPS_SEV_ERROR, DBOPS_ERR_CONFLICT, &s->loc,
-			"the parent backup \"%s\" is no longer in the repository",
-			parent_id);
+		h->diag(
+		    ctx, DBOPS_SEV_ERROR, DBOPS_ERR_CONFLICT, &s->loc,
+		    "the parent backup \"%s\" is no longer in the repository",
+		    parent_id);
 		err = DBOPS_ERR_CONFLICT;
 		goto done;
 	}
 	if ((err = bak_replication_connect((void **)&c, ctx, s, false)) != 0 ||
 	    (err = incr_datadir(&datadir, ctx, c, s)) != 0)
 		goto done;
-	b.archive = strdup(bak_archive_name(ctx, codec.compress, codec.encrypt));
+	b.archive =
+	    strdup(bak_archive_name(ctx, codec.compress, codec.encrypt));
 	snprintf(key, sizeof(key), "backups/%s/%s", in.id, b.archive);
 	if ((err = bak_put_encoded(&put, &in.out, repo, key, true, &codec,
 				   &in.e)) != 0) {
@@ -452,10 +462,11 @@ int bak_backup_incremental(struct dbops_ctx *ctx, const struct bak_spec *s,
 	if ((err = bak_wait_wal(ctx, s, repo, b.wal_stop)) != 0 ||
 	    (err = bak_catalog_put(ctx, s, repo, &b)) != 0)
 		goto done;
-	h->out(ctx,
-	       "  backup %s: %zu of %zu files changed since %s, %.1f MB of %.1f MB copied\n",
-	       b.id, in.ncopied, b.nfiles, parent_id,
-	       (double)in.copied / 1048576.0, (double)in.total / 1048576.0);
+	h->out(
+	    ctx,
+	    "  backup %s: %zu of %zu files changed since %s, %.1f MB of %.1f MB copied\n",
+	    b.id, in.ncopied, b.nfiles, parent_id,
+	    (double)in.copied / 1048576.0, (double)in.total / 1048576.0);
 done:
 	if (put != NULL)
 		bak_put_abort(put);

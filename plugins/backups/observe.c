@@ -57,7 +57,8 @@ static int obs_server(struct bak_live *l, struct dbops_ctx *ctx)
 		goto done;
 	l->archived_count = obs_int(h->rows_get(r, 0, "archived_count"));
 	l->last_archived_wal = h->rows_get(r, 0, "last_archived_wal");
-	l->last_archived_time = obs_int(h->rows_get(r, 0, "last_archived_time"));
+	l->last_archived_time =
+	    obs_int(h->rows_get(r, 0, "last_archived_time"));
 	l->failed_count = obs_int(h->rows_get(r, 0, "failed_count"));
 	l->last_failed_wal = h->rows_get(r, 0, "last_failed_wal");
 	l->last_failed_time = obs_int(h->rows_get(r, 0, "last_failed_time"));
@@ -111,7 +112,8 @@ static void obs_catalog(struct bak_live *l, struct dbops_ctx *ctx,
 		d->archive = h->strdup(ctx, s->archive);
 		d->compression = h->strdup(ctx, s->compression);
 		d->source = s->source ? h->strdup(ctx, s->source) : NULL;
-		d->system_id = s->system_id ? h->strdup(ctx, s->system_id) : NULL;
+		d->system_id =
+		    s->system_id ? h->strdup(ctx, s->system_id) : NULL;
 		d->files = NULL;
 		d->nfiles = 0;
 		h->observe_note(ctx, "backup", d->id);
@@ -150,7 +152,8 @@ static void obs_repository(struct bak_live *l, struct dbops_ctx *ctx,
 		base = base ? base + 1 : keys[i];
 		l->wal_keys[l->nwal++] = h->strdup(ctx, keys[i]);
 		if (bak_wal_is_segment(base) &&
-		    (l->newest_wal == NULL || strcmp(base + 8, l->newest_wal + 8) > 0 ||
+		    (l->newest_wal == NULL ||
+		     strcmp(base + 8, l->newest_wal + 8) > 0 ||
 		     (strcmp(base + 8, l->newest_wal + 8) == 0 &&
 		      strcmp(base, l->newest_wal) > 0)))
 			l->newest_wal = h->strdup(ctx, base);

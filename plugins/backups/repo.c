@@ -24,8 +24,9 @@ int bak_repo_open(struct bak_repo **out, const struct bak_repo_opts *o,
 	if (o->s3) {
 		if (o->bucket == NULL || o->endpoint == NULL) {
 			free(r);
-			return bak_fail(e, DBOPS_ERR_INVALID,
-					"an S3 repository needs an endpoint and a bucket");
+			return bak_fail(
+			    e, DBOPS_ERR_INVALID,
+			    "an S3 repository needs an endpoint and a bucket");
 		}
 		snprintf(r->desc, sizeof(r->desc), "s3://%s%s%s", o->bucket,
 			 o->prefix && *o->prefix ? "/" : "",
@@ -33,8 +34,9 @@ int bak_repo_open(struct bak_repo **out, const struct bak_repo_opts *o,
 	} else {
 		if (o->path == NULL || o->path[0] != '/') {
 			free(r);
-			return bak_fail(e, DBOPS_ERR_INVALID,
-					"a POSIX repository needs an absolute path");
+			return bak_fail(
+			    e, DBOPS_ERR_INVALID,
+			    "a POSIX repository needs an absolute path");
 		}
 		snprintf(r->desc, sizeof(r->desc), "%s", o->path);
 	}
@@ -165,9 +167,8 @@ int bak_put_encoded(struct bak_put **put_out, struct bak_sink **head_out,
 int bak_get_decoded(struct bak_buf *out, struct bak_repo *r, const char *key,
 		    const struct bak_codec *c, struct bak_err *e)
 {
-	struct bak_sink *s =
-	    bak_decoder_new(c != NULL && c->encrypt ? c->key : NULL,
-			    bak_bufsink_new(out));
+	struct bak_sink *s = bak_decoder_new(
+	    c != NULL && c->encrypt ? c->key : NULL, bak_bufsink_new(out));
 	int err = bak_repo_get(r, key, s, e);
 
 	if (err == 0)

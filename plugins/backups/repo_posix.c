@@ -81,7 +81,7 @@ static int posix_write(struct bak_sink *s, const void *data, size_t len,
 	struct posix_put *pp = (struct posix_put *)s;
 	const char *p = data;
 
-	(void)final;
+	(void) final;
 	while (len > 0) {
 		ssize_t n = write(pp->fd, p, len);
 
@@ -187,8 +187,8 @@ static int posix_put_begin(struct bak_put **out, struct bak_repo *r,
 	return 0;
 }
 
-static int posix_get(struct bak_repo *r, const char *key,
-		     struct bak_sink *sink, struct bak_err *e)
+static int posix_get(struct bak_repo *r, const char *key, struct bak_sink *sink,
+		     struct bak_err *e)
 {
 	char path[4096];
 	static __thread unsigned char buf[1u << 20];

@@ -38,9 +38,9 @@ struct s3_req {
 	const char *query; /* sorted, encoded, or NULL */
 	const void *body;
 	size_t len;
-	struct bak_sink *sink;	/* GET: the body goes here */
-	struct bak_buf *resp;	/* otherwise the body goes here */
-	char etag[256];		/* response ETag */
+	struct bak_sink *sink; /* GET: the body goes here */
+	struct bak_buf *resp;  /* otherwise the body goes here */
+	char etag[256];	       /* response ETag */
 	long status;
 	struct bak_err *e;
 	int sink_err;
@@ -60,8 +60,8 @@ static void s3_encode(struct bak_buf *b, const char *s, bool keep_slash)
 	}
 }
 
-static void s3_url(struct bak_buf *u, const struct bak_repo *r,
-		   const char *key, const char *query)
+static void s3_url(struct bak_buf *u, const struct bak_repo *r, const char *key,
+		   const char *query)
 {
 	const char *ep = r->o.endpoint;
 	const char *host = strstr(ep, "://");
@@ -123,7 +123,8 @@ static size_t s3_header_cb(char *ptr, size_t size, size_t n, void *arg)
 
 		while (k < len && ptr[k] == ' ')
 			k++;
-		while (end > k && (ptr[end - 1] == '\r' || ptr[end - 1] == '\n'))
+		while (end > k &&
+		       (ptr[end - 1] == '\r' || ptr[end - 1] == '\n'))
 			end--;
 		if (end - k < sizeof(q->etag)) {
 			memcpy(q->etag, ptr + k, end - k);
@@ -218,19 +219,18 @@ static int s3_once(struct bak_repo *r, struct s3_req *q, bool *transient)
 		*transient = true;
 		err = bak_fail(q->e, DBOPS_ERR_TRANSIENT,
 			       "could not reach the S3 endpoint \"%s\": %s",
-			       r->o.endpoint, errbuf[0] ? errbuf
-							: curl_easy_strerror(cc));
+			       r->o.endpoint,
+			       errbuf[0] ? errbuf : curl_easy_strerror(cc));
 	} else if (q->status == 404) {
 		err = bak_fail(q->e, DBOPS_ERR_NOTFOUND,
 			       "object \"%s\" does not exist in %s",
 			       q->key ? q->key : "", r->desc);
 	} else if (q->status < 200 || q->status >= 300) {
 		*transient = q->status >= 500 || q->status == 429;
-		err = bak_fail(q->e,
-			       *transient ? DBOPS_ERR_TRANSIENT
-					  : DBOPS_ERR_GENERIC,
-			       "S3 request %s \"%s\" failed with HTTP status %ld",
-			       q->method, q->key ? q->key : "/", q->status);
+		err = bak_fail(
+		    q->e, *transient ? DBOPS_ERR_TRANSIENT : DBOPS_ERR_GENERIC,
+		    "S3 request %s \"%s\" failed with HTTP status %ld",
+		    q->method, q->key ? q->key : "/", q->status);
 		if (q->resp != NULL && q->resp->len > 0) {
 			const char *m = strstr(bak_buf_str(q->resp), "<Code>");
 			const char *end = m ? strstr(m, "</Code>") : NULL;
@@ -300,8 +300,11 @@ static void xml_unescape(char *s)
 	static const struct {
 		const char *ent;
 		char c;
-	} ents[] = {{"&amp;", '&'},   {"&lt;", '<'},	{"&gt;", '>'},
-		    {"&quot;", '"'}, {"&apos;", '\''}};
+	} ents[] = {{"&amp;", '&'},
+		    {"&lt;", '<'},
+		    {"&gt;", '>'},
+		    {"&quot;", '"'},
+		    {"&apos;", '\''}};
 	char *w = s;
 
 	for (char *p = s; *p != '\0';) {
@@ -338,9 +341,10 @@ static int s3_upload_part(struct s3_put *sp, const void *data, size_t len,
 			goto done;
 		if (xml_value(sp->upload_id, sizeof(sp->upload_id),
 			      bak_buf_str(&resp), "UploadId") == NULL) {
-			err = bak_fail(e, DBOPS_ERR_GENERIC,
-				       "could not start a multipart upload of \"%s\": no upload id in the answer",
-				       sp->key);
+			err = bak_fail(
+			    e, DBOPS_ERR_GENERIC,
+			    "could not start a multipart upload of \"%s\": no upload id in the answer",
+			    sp->key);
 			goto done;
 		}
 		bak_buf_addf(&sp->parts, "<CompleteMultipartUpload>");
@@ -378,7 +382,7 @@ static int s3_put_write(struct bak_sink *s, const void *data, size_t len,
 	struct s3_put *sp = (struct s3_put *)s;
 	int err;
 
-	(void)final;
+	(void) final;
 	bak_buf_add(&sp->buf, data, len);
 	if (sp->buf.len >= S3_PART) {
 		if ((err = s3_upload_part(sp, sp->buf.data, sp->buf.len, e)) !=
@@ -445,9 +449,9 @@ static int s3_put_end(struct bak_put *p, struct bak_err *e)
 		err = s3_do(p->repo, &q);
 		/* a completion can fail inside a 200 answer */
 		if (err == 0 && strstr(bak_buf_str(&resp), "<Error>") != NULL)
-			err = bak_fail(e, DBOPS_ERR_GENERIC,
-				       "could not complete the upload of \"%s\"",
-				       sp->key);
+			err = bak_fail(
+			    e, DBOPS_ERR_GENERIC,
+			    "could not complete the upload of \"%s\"", sp->key);
 	}
 done:
 	bak_buf_free(&resp);
@@ -648,7 +652,7 @@ static int s3_open(struct bak_repo *r, struct bak_err *e)
 #define S3_OPEN(r, e)                                                          \
 	do {                                                                   \
 		int open_err_;                                                 \
-		if ((r)->impl == NULL && (open_err_ = s3_open((r), (e))) != 0)  \
+		if ((r)->impl == NULL && (open_err_ = s3_open((r), (e))) != 0) \
 			return open_err_;                                      \
 	} while (0)
 
@@ -659,8 +663,8 @@ static int s3_put_begin_o(struct bak_put **out, struct bak_repo *r,
 	return s3_put_begin(out, r, key, exclusive, e);
 }
 
-static int s3_get_o(struct bak_repo *r, const char *key,
-		    struct bak_sink *sink, struct bak_err *e)
+static int s3_get_o(struct bak_repo *r, const char *key, struct bak_sink *sink,
+		    struct bak_err *e)
 {
 	S3_OPEN(r, e);
 	return s3_get(r, key, sink, e);

@@ -73,7 +73,8 @@ static bool rs_safe(const char *name)
 	if (name[0] == '/' || name[0] == '\0')
 		return false;
 	for (const char *p = name; (p = strstr(p, "..")) != NULL; p += 2)
-		if ((p == name || p[-1] == '/') && (p[2] == '/' || p[2] == '\0'))
+		if ((p == name || p[-1] == '/') &&
+		    (p[2] == '/' || p[2] == '\0'))
 			return false;
 	return true;
 }
@@ -122,9 +123,10 @@ static int rs_entry(void *arg, const struct bak_tar_entry *te,
 		return 0;
 	}
 	if (te->type != '0' && te->type != '7')
-		return bak_fail(e, DBOPS_ERR_UNSUPPORTED,
-				"the archive holds \"%s\" of type '%c', which dbops does not restore",
-				name, te->type);
+		return bak_fail(
+		    e, DBOPS_ERR_UNSUPPORTED,
+		    "the archive holds \"%s\" of type '%c', which dbops does not restore",
+		    name, te->type);
 	x->fd = open(x->path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (x->fd < 0)
 		return bak_fail(e, DBOPS_ERR_GENERIC,
@@ -179,10 +181,11 @@ static int rs_end(void *arg, struct bak_err *e)
 		bak_fail(e, DBOPS_ERR_INVALID,
 			 "file \"%s\" of backup %s does not match its checksum",
 			 x->want->path, x->archive_of->id);
-		bak_err_detail(e,
-			       "The catalog records %llu bytes with CRC-32C %08x; the archive holds %llu bytes with CRC-32C %08x. The repository copy is damaged.",
-			       (unsigned long long)x->want->size, x->want->crc,
-			       (unsigned long long)x->got, x->crc);
+		bak_err_detail(
+		    e,
+		    "The catalog records %llu bytes with CRC-32C %08x; the archive holds %llu bytes with CRC-32C %08x. The repository copy is damaged.",
+		    (unsigned long long)x->want->size, x->want->crc,
+		    (unsigned long long)x->got, x->crc);
 		return DBOPS_ERR_INVALID;
 	}
 	return 0;
@@ -229,11 +232,14 @@ int bak_extract_chain(struct dbops_ctx *ctx, struct bak_repo *repo,
 
 	(void)ctx;
 	for (size_t i = 0; i < n; i++) {
-		struct rs_extract x = {data_dir, chain[i], chain[n - 1], uid,
-				       gid, -1, "", NULL, 0, 0, 0, e};
+		struct rs_extract x = {data_dir, chain[i], chain[n - 1],
+				       uid,	 gid,	   -1,
+				       "",	 NULL,	   0,
+				       0,	 0,	   e};
 		struct bak_tar_reader_cb cb = {rs_entry, rs_data, rs_end, &x};
-		struct bak_sink *s = bak_decoder_new(
-		    codec->encrypt ? codec->key : NULL, bak_tar_reader_new(&cb));
+		struct bak_sink *s =
+		    bak_decoder_new(codec->encrypt ? codec->key : NULL,
+				    bak_tar_reader_new(&cb));
 		char key[512];
 		int err;
 
@@ -257,9 +263,10 @@ int bak_extract_chain(struct dbops_ctx *ctx, struct bak_repo *repo,
 		rs_prune(data_dir, "", chain[n - 1]);
 	/* every file of the list must have been checked once */
 	if (checked != chain[n - 1]->nfiles)
-		return bak_fail(e, DBOPS_ERR_INVALID,
-				"backup %s is incomplete: %zu of its %zu files are in its archives",
-				chain[n - 1]->id, checked, chain[n - 1]->nfiles);
+		return bak_fail(
+		    e, DBOPS_ERR_INVALID,
+		    "backup %s is incomplete: %zu of its %zu files are in its archives",
+		    chain[n - 1]->id, checked, chain[n - 1]->nfiles);
 	return 0;
 }
 
@@ -306,8 +313,9 @@ static int rs_prepare(struct dbops_ctx *ctx, const char *dir, uid_t uid,
 		dg = h->diag(ctx, DBOPS_SEV_ERROR, DBOPS_ERR_CONFLICT, NULL,
 			     "data directory \"%s\" is in use", dir);
 		h->diag_detail(ctx, dg, "It holds a postmaster.pid file.");
-		h->diag_hint(ctx, dg,
-			     "Restore into a new directory, or stop that server and empty its directory first.");
+		h->diag_hint(
+		    ctx, dg,
+		    "Restore into a new directory, or stop that server and empty its directory first.");
 		return DBOPS_ERR_CONFLICT;
 	}
 	d = opendir(dir);
@@ -343,15 +351,17 @@ static int rs_prepare(struct dbops_ctx *ctx, const char *dir, uid_t uid,
 			dg = h->diag(ctx, DBOPS_SEV_ERROR, DBOPS_ERR_CONFLICT,
 				     NULL, "data directory \"%s\" is not empty",
 				     dir);
-			h->diag_hint(ctx, dg,
-				     "dbops restores only into a new or empty directory; it never overwrites a cluster.");
+			h->diag_hint(
+			    ctx, dg,
+			    "dbops restores only into a new or empty directory; it never overwrites a cluster.");
 			return DBOPS_ERR_CONFLICT;
 		}
 	}
 	if (chown(dir, uid, gid) != 0 || chmod(dir, 0700) != 0) {
-		h->diag(ctx, DBOPS_SEV_ERROR, DBOPS_ERR_GENERIC, NULL,
-			"could not give directory \"%s\" to the server's OS user: %s",
-			dir, strerror(errno));
+		h->diag(
+		    ctx, DBOPS_SEV_ERROR, DBOPS_ERR_GENERIC, NULL,
+		    "could not give directory \"%s\" to the server's OS user: %s",
+		    dir, strerror(errno));
 		return DBOPS_ERR_GENERIC;
 	}
 	return 0;
@@ -469,7 +479,8 @@ static const char *rs_log_tail(struct dbops_ctx *ctx, const char *log)
 		return "";
 	fseek(f, 0, SEEK_END);
 	size = ftell(f);
-	fseek(f, size > (long)sizeof(buf) - 1 ? size - (long)sizeof(buf) + 1 : 0,
+	fseek(f,
+	      size > (long)sizeof(buf) - 1 ? size - (long)sizeof(buf) + 1 : 0,
 	      SEEK_SET);
 	n = fread(buf, 1, sizeof(buf) - 1, f);
 	fclose(f);
@@ -483,10 +494,11 @@ static PGconn *rs_connect(struct dbops_ctx *ctx, const char *sock,
 			  const char *port, const char *db)
 {
 	PGconn *target = dbops_host(ctx)->pgconn(ctx);
-	const char *keys[] = {"host", "port", "user", "dbname",
-			      "connect_timeout", NULL};
-	const char *vals[] = {sock, port, target ? PQuser(target) : NULL,
-			      db ? db : "postgres", "5", NULL};
+	const char *keys[] = {
+	    "host", "port", "user", "dbname", "connect_timeout", NULL};
+	const char *vals[] = {
+	    sock, port, target ? PQuser(target) : NULL, db ? db : "postgres",
+	    "5",  NULL};
 
 	return PQconnectdbParams(keys, vals, 0);
 }
@@ -504,9 +516,9 @@ static int rs_wait(struct bak_restore_result *res, struct dbops_ctx *ctx,
 
 		if (!rs_pidfile(&pid, port, 16, sock, 1024, dir) ||
 		    kill((pid_t)pid, 0) != 0) {
-			d = h->diag(ctx, DBOPS_SEV_ERROR, DBOPS_ERR_GENERIC,
-				    NULL,
-				    "the restored server stopped before recovery ended");
+			d = h->diag(
+			    ctx, DBOPS_SEV_ERROR, DBOPS_ERR_GENERIC, NULL,
+			    "the restored server stopped before recovery ended");
 			h->diag_detail(ctx, d, "The end of %s:\n%s", log,
 				       rs_log_tail(ctx, log));
 			return DBOPS_ERR_GENERIC;
@@ -514,7 +526,8 @@ static int rs_wait(struct bak_restore_result *res, struct dbops_ctx *ctx,
 		c = rs_connect(ctx, sock, port, NULL);
 		if (PQstatus(c) == CONNECTION_OK) {
 			PGresult *r = PQexec(
-			    c, "SELECT pg_catalog.pg_is_in_recovery(), pg_catalog.pg_current_wal_lsn()::text");
+			    c,
+			    "SELECT pg_catalog.pg_is_in_recovery(), pg_catalog.pg_current_wal_lsn()::text");
 
 			if (PQresultStatus(r) == PGRES_TUPLES_OK &&
 			    strcmp(PQgetvalue(r, 0, 0), "f") == 0) {
@@ -529,9 +542,9 @@ static int rs_wait(struct bak_restore_result *res, struct dbops_ctx *ctx,
 		}
 		PQfinish(c);
 		if (rs_now() > deadline || h->cancelled(ctx)) {
-			d = h->diag(ctx, DBOPS_SEV_ERROR, DBOPS_ERR_CANCELLED,
-				    NULL,
-				    "the restored server was not promoted in time");
+			d = h->diag(
+			    ctx, DBOPS_SEV_ERROR, DBOPS_ERR_CANCELLED, NULL,
+			    "the restored server was not promoted in time");
 			h->diag_detail(ctx, d, "The end of %s:\n%s", log,
 				       rs_log_tail(ctx, log));
 			return DBOPS_ERR_CANCELLED;
@@ -544,8 +557,14 @@ int bak_restore_cleanup(struct dbops_ctx *ctx, const struct bak_spec *spec,
 			const char *data_dir, bool remove)
 {
 	const char *out;
-	const char *argv[] = {bak_program(ctx, spec, "pg_ctl"), "stop", "-D",
-			      data_dir, "-m", "immediate", "-w", NULL};
+	const char *argv[] = {bak_program(ctx, spec, "pg_ctl"),
+			      "stop",
+			      "-D",
+			      data_dir,
+			      "-m",
+			      "immediate",
+			      "-w",
+			      NULL};
 	char pid[4096];
 
 	snprintf(pid, sizeof(pid), "%s/postmaster.pid", data_dir);
@@ -635,8 +654,8 @@ int bak_restore_run(struct bak_restore_result *res, struct dbops_ctx *ctx,
 	h->out(ctx, "  restore: fetched in %.2fs; starting the server\n",
 	       res->fetch_s);
 	{
-		int fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
-			      0600);
+		int fd =
+		    open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
 
 		if (fd >= 0) {
 			(void)!fchown(fd, uid, gid);
@@ -660,14 +679,16 @@ int bak_restore_run(struct bak_restore_result *res, struct dbops_ctx *ctx,
 		return err;
 	res->recover_s = rs_now() - t2;
 	res->total_s = rs_now() - t0;
-	h->out(ctx,
-	       "  restore: promoted at %s; fetch %.2fs, start %.2fs, recovery %.2fs, total %.2fs\n",
-	       res->recovered_lsn, res->fetch_s, res->start_s, res->recover_s,
-	       res->total_s);
+	h->out(
+	    ctx,
+	    "  restore: promoted at %s; fetch %.2fs, start %.2fs, recovery %.2fs, total %.2fs\n",
+	    res->recovered_lsn, res->fetch_s, res->start_s, res->recover_s,
+	    res->total_s);
 	if (!drill)
-		h->out(ctx,
-		       "  restore: the server runs on port %s (socket directory %s), log %s\n",
-		       port, sock, log);
+		h->out(
+		    ctx,
+		    "  restore: the server runs on port %s (socket directory %s), log %s\n",
+		    port, sock, log);
 	rs_copy(res->port, sizeof(res->port), port);
 	rs_copy(res->sock, sizeof(res->sock), sock);
 	return 0;

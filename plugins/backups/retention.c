@@ -6,8 +6,8 @@
  *
  * A full backup is kept when it is one of the `full` newest fulls, or
  * when it is needed to restore to any moment of the last `age` (every
- * full that ended inside the window, and the newest one that ended before
- * it); with both rules a full goes only when both let it go. The newest
+ * full that ended inside the window, and the newest one that ended at or
+ * before its start); with both rules a full goes only when both let it go. The newest
  * full backup is always kept, whatever the policy, and an incremental
  * goes exactly with the full it builds on. WAL is kept from the start of
  * the oldest kept backup on.
@@ -54,10 +54,11 @@ size_t bak_retention_select(bool *keep, const struct bak_catalog *cat,
 			keep_full[k] = true;
 		counted++;
 		if (rp->age_sec > 0) {
-			if (b->stop_time >= now - rp->age_sec) {
+			if (b->stop_time > now - rp->age_sec) {
 				keep_full[k] = true;
 			} else if (!before_done) {
-				keep_full[k] = true; /* covers the window's start */
+				keep_full[k] =
+				    true; /* covers the window's start */
 				before_done = true;
 			}
 		}

@@ -71,8 +71,8 @@ int bak_os_user(uid_t *uid, gid_t *gid, struct dbops_ctx *ctx,
 	return 0;
 }
 
-static void bak_child(const char *const *argv, int out_fd, uid_t uid,
-		      gid_t gid, bool switch_user, const char *user)
+static void bak_child(const char *const *argv, int out_fd, uid_t uid, gid_t gid,
+		      bool switch_user, const char *user)
 {
 	int null_fd = open("/dev/null", O_RDONLY);
 

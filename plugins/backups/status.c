@@ -38,7 +38,8 @@ static const char *st_size(struct dbops_ctx *ctx, uint64_t b)
 	if (b < 10 * 1024)
 		return h->printf(ctx, "%llu B", (unsigned long long)b);
 	if (b < 10ull * 1024 * 1024)
-		return h->printf(ctx, "%llu kB", (unsigned long long)(b / 1024));
+		return h->printf(ctx, "%llu kB",
+				 (unsigned long long)(b / 1024));
 	if (b < 10ull * 1024 * 1024 * 1024)
 		return h->printf(ctx, "%llu MB",
 				 (unsigned long long)(b / (1024 * 1024)));
@@ -61,8 +62,8 @@ static const char *st_time(struct dbops_ctx *ctx, int64_t t)
  * archiving keeps up. */
 int64_t bak_actual_rpo(const struct bak_live *l)
 {
-	bool failing = l->failed_count > 0 &&
-		       l->last_failed_time >= l->last_archived_time;
+	bool failing =
+	    l->failed_count > 0 && l->last_failed_time >= l->last_archived_time;
 	bool behind = false;
 	int64_t since;
 
@@ -137,9 +138,10 @@ static void st_archiving(struct dbops_ctx *ctx, const struct bak_spec *s,
 	h->metric(ctx, "dbops_backup_rpo_seconds", NULL, (double)rpo,
 		  "Worst-case seconds of WAL not yet archived");
 	if (l->archive_mode == NULL || strcmp(l->archive_mode, "off") == 0)
-		st_warn(ctx, &s->loc, NULL,
-			"Run \"dbops apply\" to set archive_mode, then restart the server.",
-			"WAL archiving is off");
+		st_warn(
+		    ctx, &s->loc, NULL,
+		    "Run \"dbops apply\" to set archive_mode, then restart the server.",
+		    "WAL archiving is off");
 	else if (l->archive_command == NULL ||
 		 strcmp(l->archive_command, s->archive_command) != 0)
 		st_warn(ctx, &s->loc,
@@ -148,15 +150,16 @@ static void st_archiving(struct dbops_ctx *ctx, const struct bak_spec *s,
 			"Run \"dbops apply\".",
 			"archive_command is not the one the spec sets");
 	if (s->rpo > 0 && rpo > s->rpo)
-		st_warn(ctx, &s->objectives_loc,
-			h->printf(ctx,
-				  "WAL has waited %s to be archived (last failure: %s); the objective is %s.",
-				  st_age(ctx, rpo),
-				  l->last_failed_wal ? l->last_failed_wal
-						     : "none",
-				  st_age(ctx, s->rpo)),
-			"Look at the server log for the archive_command's error.",
-			"the recovery point objective is missed");
+		st_warn(
+		    ctx, &s->objectives_loc,
+		    h->printf(
+			ctx,
+			"WAL has waited %s to be archived (last failure: %s); the objective is %s.",
+			st_age(ctx, rpo),
+			l->last_failed_wal ? l->last_failed_wal : "none",
+			st_age(ctx, s->rpo)),
+		    "Look at the server log for the archive_command's error.",
+		    "the recovery point objective is missed");
 }
 
 static void st_backups(struct dbops_ctx *ctx, const struct bak_spec *s,
@@ -171,9 +174,10 @@ static void st_backups(struct dbops_ctx *ctx, const struct bak_spec *s,
 		  "Backups in the repository");
 	if (b == NULL) {
 		h->out(ctx, "  backups    none\n");
-		st_warn(ctx, &s->loc, NULL,
-			"Run \"dbops backup run\", or let the daemon run the schedule.",
-			"there is no backup in the repository");
+		st_warn(
+		    ctx, &s->loc, NULL,
+		    "Run \"dbops backup run\", or let the daemon run the schedule.",
+		    "there is no backup in the repository");
 		return;
 	}
 	h->out(ctx, "  backups    %zu, newest %s (%s, %s ago), WAL up to %s\n",
@@ -200,13 +204,15 @@ static void st_backups(struct dbops_ctx *ctx, const struct bak_spec *s,
 				due = ib;
 		}
 		if (due > 0 && b->stop_time < (int64_t)due)
-			st_warn(ctx, &s->loc,
-				h->printf(ctx,
-					  "The newest backup finished at %s UTC; the schedule ran at %s UTC since.",
-					  st_time(ctx, b->stop_time),
-					  st_time(ctx, (int64_t)due)),
-				"Look at the daemon's log, or run \"dbops backup run\".",
-				"the newest backup is older than its schedule");
+			st_warn(
+			    ctx, &s->loc,
+			    h->printf(
+				ctx,
+				"The newest backup finished at %s UTC; the schedule ran at %s UTC since.",
+				st_time(ctx, b->stop_time),
+				st_time(ctx, (int64_t)due)),
+			    "Look at the daemon's log, or run \"dbops backup run\".",
+			    "the newest backup is older than its schedule");
 	}
 }
 
@@ -221,9 +227,10 @@ static void st_drill(struct dbops_ctx *ctx, const struct bak_spec *s,
 					  st_age(ctx, s->rto))
 			      : "");
 		if (s->rto > 0)
-			st_warn(ctx, &s->objectives_loc, NULL,
-				"Run \"dbops backup drill\": a backup is proven only by a restore.",
-				"the recovery time objective is not proven: no restore drill is recorded");
+			st_warn(
+			    ctx, &s->objectives_loc, NULL,
+			    "Run \"dbops backup drill\": a backup is proven only by a restore.",
+			    "the recovery time objective is not proven: no restore drill is recorded");
 		return;
 	}
 	h->out(ctx, "  RTO        %.1fs in the last drill, %s ago, %s%s%s\n",
@@ -234,8 +241,8 @@ static void st_drill(struct dbops_ctx *ctx, const struct bak_spec *s,
 	       s->rto && l->drill_rto > (double)s->rto ? "  MISSED" : "");
 	h->metric(ctx, "dbops_backup_drill_rto_seconds", NULL, l->drill_rto,
 		  "Restore time measured by the last restore drill");
-	h->metric(ctx, "dbops_backup_drill_success", NULL,
-		  l->drill_ok ? 1 : 0, "Whether the last restore drill passed");
+	h->metric(ctx, "dbops_backup_drill_success", NULL, l->drill_ok ? 1 : 0,
+		  "Whether the last restore drill passed");
 	h->metric(ctx, "dbops_backup_drill_timestamp_seconds", NULL,
 		  (double)l->drill_time, "When the last restore drill ended");
 	if (!l->drill_ok)
@@ -243,11 +250,13 @@ static void st_drill(struct dbops_ctx *ctx, const struct bak_spec *s,
 			"Run \"dbops history\" for the drill's report.",
 			"the last restore drill failed");
 	else if (s->rto > 0 && l->drill_rto > (double)s->rto)
-		st_warn(ctx, &s->objectives_loc,
-			h->printf(ctx,
-				  "The last drill took %.1fs to restore; the objective is %s.",
-				  l->drill_rto, st_age(ctx, s->rto)),
-			NULL, "the recovery time objective is missed");
+		st_warn(
+		    ctx, &s->objectives_loc,
+		    h->printf(
+			ctx,
+			"The last drill took %.1fs to restore; the objective is %s.",
+			l->drill_rto, st_age(ctx, s->rto)),
+		    NULL, "the recovery time objective is missed");
 }
 
 static int st_list(struct dbops_ctx *ctx, const struct bak_live *l)
@@ -258,9 +267,9 @@ static int st_list(struct dbops_ctx *ctx, const struct bak_live *l)
 		h->out(ctx, "No backups in the repository.\n");
 		return 0;
 	}
-	h->out(ctx, "%-19s %-11s %-19s %-19s %-12s %-12s %-49s %9s %9s\n",
-	       "ID", "TYPE", "PARENT", "STOPPED (UTC)", "START LSN",
-	       "STOP LSN", "WAL", "SIZE", "STORED");
+	h->out(ctx, "%-19s %-11s %-19s %-19s %-12s %-12s %-49s %9s %9s\n", "ID",
+	       "TYPE", "PARENT", "STOPPED (UTC)", "START LSN", "STOP LSN",
+	       "WAL", "SIZE", "STORED");
 	for (size_t i = 0; i < l->cat.n; i++) {
 		const struct bak_backup *b = &l->cat.v[i];
 
@@ -289,10 +298,10 @@ int bak_status(struct dbops_ctx *ctx, const struct dbops_node *section,
 	const char *mode = h->mode(ctx);
 
 	if (!l->repo_ok) {
-		struct dbops_diag *d = h->diag(
-		    ctx, mode ? DBOPS_SEV_ERROR : DBOPS_SEV_WARNING,
-		    DBOPS_ERR_TRANSIENT, &s->loc,
-		    "could not read the backup repository");
+		struct dbops_diag *d =
+		    h->diag(ctx, mode ? DBOPS_SEV_ERROR : DBOPS_SEV_WARNING,
+			    DBOPS_ERR_TRANSIENT, &s->loc,
+			    "could not read the backup repository");
 
 		h->diag_detail(ctx, d, "%s", l->repo_error);
 		if (mode != NULL)

@@ -77,8 +77,9 @@ static int tar_header(struct tar_reader *t, struct bak_err *e)
 	t->pad = bak_tar_padding(t->te.size);
 	if (t->te.type == 'L') {
 		if (t->te.size >= sizeof(t->pending_name))
-			return bak_fail(e, DBOPS_ERR_INVALID,
-					"invalid tar header: a name is too long");
+			return bak_fail(
+			    e, DBOPS_ERR_INVALID,
+			    "invalid tar header: a name is too long");
 		t->longname = true;
 		t->name_len = 0;
 		return 0;
@@ -107,7 +108,8 @@ static int tar_write(struct bak_sink *s, const void *data, size_t len,
 			if (t->longname) {
 				memcpy(t->pending_name + t->name_len, p, take);
 				t->name_len += take;
-			} else if ((err = t->cb.data(t->cb.arg, p, take, e)) != 0)
+			} else if ((err = t->cb.data(t->cb.arg, p, take, e)) !=
+				   0)
 				return err;
 			t->left -= take;
 			p += take;
@@ -118,7 +120,8 @@ static int tar_write(struct bak_sink *s, const void *data, size_t len,
 					t->longname = false;
 				} else {
 					t->in_member = false;
-					if ((err = t->cb.end(t->cb.arg, e)) != 0)
+					if ((err = t->cb.end(t->cb.arg, e)) !=
+					    0)
 						return err;
 				}
 			}
@@ -194,7 +197,8 @@ int bak_tar_header(unsigned char h[512], const struct bak_tar_entry *te)
 		memcpy(h, te->name, len);
 	} else {
 		/* split at a slash: prefix (155) / name (100) */
-		const char *slash = strchr(te->name + (len > 101 ? len - 101 : 0), '/');
+		const char *slash =
+		    strchr(te->name + (len > 101 ? len - 101 : 0), '/');
 
 		if (slash == NULL || (size_t)(slash - te->name) > 155 ||
 		    strlen(slash + 1) > 100)

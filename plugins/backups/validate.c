@@ -184,7 +184,7 @@ static void v_s3(struct vstate *v, struct bak_spec *s,
 		 const struct dbops_node *n)
 {
 	static const char *const keys[] = {
-	    "endpoint", "bucket",     "region",	     "prefix",
+	    "endpoint",	 "bucket",     "region",      "prefix",
 	    "uri_style", "verify_tls", "credentials", NULL};
 	static const char *const ckeys[] = {"access_key_id",
 					    "secret_access_key", NULL};
@@ -197,8 +197,8 @@ static void v_s3(struct vstate *v, struct bak_spec *s,
 	v_trust(v, n, DBOPS_TRUST_CONNECTION);
 	s->repo.s3 = true;
 	s->repo.verify_tls = true;
-	s->repo.endpoint = v_string(v, h->spec_get(n, "endpoint"),
-				    "repository.s3.endpoint");
+	s->repo.endpoint =
+	    v_string(v, h->spec_get(n, "endpoint"), "repository.s3.endpoint");
 	s->repo.bucket =
 	    v_string(v, h->spec_get(n, "bucket"), "repository.s3.bucket");
 	s->repo.region =
@@ -214,27 +214,30 @@ static void v_s3(struct vstate *v, struct bak_spec *s,
 	else if (s->repo.endpoint != NULL &&
 		 strncmp(s->repo.endpoint, "https://", 8) != 0 &&
 		 strncmp(s->repo.endpoint, "http://", 7) != 0)
-		v_error(v, h->spec_get(n, "endpoint"),
-			"Write the endpoint as a URL, such as https://s3.eu-west-1.amazonaws.com.",
-			"repository.s3.endpoint \"%s\" is not an http(s) URL",
-			s->repo.endpoint);
+		v_error(
+		    v, h->spec_get(n, "endpoint"),
+		    "Write the endpoint as a URL, such as https://s3.eu-west-1.amazonaws.com.",
+		    "repository.s3.endpoint \"%s\" is not an http(s) URL",
+		    s->repo.endpoint);
 	if (h->spec_get(n, "bucket") == NULL)
 		v_error(v, n, NULL, "repository.s3 needs a %s", "bucket");
 	if (s->repo.prefix[0] == '/' ||
 	    (s->repo.prefix[0] != '\0' &&
 	     s->repo.prefix[strlen(s->repo.prefix) - 1] == '/'))
-		v_error(v, h->spec_get(n, "prefix"), NULL,
-			"repository.s3.prefix \"%s\" must not start or end with \"/\"",
-			s->repo.prefix);
-	style = v_string(v, h->spec_get(n, "uri_style"),
-			 "repository.s3.uri_style");
+		v_error(
+		    v, h->spec_get(n, "prefix"), NULL,
+		    "repository.s3.prefix \"%s\" must not start or end with \"/\"",
+		    s->repo.prefix);
+	style =
+	    v_string(v, h->spec_get(n, "uri_style"), "repository.s3.uri_style");
 	s->repo.virtual_style = true;
 	if (style != NULL && strcmp(style, "path") == 0)
 		s->repo.virtual_style = false;
 	else if (style != NULL && strcmp(style, "virtual") != 0)
-		v_error(v, h->spec_get(n, "uri_style"),
-			"Use \"path\" (MinIO and most self-hosted stores) or \"virtual\".",
-			"invalid repository.s3.uri_style \"%s\"", style);
+		v_error(
+		    v, h->spec_get(n, "uri_style"),
+		    "Use \"path\" (MinIO and most self-hosted stores) or \"virtual\".",
+		    "invalid repository.s3.uri_style \"%s\"", style);
 	if ((x = h->spec_get(n, "verify_tls")) != NULL && v->validating &&
 	    h->spec_bool(&s->repo.verify_tls, v->ctx, x,
 			 "repository.s3.verify_tls") != 0)
@@ -245,9 +248,10 @@ static void v_s3(struct vstate *v, struct bak_spec *s,
 				       strcmp(x->scalar, "no") == 0);
 	c = h->spec_get(n, "credentials");
 	if (c == NULL) {
-		v_error(v, n,
-			"Name the keys by secret reference: credentials: {access_key_id: {env: DBOPS_SECRET_S3_KEY_ID}, secret_access_key: {env: DBOPS_SECRET_S3_SECRET}}.",
-			"repository.s3 needs %s", "credentials");
+		v_error(
+		    v, n,
+		    "Name the keys by secret reference: credentials: {access_key_id: {env: DBOPS_SECRET_S3_KEY_ID}, secret_access_key: {env: DBOPS_SECRET_S3_SECRET}}.",
+		    "repository.s3 needs %s", "credentials");
 		return;
 	}
 	if (!v_keys(v, c, "repository.s3.credentials", ckeys))
@@ -272,9 +276,10 @@ static void v_repository(struct vstate *v, struct bak_spec *s,
 	const struct dbops_node *p, *x;
 
 	if (n == NULL) {
-		v_error(v, NULL,
-			"Add repository: {posix: {path: /var/lib/dbops/backups}} or repository: {s3: {...}}.",
-			"the backups section needs a %s", "repository");
+		v_error(
+		    v, NULL,
+		    "Add repository: {posix: {path: /var/lib/dbops/backups}} or repository: {s3: {...}}.",
+		    "the backups section needs a %s", "repository");
 		return;
 	}
 	if (!v_keys(v, n, "repository", keys))
@@ -330,9 +335,10 @@ static void v_compression(struct vstate *v, struct bak_spec *s,
 		int64_t level = 0;
 
 		if (s->codec.compress != BAK_COMP_ZSTD)
-			v_error(v, lv, NULL,
-				"compression.level applies to zstd only, not to %s",
-				text);
+			v_error(
+			    v, lv, NULL,
+			    "compression.level applies to zstd only, not to %s",
+			    text);
 		else if (v->validating &&
 			 v->h->spec_int(&level, v->ctx, lv, "compression.level",
 					1, 19) != 0)
@@ -345,9 +351,10 @@ static void v_compression(struct vstate *v, struct bak_spec *s,
 	if (where != NULL && strcmp(where, "client") == 0)
 		s->server_compress = false;
 	else if (where != NULL && strcmp(where, "server") != 0)
-		v_error(v, w,
-			"Use \"server\" (PostgreSQL compresses base backups itself) or \"client\".",
-			"invalid compression.where \"%s\"", where);
+		v_error(
+		    v, w,
+		    "Use \"server\" (PostgreSQL compresses base backups itself) or \"client\".",
+		    "invalid compression.where \"%s\"", where);
 }
 
 static void v_checks(struct vstate *v, struct bak_spec *s,
@@ -369,7 +376,8 @@ static void v_checks(struct vstate *v, struct bak_spec *s,
 
 		if (!v_keys(v, c, "a drill check", keys))
 			continue;
-		k->sql = v_string(v, v->h->spec_get(c, "sql"), "drill check sql");
+		k->sql =
+		    v_string(v, v->h->spec_get(c, "sql"), "drill check sql");
 		k->expect = v_string(v, v->h->spec_get(c, "expect"),
 				     "drill check expect");
 		k->database = v_string(v, v->h->spec_get(c, "database"),
@@ -378,9 +386,10 @@ static void v_checks(struct vstate *v, struct bak_spec *s,
 		if (v->h->spec_get(c, "sql") == NULL)
 			v_error(v, c, NULL, "a drill check needs %s", "sql");
 		if (v->h->spec_get(c, "expect") == NULL)
-			v_error(v, c,
-				"Give the first column of the first row as text, such as expect: \"42\".",
-				"a drill check needs %s", "expect");
+			v_error(
+			    v, c,
+			    "Give the first column of the first row as text, such as expect: \"42\".",
+			    "a drill check needs %s", "expect");
 		s->nchecks++;
 	}
 }
@@ -388,9 +397,8 @@ static void v_checks(struct vstate *v, struct bak_spec *s,
 static void v_drill(struct vstate *v, struct bak_spec *s,
 		    const struct dbops_node *n)
 {
-	static const char *const keys[] = {"schedule", "checks",
-					   "max_duration", "directory", "port",
-					   NULL};
+	static const char *const keys[] = {
+	    "schedule", "checks", "max_duration", "directory", "port", NULL};
 	const struct dbops_node *d, *p;
 
 	if (n == NULL || !v_keys(v, n, "drill", keys))
@@ -398,8 +406,8 @@ static void v_drill(struct vstate *v, struct bak_spec *s,
 	v_cron(v, &s->drill_cron, v->h->spec_get(n, "schedule"),
 	       "drill.schedule");
 	v_checks(v, s, v->h->spec_get(n, "checks"));
-	s->drill_max =
-	    v_duration(v, v->h->spec_get(n, "max_duration"), "drill.max_duration", 1);
+	s->drill_max = v_duration(v, v->h->spec_get(n, "max_duration"),
+				  "drill.max_duration", 1);
 	d = v->h->spec_get(n, "directory");
 	v_trust(v, d, DBOPS_TRUST_PATH);
 	s->drill_dir = v_string(v, d, "drill.directory");
@@ -437,13 +445,13 @@ static void v_misc(struct vstate *v, struct bak_spec *s,
 			v_error(v, h->spec_get(n, "cipher"),
 				"The only cipher is aes-256-gcm.",
 				"unknown cipher \"%s\"", cipher);
-		s->codec.encrypt = v_secret(v, &s->enc_key,
-					    h->spec_get(n, "key"),
-					    "encryption.key");
+		s->codec.encrypt = v_secret(
+		    v, &s->enc_key, h->spec_get(n, "key"), "encryption.key");
 		if (h->spec_get(n, "key") == NULL)
-			v_error(v, n,
-				"Name a 64-hex-digit key by secret reference: key: {env: DBOPS_SECRET_BACKUP_KEY}.",
-				"encryption needs a %s", "key");
+			v_error(
+			    v, n,
+			    "Name a 64-hex-digit key by secret reference: key: {env: DBOPS_SECRET_BACKUP_KEY}.",
+			    "encryption needs a %s", "key");
 	}
 	if ((n = h->spec_get(section, "schedule")) != NULL &&
 	    v_keys(v, n, "schedule", skeys)) {
@@ -458,27 +466,28 @@ static void v_misc(struct vstate *v, struct bak_spec *s,
 
 		s->retention_loc = n->loc;
 		if (f != NULL && v->validating &&
-		    h->spec_int(&s->retention.full, v->ctx, f,
-				"retention.full", 1, 9999) != 0)
+		    h->spec_int(&s->retention.full, v->ctx, f, "retention.full",
+				1, 9999) != 0)
 			v->err = DBOPS_ERR_INVALID;
 		else if (f != NULL && !v->validating)
 			s->retention.full = strtol(f->scalar, NULL, 10);
-		s->retention.age_sec = v_duration(v, h->spec_get(n, "age"),
-						  "retention.age", 60);
+		s->retention.age_sec =
+		    v_duration(v, h->spec_get(n, "age"), "retention.age", 60);
 		if (f == NULL && h->spec_get(n, "age") == NULL)
-			v_error(v, n,
-				"Keep a count of full backups (full: 7), an age (age: 14d), or both.",
-				"retention needs %s", "full or age");
+			v_error(
+			    v, n,
+			    "Keep a count of full backups (full: 7), an age (age: 14d), or both.",
+			    "retention needs %s", "full or age");
 	}
-	s->archive_timeout = v_duration(v, h->spec_get(section, "archive_timeout"),
-					"archive_timeout", 1);
+	s->archive_timeout = v_duration(
+	    v, h->spec_get(section, "archive_timeout"), "archive_timeout", 1);
 	if ((n = h->spec_get(section, "objectives")) != NULL &&
 	    v_keys(v, n, "objectives", okeys)) {
 		s->objectives_loc = n->loc;
-		s->rpo = v_duration(v, h->spec_get(n, "rpo"), "objectives.rpo",
-				    1);
-		s->rto = v_duration(v, h->spec_get(n, "rto"), "objectives.rto",
-				    1);
+		s->rpo =
+		    v_duration(v, h->spec_get(n, "rpo"), "objectives.rpo", 1);
+		s->rto =
+		    v_duration(v, h->spec_get(n, "rto"), "objectives.rto", 1);
 	}
 	if ((n = h->spec_get(section, "from")) != NULL) {
 		v_trust(v, n, DBOPS_TRUST_CONNECTION);
@@ -490,10 +499,11 @@ static void v_misc(struct vstate *v, struct bak_spec *s,
 		v_trust(v, n, DBOPS_TRUST_PATH);
 		s->dbops_path = v_string(v, n, "dbops");
 		if (s->dbops_path != NULL && s->dbops_path[0] != '/')
-			v_error(v, n,
-				"The server runs archive_command from its data directory: give the absolute path of dbops.",
-				"dbops \"%s\" is not an absolute path",
-				s->dbops_path);
+			v_error(
+			    v, n,
+			    "The server runs archive_command from its data directory: give the absolute path of dbops.",
+			    "dbops \"%s\" is not an absolute path",
+			    s->dbops_path);
 	}
 	if ((n = h->spec_get(section, "bindir")) != NULL) {
 		v_trust(v, n, DBOPS_TRUST_PATH);
@@ -509,8 +519,11 @@ static const char *v_shell_quote(struct dbops_ctx *ctx, const char *s)
 	size_t n = 0;
 	char *out, *w;
 
-	if (strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789/._-:=+,@") ==
-	    strlen(s) && s[0] != '\0')
+	if (strspn(
+		s,
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789/._-:=+,@") ==
+		strlen(s) &&
+	    s[0] != '\0')
 		return s;
 	for (const char *p = s; *p; p++)
 		n += *p == '\'' ? 4 : 1;
@@ -531,9 +544,10 @@ static const char *v_shell_quote(struct dbops_ctx *ctx, const char *s)
 static const char *v_ref_opt(struct dbops_ctx *ctx, const char *opt,
 			     const struct dbops_secret_ref *r)
 {
-	return dbops_host(ctx)->printf(
-	    ctx, " --%s-%s %s", opt, r->kind == DBOPS_SECRET_ENV ? "env" : "file",
-	    v_shell_quote(ctx, r->name));
+	return dbops_host(ctx)->printf(ctx, " --%s-%s %s", opt,
+				       r->kind == DBOPS_SECRET_ENV ? "env"
+								   : "file",
+				       v_shell_quote(ctx, r->name));
 }
 
 /* The repository and secret options both tools take. */
@@ -547,10 +561,9 @@ static const char *v_tool_opts(struct dbops_ctx *ctx, const struct bak_spec *s)
 				 v_shell_quote(ctx, s->repo.path));
 	o = h->printf(
 	    ctx, " --repo %s --endpoint %s --region %s --uri-style %s%s",
-	    v_shell_quote(ctx,
-			  h->printf(ctx, "s3://%s%s%s", s->repo.bucket,
-				    s->repo.prefix[0] ? "/" : "",
-				    s->repo.prefix)),
+	    v_shell_quote(ctx, h->printf(ctx, "s3://%s%s%s", s->repo.bucket,
+					 s->repo.prefix[0] ? "/" : "",
+					 s->repo.prefix)),
 	    v_shell_quote(ctx, s->repo.endpoint),
 	    v_shell_quote(ctx, s->repo.region),
 	    s->repo.virtual_style ? "virtual" : "path",
@@ -601,15 +614,15 @@ static void v_publish(struct dbops_ctx *ctx, const struct bak_spec *s)
 	h->fact_put(ctx, "parameters.require.archive_command",
 		    s->archive_command, NULL, &s->loc);
 	if (s->archive_timeout > 0)
-		h->fact_put(ctx, "parameters.require.archive_timeout",
-			    h->printf(ctx, "%llds",
-				      (long long)s->archive_timeout),
-			    NULL, &s->loc);
+		h->fact_put(
+		    ctx, "parameters.require.archive_timeout",
+		    h->printf(ctx, "%llds", (long long)s->archive_timeout),
+		    NULL, &s->loc);
 	if (s->full_cron != NULL)
-		h->fact_put(ctx, "schedule.backups.full",
-			    h->printf(ctx, "%s backup run --type full",
-				      s->full_cron),
-			    NULL, &s->loc);
+		h->fact_put(
+		    ctx, "schedule.backups.full",
+		    h->printf(ctx, "%s backup run --type full", s->full_cron),
+		    NULL, &s->loc);
 	if (s->incr_cron != NULL)
 		h->fact_put(ctx, "schedule.backups.incremental",
 			    h->printf(ctx, "%s backup run --type incremental",
@@ -626,16 +639,18 @@ static struct bak_spec *bak_parse(struct dbops_ctx *ctx,
 				  bool validating, int *err)
 {
 	static const char *const keys[] = {
-	    "repository", "compression", "encryption", "schedule",
+	    "repository", "compression",     "encryption", "schedule",
 	    "retention",  "archive_timeout", "objectives", "drill",
-	    "from",	  "dbops",	 "bindir",     "os_user", NULL};
+	    "from",	  "dbops",	     "bindir",	   "os_user",
+	    NULL};
 	struct vstate v = {ctx, dbops_host(ctx), validating, 0};
 	struct bak_spec *s = v.h->alloc(ctx, sizeof(*s));
 
 	s->repo.retries = 3;
 	if (section != NULL)
 		s->loc = section->loc;
-	if (section == NULL || !v_keys(&v, section, "the backups section", keys)) {
+	if (section == NULL ||
+	    !v_keys(&v, section, "the backups section", keys)) {
 		*err = section == NULL ? 0 : DBOPS_ERR_INVALID;
 		return s;
 	}

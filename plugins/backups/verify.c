@@ -116,9 +116,9 @@ static int vf_backup(struct dbops_ctx *ctx, struct bak_repo *repo,
 		err = s->write(s, NULL, 0, true, &e);
 	bak_sink_free_chain(s);
 	if (err != 0) {
-		struct dbops_diag *d = h->diag(
-		    ctx, DBOPS_SEV_ERROR, DBOPS_ERR_INVALID, NULL,
-		    "backup %s cannot be read back", b->id);
+		struct dbops_diag *d =
+		    h->diag(ctx, DBOPS_SEV_ERROR, DBOPS_ERR_INVALID, NULL,
+			    "backup %s cannot be read back", b->id);
 
 		h->diag_detail(ctx, d, "%s: %s%s%s", key, e.msg,
 			       e.detail[0] ? " " : "", e.detail);
@@ -126,22 +126,23 @@ static int vf_backup(struct dbops_ctx *ctx, struct bak_repo *repo,
 		return DBOPS_ERR_INVALID;
 	}
 	if (v.bad > 0 || v.checked != vf_own(b)) {
-		struct dbops_diag *d = h->diag(
-		    ctx, DBOPS_SEV_ERROR, DBOPS_ERR_INVALID, NULL,
-		    "backup %s does not match its checksums", b->id);
+		struct dbops_diag *d =
+		    h->diag(ctx, DBOPS_SEV_ERROR, DBOPS_ERR_INVALID, NULL,
+			    "backup %s does not match its checksums", b->id);
 
-		h->diag_detail(ctx, d,
-			       "%zu of %zu files differ from the catalog (the first: \"%s\"); %zu of %zu listed files are in the archive.",
-			       v.bad, v.checked, v.first_bad, v.checked,
-			       vf_own(b));
+		h->diag_detail(
+		    ctx, d,
+		    "%zu of %zu files differ from the catalog (the first: \"%s\"); %zu of %zu listed files are in the archive.",
+		    v.bad, v.checked, v.first_bad, v.checked, vf_own(b));
 		h->out(ctx, "  %-19s FAILED (%zu files damaged or missing)\n",
 		       b->id, v.bad + (vf_own(b) - v.checked));
 		return DBOPS_ERR_INVALID;
 	}
 	if (bak_catalog_chain(chain, 256, cat, b) == 0) {
-		h->diag(ctx, DBOPS_SEV_ERROR, DBOPS_ERR_INVALID, NULL,
-			"backup %s builds on \"%s\", which is not in the repository",
-			b->id, b->parent ? b->parent : "?");
+		h->diag(
+		    ctx, DBOPS_SEV_ERROR, DBOPS_ERR_INVALID, NULL,
+		    "backup %s builds on \"%s\", which is not in the repository",
+		    b->id, b->parent ? b->parent : "?");
 		h->out(ctx, "  %-19s FAILED (its parent is missing)\n", b->id);
 		return DBOPS_ERR_INVALID;
 	}
@@ -204,11 +205,13 @@ static int vf_wal(struct dbops_ctx *ctx, struct bak_repo *repo,
 		    data.len != BAK_WAL_SEG_SIZE) {
 			struct dbops_diag *d = h->diag(
 			    ctx, DBOPS_SEV_ERROR, DBOPS_ERR_INVALID, NULL,
-			    "WAL segment %s in the repository is damaged", base);
+			    "WAL segment %s in the repository is damaged",
+			    base);
 
-			h->diag_detail(ctx, d, "%s",
-				       e.msg[0] ? e.msg
-						: "It is not a whole 16 MB segment.");
+			h->diag_detail(
+			    ctx, d, "%s",
+			    e.msg[0] ? e.msg
+				     : "It is not a whole 16 MB segment.");
 			nbad++;
 		} else {
 			have[n - from] = 1;
@@ -218,15 +221,16 @@ static int vf_wal(struct dbops_ctx *ctx, struct bak_repo *repo,
 	}
 	for (unsigned long long n = from; n <= to; n++)
 		if (!have[n - from]) {
-			h->diag(ctx, DBOPS_SEV_ERROR, DBOPS_ERR_INVALID, NULL,
-				"WAL segment %08llX%08llX of the range the backups need is missing",
-				n / 256, n % 256);
+			h->diag(
+			    ctx, DBOPS_SEV_ERROR, DBOPS_ERR_INVALID, NULL,
+			    "WAL segment %08llX%08llX of the range the backups need is missing",
+			    n / 256, n % 256);
 			nbad++;
 			break;
 		}
 	free(have);
-	h->out(ctx, "  WAL %s: %zu segments checked%s\n",
-	       cat->v[0].wal_start, nseg, nbad ? ", PROBLEMS" : ", complete");
+	h->out(ctx, "  WAL %s: %zu segments checked%s\n", cat->v[0].wal_start,
+	       nseg, nbad ? ", PROBLEMS" : ", complete");
 	if (nbad > 0)
 		err = DBOPS_ERR_INVALID;
 	return err;

@@ -56,9 +56,9 @@ static int tool_secret(char **out, const char *how, const char *ref,
 		const char *v = getenv(ref);
 
 		if (v == NULL || *v == '\0')
-			return bak_fail(e, DBOPS_ERR_INVALID,
-					"environment variable \"%s\" is not set",
-					ref);
+			return bak_fail(
+			    e, DBOPS_ERR_INVALID,
+			    "environment variable \"%s\" is not set", ref);
 		*out = strdup(v);
 	} else {
 		struct bak_buf b = {0};
@@ -74,8 +74,8 @@ static int tool_secret(char **out, const char *how, const char *ref,
 		       b.len < 65536)
 			bak_buf_add(&b, chunk, n);
 		fclose(f);
-		while (b.len > 0 && (b.data[b.len - 1] == '\n' ||
-				     b.data[b.len - 1] == '\r'))
+		while (b.len > 0 &&
+		       (b.data[b.len - 1] == '\n' || b.data[b.len - 1] == '\r'))
 			b.len--;
 		*out = strdup(bak_buf_str(&b));
 		bak_buf_free(&b);
@@ -137,7 +137,8 @@ static int tool_parse(struct tool_opts *o, int argc, char **argv,
 		} else if (strcmp(a, "--uri-style") == 0) {
 			if (strcmp(v, "path") != 0 && strcmp(v, "virtual") != 0)
 				return bak_fail(e, DBOPS_ERR_INVALID,
-						"invalid --uri-style \"%s\"", v);
+						"invalid --uri-style \"%s\"",
+						v);
 			o->repo.virtual_style = strcmp(v, "virtual") == 0;
 		} else if (strcmp(a, "--access-key-env") == 0 ||
 			   strcmp(a, "--access-key-file") == 0) {
@@ -202,9 +203,9 @@ static int read_file(struct bak_buf *b, const char *path, struct bak_err *e)
 	for (;;) {
 		char chunk[65536];
 		bool direct = b->cap > b->len + 1;
-		ssize_t n = direct ? read(fd, b->data + b->len,
-					  b->cap - b->len - 1)
-				   : read(fd, chunk, sizeof(chunk));
+		ssize_t n =
+		    direct ? read(fd, b->data + b->len, b->cap - b->len - 1)
+			   : read(fd, chunk, sizeof(chunk));
 
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -239,17 +240,28 @@ static int wal_push(struct tool_opts *o, struct bak_err *e)
 	int err;
 
 	if (o->nargs != 1)
-		return bak_fail(e, DBOPS_ERR_INVALID,
-				"wal-push needs one argument, the path of the file (%%p)");
+		return bak_fail(
+		    e, DBOPS_ERR_INVALID,
+		    "wal-push needs one argument, the path of the file (%%p)");
 	bak_wal_key(key, sizeof(key), name);
 	if ((err = read_file(&data, path, e)) != 0 ||
 	    (err = bak_repo_open(&repo, &o->repo, e)) != 0)
 		goto done;
 	err = bak_put_encoded(&put, &head, repo, key, true, &o->codec, e);
 	if (err == 0) {
-		err = head->write(head, data.data, data.len, true, e);
+		/* the tests' hook to kill a push half-way (see t_backups.sh) */
+		const char *pause = getenv("DBOPS_TEST_WAL_PUSH_PAUSE_MS");
+		size_t half = pause != NULL ? data.len / 2 : 0;
+
+		err = head->write(head, data.data, half, false, e);
+		if (err == 0 && pause != NULL)
+			usleep((useconds_t)strtoul(pause, NULL, 10) * 1000u);
+		if (err == 0)
+			err = head->write(head, data.data + half,
+					  data.len - half, true, e);
 		bak_sink_free_chain(head);
-		err = err == 0 ? bak_put_end(put, e) : (bak_put_abort(put), err);
+		err =
+		    err == 0 ? bak_put_end(put, e) : (bak_put_abort(put), err);
 	}
 	if (err != DBOPS_ERR_CONFLICT)
 		goto done;
@@ -259,11 +271,13 @@ static int wal_push(struct tool_opts *o, struct bak_err *e)
 	if (old.len == data.len && memcmp(old.data, data.data, data.len) == 0)
 		err = 0;
 	else {
-		err = bak_fail(e, DBOPS_ERR_CONFLICT,
-			       "WAL file \"%s\" is already archived in %s with different contents",
-			       name, bak_repo_describe(repo));
-		bak_err_detail(e,
-			       "The archived file was not replaced. Two clusters may be archiving to the same repository.");
+		err = bak_fail(
+		    e, DBOPS_ERR_CONFLICT,
+		    "WAL file \"%s\" is already archived in %s with different contents",
+		    name, bak_repo_describe(repo));
+		bak_err_detail(
+		    e,
+		    "The archived file was not replaced. Two clusters may be archiving to the same repository.");
 	}
 done:
 	bak_buf_free(&data);
@@ -280,8 +294,9 @@ static int wal_fetch(struct tool_opts *o, struct bak_err *e)
 	int err, fd = -1;
 
 	if (o->nargs != 2)
-		return bak_fail(e, DBOPS_ERR_INVALID,
-				"wal-fetch needs two arguments, the file name (%%f) and the path to write (%%p)");
+		return bak_fail(
+		    e, DBOPS_ERR_INVALID,
+		    "wal-fetch needs two arguments, the file name (%%f) and the path to write (%%p)");
 	if (strchr(o->args[0], '/') != NULL)
 		return bak_fail(e, DBOPS_ERR_INVALID,
 				"invalid WAL file name \"%s\"", o->args[0]);
@@ -335,13 +350,15 @@ int bak_tool(const char *name, int argc, char **argv)
 	int err;
 
 	for (int i = 1; i < argc; i++)
-		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+		if (strcmp(argv[i], "--help") == 0 ||
+		    strcmp(argv[i], "-h") == 0) {
 			fputs(tool_usage, stdout);
 			return 0;
 		}
 	if ((err = tool_parse(&o, argc, argv, &e)) != 0) {
 		bak_err_print(&e);
-		fprintf(stderr, "HINT:  Run \"dbops %s --help\" for the usage.\n",
+		fprintf(stderr,
+			"HINT:  Run \"dbops %s --help\" for the usage.\n",
 			name);
 		return 1;
 	}
