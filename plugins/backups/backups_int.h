@@ -122,7 +122,8 @@ struct bak_repo_opts {
 	bool verify_tls;
 	const char *access_key;
 	const char *secret_key;
-	int retries; /* transient failures retried this often */
+	int retries;	  /* transient failures retried this often */
+	size_t part_size; /* s3: multipart part size; 0: 16 MiB */
 };
 
 struct bak_repo;

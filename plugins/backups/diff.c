@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: PostgreSQL */
 /*
  * diff.c — what a pass plans for backups. In a plain plan: retention,
- * the backups and WAL the policy expires, each deletion flagged
+ * the backups and WAL the policy expires, each backup's deletion flagged
  * destructive (applied only when allowed) and the newest full backup
- * never among them. Archiving itself is planned by the parameters plugin
+ * never among them. WAL older than every backup is of use to no restore:
+ * its deletion is destructive only in a plan that also expires backups,
+ * so that it is skipped with them (their WAL must stay while they do). Archiving itself is planned by the parameters plugin
  * from the settings validate published. Under a command: `backup run`
  * (one backup), `backup drill` (one drill), `restore` (the backup chosen
  * for the target, and the target). Pure: everything comes from the spec,
@@ -58,7 +60,7 @@ static void df_retention(struct dbops_ctx *ctx, const struct bak_spec *s,
 	const struct dbops_host *h = dbops_host(ctx);
 	bool *keep;
 	const char *floor;
-	size_t nwal = 0;
+	size_t nwal = 0, gone;
 
 	if (s->retention.full <= 0 && s->retention.age_sec <= 0)
 		return;
@@ -71,7 +73,7 @@ static void df_retention(struct dbops_ctx *ctx, const struct bak_spec *s,
 		return;
 	}
 	keep = h->alloc(ctx, (l->cat.n + 1) * sizeof(bool));
-	bak_retention_select(keep, &l->cat, &s->retention, l->now);
+	gone = bak_retention_select(keep, &l->cat, &s->retention, l->now);
 	for (size_t i = 0; i < l->cat.n; i++) {
 		const struct bak_backup *b = &l->cat.v[i];
 		struct dbops_change *c;
@@ -127,8 +129,9 @@ static void df_retention(struct dbops_ctx *ctx, const struct bak_spec *s,
 
 		c->reason =
 		    "WAL older than the oldest backup kept is of no use to any restore";
-		c->flags = DBOPS_CHANGE_DESTRUCTIVE | DBOPS_CHANGE_NONTX |
-			   DBOPS_CHANGE_IRREVERSIBLE;
+		/* with backups of the plan: the WAL goes only if they do */
+		c->flags = (gone > 0 ? DBOPS_CHANGE_DESTRUCTIVE : 0) |
+			   DBOPS_CHANGE_NONTX | DBOPS_CHANGE_IRREVERSIBLE;
 		c->loc = s->retention_loc;
 		c->order = l->cat.n;
 		h->change_attr(ctx, c, "files", h->printf(ctx, "%zu", nwal),

@@ -5,7 +5,8 @@
  * (CURLOPT_AWS_SIGV4) and carrying the SHA-256 of its body in
  * x-amz-content-sha256.
  *
- * An upload is kept in memory up to one part (16 MiB); a smaller object
+ * An upload is kept in memory up to one part (16 MiB unless the spec's
+ * part_size says otherwise, at least 5 MiB as S3 requires); a smaller object
  * goes in a single PUT, a larger one as a multipart upload whose object
  * appears under its final key only when the upload is completed, so a
  * reader never sees a partial object and a killed writer leaves only an
@@ -384,7 +385,8 @@ static int s3_put_write(struct bak_sink *s, const void *data, size_t len,
 
 	(void) final;
 	bak_buf_add(&sp->buf, data, len);
-	if (sp->buf.len >= S3_PART) {
+	if (sp->buf.len >=
+	    (sp->p.repo->o.part_size ? sp->p.repo->o.part_size : S3_PART)) {
 		if ((err = s3_upload_part(sp, sp->buf.data, sp->buf.len, e)) !=
 		    0)
 			return err;

@@ -246,6 +246,20 @@ static void v_s3(struct vstate *v, struct bak_spec *s,
 		s->repo.verify_tls = !(strcmp(x->scalar, "false") == 0 ||
 				       strcmp(x->scalar, "off") == 0 ||
 				       strcmp(x->scalar, "no") == 0);
+	if ((x = h->spec_get(n, "part_size")) != NULL) {
+		const char *ps = v_string(v, x, "repository.s3.part_size");
+		char *end = NULL;
+		long mb = ps ? strtol(ps, &end, 10) : 0;
+
+		if (ps != NULL && (end == ps || mb < 5 || mb > 5120 ||
+				   (strcmp(end, "MB") != 0 && *end != '\0')))
+			v_error(
+			    v, x,
+			    "S3 parts are 5MB to 5120MB: write part_size: 16MB.",
+			    "invalid repository.s3.part_size \"%s\"", ps);
+		else if (ps != NULL)
+			s->repo.part_size = (size_t)mb << 20;
+	}
 	c = h->spec_get(n, "credentials");
 	if (c == NULL) {
 		v_error(
@@ -560,14 +574,17 @@ static const char *v_tool_opts(struct dbops_ctx *ctx, const struct bak_spec *s)
 		return h->printf(ctx, " --repo %s",
 				 v_shell_quote(ctx, s->repo.path));
 	o = h->printf(
-	    ctx, " --repo %s --endpoint %s --region %s --uri-style %s%s",
+	    ctx, " --repo %s --endpoint %s --region %s --uri-style %s%s%s",
 	    v_shell_quote(ctx, h->printf(ctx, "s3://%s%s%s", s->repo.bucket,
 					 s->repo.prefix[0] ? "/" : "",
 					 s->repo.prefix)),
 	    v_shell_quote(ctx, s->repo.endpoint),
 	    v_shell_quote(ctx, s->repo.region),
 	    s->repo.virtual_style ? "virtual" : "path",
-	    s->repo.verify_tls ? "" : " --no-verify-tls");
+	    s->repo.verify_tls ? "" : " --no-verify-tls",
+	    s->repo.part_size
+		? h->printf(ctx, " --part-size %zu", s->repo.part_size >> 20)
+		: "");
 	if (s->has_access_key)
 		o = h->printf(ctx, "%s%s%s", o,
 			      v_ref_opt(ctx, "access-key", &s->access_key),

@@ -42,6 +42,7 @@ static const char tool_usage[] =
     "  --endpoint URL --region NAME        S3 endpoint and region\n"
     "  --uri-style path|virtual            S3 addressing (default virtual)\n"
     "  --no-verify-tls                     do not verify the S3 certificate\n"
+    "  --part-size MB                      S3 multipart part size (default 16)\n"
     "  --access-key-env NAME | --access-key-file PATH\n"
     "  --secret-key-env NAME | --secret-key-file PATH\n"
     "  --compress lz4|zstd[:LEVEL]|none    wal-push only (default lz4)\n"
@@ -132,6 +133,15 @@ static int tool_parse(struct tool_opts *o, int argc, char **argv,
 			}
 		} else if (strcmp(a, "--endpoint") == 0) {
 			o->repo.endpoint = v;
+		} else if (strcmp(a, "--part-size") == 0) {
+			char *end;
+			unsigned long mb = strtoul(v, &end, 10);
+
+			if (*end != '\0' || mb < 5 || mb > 5120)
+				return bak_fail(e, DBOPS_ERR_INVALID,
+						"invalid --part-size \"%s\"",
+						v);
+			o->repo.part_size = (size_t)mb << 20;
 		} else if (strcmp(a, "--region") == 0) {
 			o->repo.region = v;
 		} else if (strcmp(a, "--uri-style") == 0) {

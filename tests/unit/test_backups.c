@@ -733,6 +733,7 @@ TEST(test_backups__diff_plans_expiry_as_destructive)
 	T_ASSERT(c->flags & DBOPS_CHANGE_DESTRUCTIVE);
 	c = fake_host_change(fc, "backups.wal");
 	T_ASSERT(c != NULL);
+	/* destructive with the backups it served */
 	T_ASSERT(c->flags & DBOPS_CHANGE_DESTRUCTIVE);
 	/* two segments before 000000010000000000000006; the history stays */
 	T_ASSERT_CONTAINS(fake_host_render(fc), "files: \"2\"");
