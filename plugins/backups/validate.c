@@ -184,8 +184,8 @@ static void v_s3(struct vstate *v, struct bak_spec *s,
 		 const struct dbops_node *n)
 {
 	static const char *const keys[] = {
-	    "endpoint",	 "bucket",     "region",      "prefix",
-	    "uri_style", "verify_tls", "credentials", NULL};
+	    "endpoint",	  "bucket",	 "region",    "prefix", "uri_style",
+	    "verify_tls", "credentials", "part_size", NULL};
 	static const char *const ckeys[] = {"access_key_id",
 					    "secret_access_key", NULL};
 	const struct dbops_host *h = v->h;
