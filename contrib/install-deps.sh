@@ -11,7 +11,8 @@
 # applies it to passwords (plugins/roles/saslprep.c).
 #
 # liblz4-dev, libzstd-dev and libssl-dev (libcrypto: AES-256-GCM, SHA-256)
-# are the backups plugin's compression and encryption. nodejs and npm run
+# are the backups plugin's compression and encryption; its tests read an
+# archive back with the lz4 tool and make a TLS certificate with openssl. nodejs and npm run
 # s3rver, the S3 server the backups tests use on loopback (installed
 # below with npm into build/npm, pinned; the tests put a signature-checking
 # proxy of their own in front of it). Machines that already have Node.js
@@ -27,7 +28,7 @@ packages=(
 	build-essential pkg-config git ca-certificates procps
 	libpq-dev libyaml-dev libgit2-dev libcurl4-openssl-dev libjson-c-dev
 	libpg-query-dev libidn-dev libunistring-dev
-	liblz4-dev libzstd-dev libssl-dev
+	liblz4-dev libzstd-dev libssl-dev lz4 openssl
 	postgresql-15 postgresql-client-15 pgbouncer
 	hyperfine clang-format valgrind python3 time
 )

@@ -47,6 +47,7 @@ struct rs_extract {
 	uint64_t got;
 	size_t checked;
 	struct bak_err *e;
+	bool chain; /* more than one archive: write each file once */
 };
 
 static const struct bak_file *rs_find(const struct bak_backup *b,
@@ -127,16 +128,22 @@ static int rs_entry(void *arg, const struct bak_tar_entry *te,
 		    e, DBOPS_ERR_UNSUPPORTED,
 		    "the archive holds \"%s\" of type '%c', which dbops does not restore",
 		    name, te->type);
+	x->want = rs_find(x->last, name);
+	/* in a chain, a file is written from the archive that holds its
+	 * final version only: not written and replaced, nor written and
+	 * deleted */
+	if (x->chain && (x->want == NULL ||
+			 strcmp(x->want->stored_in, x->archive_of->id) != 0))
+		return 0;
+	if (x->want != NULL &&
+	    strcmp(x->want->stored_in, x->archive_of->id) != 0)
+		x->want = NULL;
 	x->fd = open(x->path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (x->fd < 0)
 		return bak_fail(e, DBOPS_ERR_GENERIC,
 				"could not create file \"%s\": %s", x->path,
 				strerror(errno));
 	(void)!fchown(x->fd, x->uid, x->gid);
-	x->want = rs_find(x->last, name);
-	if (x->want != NULL &&
-	    strcmp(x->want->stored_in, x->archive_of->id) != 0)
-		x->want = NULL; /* a later archive of the chain replaces it */
 	x->crc = 0;
 	x->got = 0;
 	return 0;
@@ -232,10 +239,14 @@ int bak_extract_chain(struct dbops_ctx *ctx, struct bak_repo *repo,
 
 	(void)ctx;
 	for (size_t i = 0; i < n; i++) {
-		struct rs_extract x = {data_dir, chain[i], chain[n - 1],
-				       uid,	 gid,	   -1,
-				       "",	 NULL,	   0,
-				       0,	 0,	   e};
+		struct rs_extract x = {.dir = data_dir,
+				       .archive_of = chain[i],
+				       .last = chain[n - 1],
+				       .uid = uid,
+				       .gid = gid,
+				       .fd = -1,
+				       .e = e,
+				       .chain = n > 1};
 		struct bak_tar_reader_cb cb = {rs_entry, rs_data, rs_end, &x};
 		struct bak_sink *s =
 		    bak_decoder_new(codec->encrypt ? codec->key : NULL,

@@ -250,3 +250,15 @@ check_contains "and names its backup" "$T_OUT" "backup $newest"
 bk_restore damaged "$newest"
 check_eq "restore refuses it" "$T_RC" 1
 check "and leaves no data directory behind" test ! -e "$RDIR/PG_VERSION"
+
+# ---- trust: a revision may not move the repository --------------------------------
+git_repo=$T_TMP/git
+make_repo "$git_repo" "$spec"
+base=$T_REV
+sed -i "s|path: $T_TMP/repo|path: $T_TMP/elsewhere|" "$git_repo/cluster.yaml"
+commit_all "$git_repo" "move the backups elsewhere"
+check_exit "a revision that moves the repository is refused under --trusted-rev" 1 \
+	"$DBOPS" plan --repo "$git_repo" --rev HEAD --trusted-rev "$base" --no-color
+check_contains "naming the repository's path" "$T_OUT" \
+	"backups.repository.posix.path (path, changed)"
+check "nothing was created there" test ! -e "$T_TMP/elsewhere"
