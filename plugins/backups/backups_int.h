@@ -459,6 +459,8 @@ int bak_member_address(const char **host, const char **port,
 int bak_wait_wal(struct dbops_ctx *ctx, const struct bak_spec *s,
 		 struct bak_repo *repo, const char *segment);
 void bak_wal_range(struct bak_backup *b);
+/* Remove what a failed backup uploaded (best effort). */
+void bak_discard(struct bak_repo *repo, const char *id);
 int bak_catalog_put(struct dbops_ctx *ctx, const struct bak_spec *s,
 		    struct bak_repo *repo, const struct bak_backup *b);
 /* incr.c: an incremental backup from the data directory. */

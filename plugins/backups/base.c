@@ -216,16 +216,44 @@ static int base_pqerr(struct dbops_ctx *ctx, PGconn *c, const char *what)
 
 /* Wait until the segment the backup ends in is in the repository; on a
  * standby's backup, ask the primary to switch to a new segment. */
+/* Whether the archiver's latest event is a failure (last_failed_time
+ * after last_archived_time), and the file it failed on. */
+static bool base_failing(struct dbops_ctx *ctx, const char **last)
+{
+	const struct dbops_host *h = dbops_host(ctx);
+	struct dbops_rows *r = NULL;
+	const char *v;
+
+	if (h->query(
+		&r, ctx,
+		"SELECT last_failed_wal, coalesce(last_failed_time > coalesce(last_archived_time, '-infinity'), false) AS failing FROM pg_catalog.pg_stat_archiver",
+		0, NULL) != 0 ||
+	    (v = h->rows_get(r, 0, "failing")) == NULL)
+		return false;
+	*last = h->rows_get(r, 0, "last_failed_wal");
+	return strcmp(v, "t") == 0;
+}
+
+/*
+ * Wait until the segment the backup ends in is in the repository (the
+ * backup is not restorable before); on a standby's backup, ask the
+ * primary to switch segments. Fails after 10 minutes, or once the
+ * archiver has been failing for 10 seconds: a backup never hangs on
+ * broken archiving the way BASE_BACKUP's own WAIT would.
+ */
 int bak_wait_wal(struct dbops_ctx *ctx, const struct bak_spec *s,
 		 struct bak_repo *repo, const char *segment)
 {
 	const struct dbops_host *h = dbops_host(ctx);
+	const char *last = NULL;
 	char key[256];
 	struct bak_err e = {0};
 	bool switched = false;
+	int failing_since = -1, i;
+	struct dbops_diag *d;
 
 	bak_wal_key(key, sizeof(key), segment);
-	for (int i = 0; i < 1200; i++) {
+	for (i = 0; i < 6000; i++) {
 		bool exists = false;
 		int err = bak_repo_stat(&exists, NULL, repo, key, &e);
 
@@ -238,20 +266,30 @@ int bak_wait_wal(struct dbops_ctx *ctx, const struct bak_spec *s,
 				 0, NULL);
 			switched = true;
 		}
+		if (i % 10 == 9) {
+			if (!base_failing(ctx, &last))
+				failing_since = -1;
+			else if (failing_since < 0)
+				failing_since = i;
+			else if (i - failing_since >= 100)
+				break;
+		}
 		if (h->cancelled(ctx))
 			break;
 		usleep(100 * 1000);
 	}
-	{
-		struct dbops_diag *d = h->diag(
-		    ctx, DBOPS_SEV_ERROR, DBOPS_ERR_TRANSIENT, &s->loc,
-		    "WAL segment \"%s\" that the backup needs did not reach the repository in 120s",
-		    segment);
-
-		h->diag_hint(
+	d = h->diag(
+	    ctx, DBOPS_SEV_ERROR, DBOPS_ERR_TRANSIENT, &s->loc,
+	    "WAL segment \"%s\" that the backup needs did not reach the repository",
+	    segment);
+	if (failing_since >= 0)
+		h->diag_detail(
 		    ctx, d,
-		    "Look at pg_stat_archiver and the server log for archive_command's errors.");
-	}
+		    "archive_command has been failing for %ds; the last failure was on \"%s\".",
+		    (i - failing_since) / 10, last ? last : "?");
+	h->diag_hint(
+	    ctx, d,
+	    "The backup is not kept. Look at the server log for archive_command's errors, fix them, and run the backup again.");
 	return DBOPS_ERR_TRANSIENT;
 }
 
@@ -270,6 +308,25 @@ void bak_wal_range(struct bak_backup *b)
 	b->wal_stop = strdup(n);
 	if (b->wal_start == NULL || b->wal_stop == NULL)
 		abort();
+}
+
+/* A backup that failed leaves nothing: its objects go (best effort). */
+void bak_discard(struct bak_repo *repo, const char *id)
+{
+	char prefix[128], key[512];
+	char **keys = NULL;
+	size_t n = 0;
+
+	if (repo == NULL || id == NULL)
+		return;
+	snprintf(prefix, sizeof(prefix), "backups/%s/", id);
+	if (bak_repo_list(&keys, &n, repo, prefix, NULL) != 0)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		snprintf(key, sizeof(key), "%s%s", prefix, keys[i]);
+		bak_repo_delete(repo, key, NULL);
+	}
+	bak_strv_free(keys, n);
 }
 
 /* Write backup.json: the backup exists from now on. */
@@ -382,7 +439,7 @@ static const char *base_command(struct dbops_ctx *ctx, const struct bak_spec *s,
 
 	return h->printf(
 	    ctx,
-	    "BASE_BACKUP (LABEL 'dbops %s', CHECKPOINT 'fast', MANIFEST 'yes', MANIFEST_CHECKSUMS 'CRC32C', WAIT true%s%s)",
+	    "BASE_BACKUP (LABEL 'dbops %s', CHECKPOINT 'fast', MANIFEST 'yes', MANIFEST_CHECKSUMS 'CRC32C', WAIT false%s%s)",
 	    id,
 	    server ? h->printf(ctx, ", COMPRESSION '%s'",
 			       bak_compress_name(s->codec.compress))
@@ -437,6 +494,7 @@ int bak_backup_full(struct dbops_ctx *ctx, const struct bak_spec *s)
 		      s->server_compress && h->server_version(ctx) >= 150000;
 	const char *id = bak_new_id(ctx, false);
 	char key[256];
+	bool owned = false; /* the archive under this id is ours */
 	int err;
 
 	memset(&b, 0, sizeof(b));
@@ -471,6 +529,7 @@ int bak_backup_full(struct dbops_ctx *ctx, const struct bak_spec *s)
 		goto done;
 	}
 	bs.put = NULL;
+	owned = true;
 	if ((err = bak_manifest_files(&b.files, &b.nfiles,
 				      (const char *)bs.manifest.data,
 				      bs.manifest.len, id, &e)) != 0) {
@@ -530,6 +589,8 @@ int bak_backup_full(struct dbops_ctx *ctx, const struct bak_spec *s)
 done:
 	if (bs.put != NULL)
 		bak_put_abort(bs.put);
+	if (err != 0 && owned) /* never another backup's files */
+		bak_discard(repo, id);
 	bak_sink_free_chain(bs.data);
 	bak_buf_free(&bs.manifest);
 	bak_backup_dispose(&b);

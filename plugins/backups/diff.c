@@ -214,7 +214,7 @@ static int df_backup_run(struct dbops_ctx *ctx, const struct bak_spec *s,
 	} else {
 		c->sql = h->printf(
 		    ctx,
-		    "BASE_BACKUP (LABEL 'dbops', CHECKPOINT 'fast', MANIFEST 'yes', MANIFEST_CHECKSUMS 'CRC32C'%s, WAIT true)",
+		    "BASE_BACKUP (LABEL 'dbops', CHECKPOINT 'fast', MANIFEST 'yes', MANIFEST_CHECKSUMS 'CRC32C'%s, WAIT false); wait until its WAL is in the repository",
 		    s->codec.compress != BAK_COMP_NONE && s->server_compress
 			? h->printf(ctx, ", COMPRESSION '%s'",
 				    bak_compress_name(s->codec.compress))

@@ -365,7 +365,7 @@ static int incr_run(struct incr *in, PGconn *c, const char *datadir,
 	}
 	if ((err = incr_query(
 		 &r, ctx, c,
-		 "SELECT lsn::text, labelfile, spcmapfile FROM pg_catalog.pg_backup_stop(true)",
+		 "SELECT lsn::text, labelfile, spcmapfile FROM pg_catalog.pg_backup_stop(false)",
 		 0, NULL)) != 0)
 		return err;
 	bak_lsn_parse(&b->stop_lsn, PQgetvalue(r, 0, 0));
@@ -392,6 +392,7 @@ int bak_backup_incremental(struct dbops_ctx *ctx, const struct bak_spec *s,
 	PGconn *c = NULL;
 	const char *datadir;
 	char key[256];
+	bool owned = false; /* the archive under this id is ours */
 	int err;
 
 	memset(&in, 0, sizeof(in));
@@ -438,6 +439,7 @@ int bak_backup_incremental(struct dbops_ctx *ctx, const struct bak_spec *s,
 		goto done;
 	}
 	put = NULL;
+	owned = true;
 	qsort(in.files, in.nfiles, sizeof(*in.files), incr_cmp);
 	b.id = strdup(in.id);
 	b.type = strdup("incremental");
@@ -470,6 +472,8 @@ int bak_backup_incremental(struct dbops_ctx *ctx, const struct bak_spec *s,
 done:
 	if (put != NULL)
 		bak_put_abort(put);
+	if (err != 0 && owned) /* never another backup's files */
+		bak_discard(repo, in.id);
 	bak_sink_free_chain(in.out);
 	for (size_t i = 0; in.files != NULL && i < in.nfiles; i++) {
 		free((char *)(uintptr_t)in.files[i].path);

@@ -238,6 +238,25 @@ check_exit "the next plan is empty" 0 \
 check "backup verify passes on what is left" "$DBOPS" backup verify \
 	--dir "$spec" --no-color
 
+# ---- a backup while archiving fails ------------------------------------------------
+# (as root only: the archiver runs as postgres, dbops as root, so a
+# directory only root may enter breaks archiving and nothing else)
+if [ "$(id -u)" -eq 0 ]; then
+	nbackups=$(ls "$T_TMP/repo/backups" | wc -l)
+	chmod 000 "$T_TMP/repo/wal"
+	psql_q "INSERT INTO w VALUES (100)"
+	check_exit "a backup while archiving fails ends with an error" 1 \
+		"$DBOPS" backup run --dir "$spec" --no-color --auto-approve
+	check_contains "saying that archive_command fails" "$T_OUT" \
+		"archive_command has been failing for"
+	chmod 0750 "$T_TMP/repo/wal"
+	check_eq "and keeping no backup" "$(ls "$T_TMP/repo/backups" | wc -l)" \
+		"$nbackups"
+	check "archiving recovers" bk_wait_archived
+else
+	echo "# not run: a backup while archiving fails (needs root)"
+fi
+
 # ---- a damaged repository ---------------------------------------------------------
 "$DBOPS" backup list --dir "$spec" --no-color >"$T_TMP/list" 2>&1
 newest=$(awk '$2 == "full" { id = $1 } END { print id }' "$T_TMP/list")
