@@ -166,6 +166,13 @@ static int df_backup_run(struct dbops_ctx *ctx, const struct bak_spec *s,
 		h->diag_hint(ctx, d, "Use --type full or --type incremental.");
 		return DBOPS_ERR_INVALID;
 	}
+	if (s->from != NULL) {
+		const char *host, *port;
+
+		/* the standby must be one the replicas plugin knows */
+		if ((err = bak_member_address(&host, &port, ctx, s)) != 0)
+			return err;
+	}
 	p->incremental = strcmp(type, "full") != 0;
 	if (p->incremental) {
 		for (size_t i = l->cat.n; i-- > 0 && parent == NULL;)

@@ -71,6 +71,8 @@ now() { date +%s.%N; }
 median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 ratio() { echo "scale=2; $1 / $2" | bc; }
 
+# the server's archive_command names these when it archives to S3 (below)
+export DBOPS_SECRET_S3_KEY=S3RVER DBOPS_SECRET_S3_SECRET=S3RVER
 eval "$("$src/contrib/sandbox" up "$dir/sandbox")"
 sbx=$dir/sandbox
 data=$sbx/primary
@@ -297,7 +299,6 @@ if [ -x "$s3rver" ]; then
 		--configure-bucket bench >/dev/null 2>&1 &
 	pids+=($!)
 	until (exec 3<>"/dev/tcp/127.0.0.1/$s3port") 2>/dev/null; do sleep 0.1; done
-	export DBOPS_SECRET_S3_KEY=S3RVER DBOPS_SECRET_S3_SECRET=S3RVER
 	mkdir -p "$dir/spec3"
 	cat >"$dir/spec3/cluster.yaml" <<YAML
 apiVersion: dbops/v1

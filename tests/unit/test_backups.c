@@ -793,3 +793,21 @@ TEST(test_backups__from_standby_reads_the_replicas_facts)
 	T_ASSERT_STR(port, "5434");
 	fake_host_free(fc);
 }
+
+TEST(test_backups__backup_from_unknown_standby_refused_in_plan)
+{
+	struct fake_ctx *fc = fake_host_new("backups");
+	const struct dbops_node *s = bak_t_section(
+	    fc, "backups: {repository: {posix: {path: /srv/b}}, from: r9}\n");
+	struct bak_live *l = bak_t_live(fc);
+
+	T_ASSERT_INT(bak_validate(fake_host_ctx(fc), s), 0);
+	fc->mode = "backup run";
+	T_ASSERT_INT(bak_diff(fake_host_ctx(fc), s, l), DBOPS_ERR_NOTFOUND);
+	T_ASSERT_CONTAINS(
+	    fake_host_render(fc),
+	    "backups.from names \"r9\", which is not a member the replicas plugin knows");
+	T_ASSERT_INT(fc->nchanges, 0);
+	bak_catalog_dispose(&l->cat);
+	fake_host_free(fc);
+}
