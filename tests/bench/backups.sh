@@ -7,8 +7,9 @@
 # RUNS rounds alternating the tools, medians reported with their ratios:
 #
 #   - full backup, lz4, POSIX repository: the read floor (tar of the data
-#     directory into a pipe), dbops (BASE_BACKUP with server-side lz4),
-#     pgBackRest (process-max 2);
+#     directory into a pipe, without pg_wal, which no backup copies: after
+#     pgbench -i it holds as much again), dbops (BASE_BACKUP with
+#     server-side lz4), pgBackRest (process-max 2);
 #   - incremental backups after ~1% change: a new 10 MB table (new files),
 #     then 2000 pgbench transactions (updates all over a 1 GB file);
 #   - restore + promote: copying a plain base backup and starting it (the
@@ -140,11 +141,12 @@ echo "# database size: $(psql -X -A -t -c "SELECT pg_size_pretty(pg_database_siz
 floor=() dfull=() pfull=()
 for i in $(seq 1 "$runs"); do
 	t0=$(now)
-	tar -cf - -C "$data" . 2>/dev/null | cat >/dev/null
+	tar -cf - --exclude=./pg_wal -C "$data" . 2>/dev/null | cat >/dev/null
 	t1=$(now)
 	floor+=("$(echo "$t1 - $t0" | bc)")
 	t0=$(now)
-	"$dbops" backup run --type full --dir "$spec" --auto-approve --no-color >"$dir/full.out" 2>&1
+	"$dbops" backup run --type full --dir "$spec" --auto-approve --no-color >"$dir/full.out" 2>&1 ||
+		{ cat "$dir/full.out"; exit 1; }
 	t1=$(now)
 	dfull+=("$(echo "$t1 - $t0" | bc)")
 	t0=$(now)
@@ -159,7 +161,7 @@ d=$(median "${dfull[@]}")
 p=$(median "${pfull[@]}")
 echo
 echo "full backup (lz4, POSIX), median of $runs:"
-printf '  %-34s %7.2fs  1.00x\n' "read floor (tar | cat)" "$f"
+printf '  %-34s %7.2fs  1.00x\n' "read floor (tar, without pg_wal)" "$f"
 printf '  %-34s %7.2fs  %sx floor\n' "dbops backup run" "$d" "$(ratio "$d" "$f")"
 printf '  %-34s %7.2fs  %sx floor; dbops is %sx faster\n' \
 	"pgbackrest backup (process-max 2)" "$p" "$(ratio "$p" "$f")" "$(ratio "$p" "$d")"
@@ -174,7 +176,8 @@ incr_round()
 	local what=$1 t0 t1 di pi
 
 	t0=$(now)
-	"$dbops" backup run --type incremental --dir "$spec" --auto-approve --no-color >"$dir/incr.out" 2>&1
+	"$dbops" backup run --type incremental --dir "$spec" --auto-approve --no-color >"$dir/incr.out" 2>&1 ||
+		{ cat "$dir/incr.out"; exit 1; }
 	t1=$(now)
 	di=$(echo "$t1 - $t0" | bc)
 	t0=$(now)
@@ -226,7 +229,8 @@ for i in $(seq 1 "$runs"); do
 
 	t0=$(now)
 	"$dbops" restore --to latest --data-dir "$work/r_dbops" --port "$rport" \
-		--dir "$spec" --auto-approve --no-color >"$dir/restore.out" 2>&1
+		--dir "$spec" --auto-approve --no-color >"$dir/restore.out" 2>&1 ||
+		{ cat "$dir/restore.out"; exit 1; }
 	wait_promoted
 	t1=$(now)
 	drest+=("$(echo "$t1 - $t0" | bc)")
