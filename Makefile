@@ -24,7 +24,7 @@ DESTDIR   ?=
 CC        ?= cc
 PKGS      := libpq yaml-0.1 libgit2 libcurl json-c nettle libmicrohttpd \
 	libsystemd libcrypto
-PLUGINS   := parameters roles pooler replicas migrations monitoring
+PLUGINS   := parameters roles pooler replicas migrations monitoring backups
 
 # Libraries one plugin needs beyond the common ones.
 PLUGIN_LIBS_migrations = -lpg_query -pthread
@@ -43,6 +43,10 @@ PLUGIN_CFLAGS_roles = $(shell pkg-config --cflags libidn 2>/dev/null)
 PLUGIN_EXTRA_SRCS_replicas = plugins/patroni.c
 PLUGIN_EXTRA_SRCS_parameters = plugins/patroni.c
 PLUGIN_LIBS_replicas = -pthread
+# backups: lz4 and zstd frames, AES-256-GCM and SHA-256 (libcrypto); libcurl
+# (S3) and json-c (the catalog) are among the common libraries.
+PLUGIN_LIBS_backups = $(shell pkg-config --libs liblz4 libzstd libcrypto 2>/dev/null)
+PLUGIN_CFLAGS_backups = $(shell pkg-config --cflags liblz4 libzstd 2>/dev/null)
 
 ifeq ($(V),1)
 Q :=

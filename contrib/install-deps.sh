@@ -15,6 +15,14 @@
 # only for promtool, which the tests run on /metrics; on a machine running
 # systemd the package also enables a Prometheus server on :9090.
 #
+# liblz4-dev, libzstd-dev and libssl-dev (libcrypto: AES-256-GCM, SHA-256)
+# are the backups plugin's compression and encryption; its tests read an
+# archive back with the lz4 tool and make a TLS certificate with openssl. nodejs and npm run
+# s3rver, the S3 server the backups tests use on loopback (installed
+# below with npm into build/npm, pinned; the tests put a signature-checking
+# proxy of their own in front of it). Machines that already have Node.js
+# (from elsewhere than Debian) keep it.
+#
 # postgresql-15 includes the contrib modules (pg_stat_statements and the
 # rest; it provides "postgresql-contrib-15"). Installing it may create and
 # start Debian's default cluster on port 5432; nothing here uses it.
@@ -42,11 +50,34 @@ packages=(
 	libpq-dev libyaml-dev libgit2-dev libcurl4-openssl-dev libjson-c-dev
 	libpg-query-dev libidn-dev libunistring-dev nettle-dev
 	libmicrohttpd-dev libsystemd-dev libssl-dev
+	liblz4-dev libzstd-dev lz4 openssl
 	postgresql-15 postgresql-client-15 postgresql-15-hypopg pgbouncer
 	patroni python3-etcd python3-psycopg2 etcd-server curl
 	hyperfine clang-format valgrind python3 time prometheus
 	clang-14 libclang-rt-14-dev llvm-14
 )
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+	packages+=(nodejs npm)
+fi
+
+# s3rver for the backups tests, pinned, in build/npm of this tree.
+S3RVER_VERSION=3.7.1
+root=$(cd "$(dirname "$0")/.." && pwd -P)
+npm_dir=$root/build/npm
+
+install_s3rver()
+{
+	if [ -x "$npm_dir/node_modules/.bin/s3rver" ] &&
+		grep -q "\"version\": \"$S3RVER_VERSION\"" \
+			"$npm_dir/node_modules/s3rver/package.json" 2>/dev/null; then
+		return 0
+	fi
+	echo "install-deps: installing s3rver@$S3RVER_VERSION into $npm_dir" >&2
+	mkdir -p "$npm_dir"
+	npm install --no-audit --no-fund --loglevel=error --prefix "$npm_dir" \
+		"s3rver@$S3RVER_VERSION" >/dev/null ||
+		die "could not install s3rver@$S3RVER_VERSION with npm"
+}
 
 die()
 {
@@ -72,6 +103,7 @@ done
 
 if [ ${#missing[@]} -eq 0 ]; then
 	echo "install-deps: all ${#packages[@]} packages already installed"
+	install_s3rver
 	exit 0
 fi
 
@@ -89,3 +121,4 @@ echo "install-deps: installing ${missing[*]}" >&2
 	--no-install-recommends "${missing[@]}" >/dev/null ||
 	die "could not install: ${missing[*]}"
 echo "install-deps: installed ${missing[*]}"
+install_s3rver

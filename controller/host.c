@@ -262,11 +262,15 @@ static int h_secret_read(const char **out, struct dbops_ctx *ctx,
 {
 	struct pass *p = pass_of(ctx);
 
-	if (p->stage != PASS_STAGE_APPLY && p->stage != PASS_STAGE_DIFF) {
+	/* Not while validating: validate connects to nothing. Observe and
+	 * status may need one to read a live surface that is not the SQL
+	 * connection (an object store's keys); the trust model already
+	 * bounds where a secret may be sent. */
+	if (p->stage == PASS_STAGE_VALIDATE) {
 		diag_add(
 		    &p->diags, p->a, DBOPS_SEV_ERROR, DBOPS_ERR_GENERIC,
 		    &ref->loc,
-		    "secrets can only be read to compare or apply a change");
+		    "secrets can only be read to observe, compare or apply a change");
 		return DBOPS_ERR_GENERIC;
 	}
 	return secret_read(out, p->a, &p->diags, ref);
@@ -278,7 +282,7 @@ static int h_secret_try_read(const char **out, struct dbops_ctx *ctx,
 	struct pass *p = pass_of(ctx);
 	struct dbops_diag_list quiet = {0};
 
-	if (p->stage != PASS_STAGE_APPLY && p->stage != PASS_STAGE_DIFF)
+	if (p->stage == PASS_STAGE_VALIDATE)
 		return h_secret_read(out, ctx, ref);
 	return secret_read(out, p->a, &quiet, ref) == 0 ? 0
 							: DBOPS_ERR_NOTFOUND;

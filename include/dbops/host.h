@@ -139,10 +139,11 @@ struct dbops_host {
 	 * refused with a hint, so literal secrets never sit in a spec. */
 	int (*spec_secret)(struct dbops_secret_ref *out, struct dbops_ctx *ctx,
 			   const struct dbops_node *node, const char *what);
-	/* Read a secret's value: during apply, and during diff only to
-	 * compare it with the live state (a password's stored verifier).
-	 * The value must never be logged, rendered, put in a change or in a
-	 * diagnostic. */
+	/* Read a secret's value: during apply; during diff only to compare
+	 * it with the live state (a password's stored verifier); during
+	 * observe and status only to reach a live surface that needs it
+	 * (an object store's keys); never during validate. The value must
+	 * never be logged, rendered, put in a change or in a diagnostic. */
 	int (*secret_read)(const char **out, struct dbops_ctx *ctx,
 			   const struct dbops_secret_ref *ref);
 	/* Read a file of the spec source (same revision as the spec), path
