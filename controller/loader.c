@@ -580,6 +580,8 @@ int loader_scan(struct registry *reg, struct arena *a,
 
 	if (dirs == NULL)
 		dirs = none;
+	if (reg->a == NULL)
+		reg->a = a;
 	for (size_t i = 0; dirs[i] != NULL; i++) {
 		char **names;
 		size_t n = list_dir(&names, a, diags, dirs[i]);
@@ -648,6 +650,8 @@ int loader_require(struct registry *reg, struct arena *a,
 	size_t count = 0;
 	int rc, first = 0;
 
+	if (reg->a != NULL)
+		a = reg->a; /* what is loaded outlives the caller's arena */
 	for (size_t i = 0; i < n; i++)
 		if ((rc = require_one(reg, a, diags, names[i], &count)) != 0 &&
 		    first == 0)

@@ -42,6 +42,10 @@ struct registry {
 	size_t cap;
 	struct plugin_file *files; /* loader_scan's, sorted by name */
 	size_t nfiles;
+	/* loader_scan's arena: the descriptors and paths of plugins that
+	 * loader_require loads later live here, as long as the registry,
+	 * not in the arena of the pass that asked for them */
+	struct arena *a;
 };
 
 /*
