@@ -661,7 +661,8 @@ static int dec_write(struct bak_sink *s, const void *data, size_t len,
 
 		if (take > len)
 			take = len;
-		memcpy(d->head + d->nhead, data, take);
+		if (take > 0) /* data may be NULL when len is 0 (final) */
+			memcpy(d->head + d->nhead, data, take);
 		d->nhead += take;
 		data = (const unsigned char *)data + take;
 		len -= take;

@@ -31,6 +31,7 @@ struct tool_opts {
 	struct bak_codec codec;
 	const char *args[2];
 	int nargs;
+	char *owned[3]; /* the bucket and the keys, freed by tool_opts_free */
 };
 
 static const char tool_usage[] =
@@ -87,6 +88,16 @@ static int tool_secret(char **out, const char *how, const char *ref,
 	return 0;
 }
 
+/* Keep a secret for tool_opts_free; one given twice wipes the first. */
+static void tool_own_secret(char **slot, char *s)
+{
+	if (*slot != NULL) {
+		memset(*slot, 0, strlen(*slot));
+		free(*slot);
+	}
+	*slot = s;
+}
+
 static int tool_parse(struct tool_opts *o, int argc, char **argv,
 		      struct bak_err *e)
 {
@@ -129,6 +140,8 @@ static int tool_parse(struct tool_opts *o, int argc, char **argv,
 					o->repo.prefix = slash + 1;
 				}
 				o->repo.bucket = b;
+				free(o->owned[0]);
+				o->owned[0] = b;
 			} else {
 				o->repo.path = v;
 			}
@@ -158,6 +171,7 @@ static int tool_parse(struct tool_opts *o, int argc, char **argv,
 			if ((err = tool_secret(&s, a + 13, v, e)) != 0)
 				return err;
 			o->repo.access_key = s;
+			tool_own_secret(&o->owned[1], s);
 		} else if (strcmp(a, "--secret-key-env") == 0 ||
 			   strcmp(a, "--secret-key-file") == 0) {
 			char *s = NULL;
@@ -165,6 +179,7 @@ static int tool_parse(struct tool_opts *o, int argc, char **argv,
 			if ((err = tool_secret(&s, a + 13, v, e)) != 0)
 				return err;
 			o->repo.secret_key = s;
+			tool_own_secret(&o->owned[2], s);
 		} else if (strcmp(a, "--compress") == 0) {
 			if (bak_compress_parse(&o->codec.compress,
 					       &o->codec.level, v) != 0)
@@ -401,6 +416,15 @@ done:
 	return err;
 }
 
+/* What tool_parse allocated: the bucket, and the keys (wiped first). */
+static void tool_opts_free(struct tool_opts *o)
+{
+	tool_own_secret(&o->owned[1], NULL);
+	tool_own_secret(&o->owned[2], NULL);
+	free(o->owned[0]);
+	memset(o, 0, sizeof(*o));
+}
+
 int bak_tool(const char *name, int argc, char **argv)
 {
 	struct tool_opts o;
@@ -414,6 +438,7 @@ int bak_tool(const char *name, int argc, char **argv)
 			return 0;
 		}
 	if ((err = tool_parse(&o, argc, argv, &e)) != 0) {
+		tool_opts_free(&o);
 		bak_err_print(&e);
 		fprintf(stderr,
 			"HINT:  Run \"dbops %s --help\" for the usage.\n",
@@ -424,6 +449,7 @@ int bak_tool(const char *name, int argc, char **argv)
 		err = wal_push(&o, &e);
 	else
 		err = wal_fetch(&o, &e);
+	tool_opts_free(&o);
 	if (err == DBOPS_ERR_NOTFOUND && strcmp(name, "wal-fetch") == 0)
 		return 1; /* the server asks for files that may not exist */
 	if (err != 0) {
