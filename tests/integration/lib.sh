@@ -203,6 +203,24 @@ psql_file()
 	psql -X -A -t -q -v ON_ERROR_STOP=1 "$@" -f "$file"
 }
 
+# missing_rows FILE [PSQL-OPTION...]: how many of the ids in the first
+# column of FILE (the rows a writer saw acknowledged) table w lacks. The
+# ids go through COPY on stdin: tens of thousands of them are more than a
+# command line takes.
+missing_rows()
+{
+	local file=$1
+
+	shift
+	{
+		echo "CREATE TEMP TABLE acked (i int);"
+		echo "COPY acked FROM STDIN;"
+		cut -d' ' -f1 "$file"
+		echo '\.'
+		echo "SELECT count(*) FROM acked a WHERE NOT EXISTS (SELECT 1 FROM w WHERE w.i = a.i);"
+	} | psql -X -A -t -q -v ON_ERROR_STOP=1 "$@"
+}
+
 # quote_ident NAME: NAME as an SQL identifier.
 quote_ident()
 {

@@ -145,7 +145,7 @@ writer()
 # lost NAME: acknowledged ids of writer NAME missing on the primary
 lost()
 {
-	q "SELECT count(*) FROM unnest('{$(cut -d' ' -f1 "$T_TMP/acked.$1" | paste -sd,)}'::int[]) a(i) WHERE NOT EXISTS (SELECT 1 FROM w WHERE w.i = a.i)"
+	missing_rows "$T_TMP/acked.$1" -d "$rw"
 }
 old=$(leader)
 to=$(cluster | /usr/bin/python3 -c '
@@ -204,6 +204,15 @@ check "Patroni lists it as a running replica ($state)" \
 	grep -Eqx '(replica|sync_standby) (running|streaming)' <<<"$state"
 
 # ---- paused: switchover refused ---------------------------------------------------
+# Patroni names a synchronous standby again a few loop_waits after the
+# failed node rejoins; paused before that, the cluster would rightly be
+# unhealthy (strict mode, no standby to take over), not just degraded
+for _ in $(seq 1 150); do
+	cluster | grep -q '"role": "sync_standby"' && break
+	sleep 0.2
+done
+check "a synchronous standby is back before pausing" \
+	grep -q '"role": "sync_standby"' <<<"$(cluster)"
 curl -fsS -m 10 -u "dbops:$DBOPS_SECRET_SANDBOX_PATRONI" -X PATCH \
 	-H 'Content-Type: application/json' -d '{"pause": true}' \
 	"${urls[0]}/config" >/dev/null

@@ -303,8 +303,7 @@ diag "rows acknowledged: $nacked, rows on the new primary: $nrows"
 check "rows were written before and after the switchover" \
 	awk -v s="$sw_start" -v e="$sw_end" \
 	'$2 < s { b++ } $2 > e { a++ } END { exit !(b > 0 && a > 0) }' "$acked"
-missing=$(psql -X -A -t -q -h 127.0.0.1 -p "$P3" -d postgres \
-	-c "SELECT count(*) FROM unnest(string_to_array('$(cut -d' ' -f1 "$acked" | paste -sd,)', ',')::int[]) a(i) WHERE NOT EXISTS (SELECT 1 FROM w WHERE w.i = a.i)")
+missing=$(missing_rows "$acked" -h 127.0.0.1 -p "$P3" -d postgres)
 check_eq "no acknowledged row is lost" "$missing" 0
 check_eq "every row on the new primary was acknowledged" "$nrows" "$nacked"
 # what the writing client saw: the longest time between two acknowledged
