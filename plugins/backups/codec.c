@@ -661,11 +661,12 @@ static int dec_write(struct bak_sink *s, const void *data, size_t len,
 
 		if (take > len)
 			take = len;
-		if (take > 0) /* data may be NULL when len is 0 (final) */
+		if (take > 0) { /* data may be NULL when len is 0 (final) */
 			memcpy(d->head + d->nhead, data, take);
-		d->nhead += take;
-		data = (const unsigned char *)data + take;
-		len -= take;
+			d->nhead += take;
+			data = (const unsigned char *)data + take;
+			len -= take;
+		}
 		if (d->nhead < sizeof(d->head) && !final)
 			return 0;
 		if ((err = dec_decide(d, e)) != 0)
