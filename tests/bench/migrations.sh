@@ -140,7 +140,10 @@ eval "$prep"
 	{ echo "bench: the plan is not empty after apply" >&2; exit 1; }
 noop=("psql reads the history" "$PSQL -X -q -d bench -c 'SELECT * FROM flyway_schema_history ORDER BY installed_rank' >/dev/null"
 	"dbops plan (no-op)" "$src/build/dbops plan --repo $repo --no-color >/dev/null"
-	"dbops apply (no-op)" "$src/build/dbops apply --repo $repo --auto-approve --no-color >/dev/null")
+	"dbops apply (no-op)" "$src/build/dbops apply --repo $repo --auto-approve --no-color >/dev/null"
+	"dbops plan --dir (no-op)" "$src/build/dbops plan --dir $repo --no-color >/dev/null")
+# (--dir: no libgit2, whose initialisation parses the system's CA bundle,
+# but every file read and checksummed, as no blob id is known)
 # DBOPS_BASELINE=PATH: another build's binary timed in the same run
 [ -n "${DBOPS_BASELINE:-}" ] &&
 	noop+=("baseline plan (no-op)" "$DBOPS_BASELINE plan --repo $repo --no-color >/dev/null")
