@@ -433,6 +433,7 @@ static int source_open_git(struct source *s, struct dbops_diag_list *diags,
 	const char *secret;
 	int gerr, rc;
 
+	source_git_init(); /* a directory source never pays for it */
 	s->rev.kind = "git";
 	s->rev.ref = arena_strdup(s->a, opts->rev != NULL ? opts->rev : "HEAD");
 	s->rev.origin = source_redact_url(s->a, repo, &secret);
@@ -969,7 +970,6 @@ int source_open(struct source **out, struct arena *a,
 	int rc;
 
 	*out = NULL;
-	source_git_init();
 	s->a = a;
 	s->dirfd = -1;
 	strbuf_init(&s->fp);

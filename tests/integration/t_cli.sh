@@ -137,6 +137,21 @@ check_eq "the change is live" "$(psql_q 'SHOW work_mem')" 10MB
 check "a plan of parameters alone" "$DBOPS" plan --dir "$good" --no-color -vv
 check_contains "opens the parameters plugin" "$T_OUT" 'DEBUG:  loaded plugin "parameters"'
 check_not_contains "and not the migrations plugin" "$T_OUT" 'loaded plugin "migrations"'
+# nor libgit2, whose initialisation parses the system's CA bundle: the
+# dynamic linker binds git_libgit2_init (lazily bound) only once called
+bindings()
+{
+	LD_DEBUG=bindings "$@" 2>&1 >/dev/null | grep -c "symbol \`git_libgit2_init'"
+}
+t_repo=$T_TMP/initrepo
+mkdir -p "$t_repo"
+cp "$good/cluster.yaml" "$t_repo/"
+git -C "$t_repo" init -q -b main && git -C "$t_repo" add -A &&
+	git -C "$t_repo" -c user.name=t -c user.email=t@t.invalid commit -q -m t
+check_eq "a git source initialises libgit2" \
+	"$(bindings "$DBOPS" validate --repo "$t_repo" --no-color)" 1
+check_eq "a directory source does not" \
+	"$(bindings "$DBOPS" validate --dir "$good" --no-color)" 0
 broken=$T_TMP/broken-plugins
 mkdir -p "$broken"
 printf 'not a shared object\n' >"$broken/dbops_zzbroken.so"
