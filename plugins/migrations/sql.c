@@ -62,7 +62,9 @@ static size_t mig_skip_space(const char *s, size_t i, size_t end)
 		    s[i] == '\r' || s[i] == '\f' || s[i] == '\v') {
 			i++;
 		} else if (s[i] == '-' && i + 1 < end && s[i + 1] == '-') {
-			while (i < end && s[i] != '\n')
+			/* as PostgreSQL's lexer: a line comment ends at a CR
+			 * too, and what follows a lone CR is SQL */
+			while (i < end && s[i] != '\n' && s[i] != '\r')
 				i++;
 		} else if (s[i] == '/' && i + 1 < end && s[i + 1] == '*') {
 			int depth = 1;

@@ -291,6 +291,30 @@ TEST(test_migrations__statements_cover_every_byte)
 	fake_host_free(fc);
 }
 
+/* PostgreSQL's lexer ends a line comment at a CR as at an LF: what
+ * follows a lone CR runs, so it must be a statement, never skipped as
+ * part of the comment (that would record the migration without running
+ * it). */
+TEST(test_migrations__a_cr_ends_a_line_comment)
+{
+	struct fake_ctx *fc = fake_host_new("migrations");
+	static const char sql[] = "-- a comment\rCREATE TABLE t (i int);\n"
+				  "--ide on\rYPE (*/\n-- a\nSELECT 1\n";
+	struct mig_parsed r;
+
+	T_ASSERT_INT(mig_sql_parse(&r, fake_host_ctx(fc), sql, NULL, 0),
+		     DBOPS_ERR_INVALID);
+	T_ASSERT(ms_has_diag(fc, DBOPS_SEV_ERROR, "syntax error"));
+	fake_host_free(fc);
+	fc = fake_host_new("migrations");
+	T_ASSERT_INT(mig_sql_parse(&r, fake_host_ctx(fc),
+				   "-- a comment\rCREATE TABLE t (i int);\n",
+				   NULL, 0),
+		     0);
+	T_ASSERT_INT(r.n, 1);
+	fake_host_free(fc);
+}
+
 TEST(test_migrations__probes_name_what_they_look_for)
 {
 	static const struct {

@@ -1,0 +1,5 @@
+--TDE INDEon
+-- runa commentEol
+--ide onTYPE  (*/
+-- a
+ROLLBACK TO SAVEPOINT ccreate
