@@ -27,6 +27,10 @@ set -euo pipefail
 
 src=$(cd "$(dirname "$0")/../.." && pwd -P)
 dbops=$src/build/dbops
+# the real psql binary, not Debian's Perl wrapper (40 ms a start): the
+# restores are timed until a psql poll sees them promoted
+. "$src/tests/bench/lib.sh"
+bench_find_psql || exit 1
 runs=${RUNS:-3}
 scale=${SCALE:-70}
 dir=${1:-$(mktemp -d /tmp/dbops-bench-bak.XXXXXX)}
@@ -134,8 +138,8 @@ pgbr stanza-create >/dev/null
 
 echo "# pgbench -i -s $scale on 127.0.0.1:$PGPORT"
 pgbench -i -q -s "$scale" postgres >/dev/null 2>&1
-psql -X -q -c "CHECKPOINT"
-echo "# database size: $(psql -X -A -t -c "SELECT pg_size_pretty(pg_database_size('postgres'))")"
+"$PSQL" -X -q -c "CHECKPOINT"
+echo "# database size: $("$PSQL" -X -A -t -c "SELECT pg_size_pretty(pg_database_size('postgres'))")"
 
 # ---- full backups --------------------------------------------------------------
 floor=() dfull=() pfull=()
@@ -191,13 +195,13 @@ incr_round()
 }
 echo
 echo "incremental backups:"
-psql -X -q -c "CREATE TABLE delta AS SELECT g, md5(g::text) AS t FROM generate_series(1, 150000) g"
+"$PSQL" -X -q -c "CREATE TABLE delta AS SELECT g, md5(g::text) AS t FROM generate_series(1, 150000) g"
 incr_round "after a new 10 MB table (1% of the data, new files)"
 pgbench -n -t 2000 postgres >/dev/null 2>&1
 incr_round "after 2000 pgbench transactions (updates all over a 1 GB file)"
 
 # ---- restore + promote -------------------------------------------------------------
-psql -X -q -c "SELECT pg_switch_wal()" >/dev/null
+"$PSQL" -X -q -c "SELECT pg_switch_wal()" >/dev/null
 sleep 2
 work=$dir/work
 mkdir -p "$work"
@@ -207,7 +211,7 @@ as_pg "$bindir/pg_basebackup" -D "$work/plain" -X stream -c fast -h 127.0.0.1 \
 rport=$((PGPORT + 300))
 wait_promoted()
 {
-	until [ "$(psql -X -A -t -p "$rport" -c 'SELECT pg_is_in_recovery()' 2>/dev/null)" = f ]; do
+	until [ "$("$PSQL" -X -A -t -p "$rport" -c 'SELECT pg_is_in_recovery()' 2>/dev/null)" = f ]; do
 		sleep 0.02
 	done
 }
